@@ -1,0 +1,163 @@
+// Content-addressed cache on disk: every paid model or tool answer is kept under the hash of its
+// request, so a retried or resumed activity finds it again instead of paying twice.
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+
+export interface CacheStats {
+  hits: number;
+  misses: number;
+  writes: number;
+  /** Entries found unreadable (half written by a crash, edited by hand) and removed. */
+  corrupt: number;
+}
+
+export interface Memoized<T> {
+  value: T;
+  /** True when nothing ran for this caller: read from disk, or joined another caller's call in flight. */
+  cached: boolean;
+}
+
+export interface ContentCache {
+  readonly dir: string;
+  readonly stats: CacheStats;
+  /** sha256 (hex) of the canonical JSON of `obj`: equal requests give equal keys whatever their key order. */
+  keyOf(obj: unknown): string;
+  get<T>(key: string): Promise<T | undefined>;
+  put<T>(key: string, value: T): Promise<void>;
+  /** The cached value, or runs `fn` and stores its result; one call in flight per key in this process. Failures are not stored. */
+  memo<T>(key: string, fn: () => Promise<T>): Promise<Memoized<T>>;
+}
+
+/** What a file on disk holds: the key is repeated so a misplaced or mixed-up file reads as a miss. */
+interface Entry<T> {
+  key: string;
+  storedAt: string;
+  value: T;
+}
+
+// Keys become file names, so only plain path-safe tokens are accepted.
+const KEY_PATTERN = /^[A-Za-z0-9_-]{3,200}$/;
+
+/** JSON with object keys sorted at every depth; same dropping rules as JSON.stringify. */
+export function canonicalJson(value: unknown): string {
+  const out = JSON.stringify(value, (_k, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const sorted: Record<string, unknown> = {};
+      for (const k of Object.keys(v as Record<string, unknown>).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+      return sorted;
+    }
+    return v;
+  });
+  // JSON.stringify(undefined) is undefined; give it a stable text so keyOf never hashes "undefined".
+  return out ?? 'null';
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+export function createContentCache(dir: string): ContentCache {
+  const root = path.resolve(dir);
+  const stats: CacheStats = { hits: 0, misses: 0, writes: 0, corrupt: 0 };
+  const inFlight = new Map<string, Promise<unknown>>();
+
+  function entryPath(key: string): string {
+    if (!KEY_PATTERN.test(key)) throw new TypeError(`invalid cache key ${JSON.stringify(key)}`);
+    return path.join(root, key.slice(0, 2), `${key}.json`);
+  }
+
+  async function get<T>(key: string): Promise<T | undefined> {
+    const file = entryPath(key);
+    let text: string;
+    try {
+      text = await fs.readFile(file, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        stats.misses++;
+        return undefined;
+      }
+      throw err;
+    }
+    let entry: Entry<T> | undefined;
+    try {
+      const parsed = JSON.parse(text) as Entry<T>;
+      if (parsed && typeof parsed === 'object' && parsed.key === key && 'value' in parsed) entry = parsed;
+    } catch {
+      entry = undefined;
+    }
+    if (!entry) {
+      // Unreadable: remove it so the next put writes a good one; a concurrent rename may already have replaced it.
+      stats.corrupt++;
+      stats.misses++;
+      await fs.rm(file, { force: true });
+      return undefined;
+    }
+    stats.hits++;
+    return entry.value;
+  }
+
+  async function put<T>(key: string, value: T): Promise<void> {
+    if (value === undefined) throw new TypeError('cannot cache undefined');
+    const file = entryPath(key);
+    const shard = path.dirname(file);
+    await fs.mkdir(shard, { recursive: true });
+    const entry: Entry<T> = { key, storedAt: new Date().toISOString(), value };
+    // The temp name never ends in "<key>.json", so a crash before the rename leaves nothing get() reads.
+    const tmp = path.join(shard, `.${key}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    const handle = await fs.open(tmp, 'w');
+    try {
+      await handle.writeFile(JSON.stringify(entry));
+      await handle.sync();
+    } catch (err) {
+      await handle.close();
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+    await handle.close();
+    try {
+      await fs.rename(tmp, file);
+    } catch (err) {
+      await fs.rm(tmp, { force: true });
+      throw err;
+    }
+    await syncDir(shard);
+    stats.writes++;
+  }
+
+  async function memo<T>(key: string, fn: () => Promise<T>): Promise<Memoized<T>> {
+    const running = inFlight.get(key) as Promise<T> | undefined;
+    if (running) return { value: await running, cached: true };
+    const hit = await get<T>(key);
+    if (hit !== undefined) return { value: hit, cached: true };
+    // Checked again: another caller may have started while this one read the disk.
+    const started = inFlight.get(key) as Promise<T> | undefined;
+    if (started) return { value: await started, cached: true };
+    const work = (async () => {
+      const value = await fn();
+      await put(key, value);
+      return value;
+    })();
+    inFlight.set(key, work);
+    try {
+      return { value: await work, cached: false };
+    } finally {
+      inFlight.delete(key);
+    }
+  }
+
+  return { dir: root, stats, keyOf: (obj) => sha256Hex(canonicalJson(obj)), get, put, memo };
+}
+
+// Makes the rename itself durable; some platforms cannot open a directory, which only weakens durability.
+async function syncDir(dir: string): Promise<void> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // best effort
+  } finally {
+    await handle?.close();
+  }
+}

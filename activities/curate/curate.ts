@@ -1,0 +1,155 @@
+// Curation: keeps the trajectories worth training on and says why each other one was dropped.
+// Pure and deterministic: records are taken in id order, so input order never changes the result.
+import { createHash } from 'node:crypto';
+import type { ExperimentConfig } from '../../core/config';
+import type { TrajectoryRecord } from '../../core/trajectory';
+import { renderTurns, pythonStrip } from '../datasets/formats';
+import { parseCanonicalAction } from './action';
+import { LshIndex, minhashSignature, rowsPerBand } from './minhash';
+import { normalizeQuestion } from './normalize';
+import { jaccard, shingleSet } from './shingles';
+
+/** In the order they are checked: a record gets the first that applies. */
+export const DROP_REASONS = ['unsuccessful', 'unfinished', 'malformed', 'too-long', 'eval-leak', 'exact-duplicate', 'near-duplicate'] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+export type CurateConfig = ExperimentConfig['curate'];
+
+export interface CurateOptions extends CurateConfig {
+  /** normalizeQuestion() of every eval-split question text. */
+  evalQuestions: ReadonlySet<string>;
+}
+
+export interface DroppedRecord {
+  id: string;
+  reason: DropReason;
+  detail?: string;
+}
+
+export interface CurateResult {
+  /** In id order. */
+  kept: TrajectoryRecord[];
+  /** In id order. */
+  dropped: DroppedRecord[];
+  /** Every reason, zero included. */
+  counts: Record<DropReason, number>;
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The text a model is trained on for this record: the question, then the turns as rendered in the datasets. */
+export function renderTrajectory(record: TrajectoryRecord): string {
+  return pythonStrip(record.question.text) + '\n' + renderTurns(record.turns);
+}
+
+/** What the teacher wrote: the assistant turns only (observations and question are shared by near-copies anyway). */
+export function renderAssistantText(record: TrajectoryRecord): string {
+  return record.turns
+    .filter((t) => t.role === 'assistant')
+    .map((t) => t.content)
+    .join('\n');
+}
+
+/** The first structural problem of a trajectory, or null when it is well formed. */
+export function malformedProblem(record: TrajectoryRecord): string | null {
+  if (record.forcedFinish) return 'forced finish';
+  if (record.turns.length === 0) return 'no turns';
+  for (let i = 0; i < record.turns.length; i++) {
+    const turn = record.turns[i];
+    const expected = i % 2 === 0 ? 'assistant' : 'observation';
+    if (turn.role !== expected) return `turn ${i}: ${turn.role} where ${expected} was expected`;
+    if (turn.content.trim() === '') return `turn ${i}: empty ${turn.role} content`;
+    if (turn.role === 'assistant' && !parseCanonicalAction(turn.content)) return `turn ${i}: no parsable Action: search[...] or finish[...]`;
+  }
+  return null;
+}
+
+function checkRecord(record: TrajectoryRecord, options: CurateOptions): Omit<DroppedRecord, 'id'> | null {
+  if (options.requireSuccess && record.reward !== 1) {
+    return { reason: 'unsuccessful', detail: record.reward === null ? 'no gold answer' : `reward ${record.reward}` };
+  }
+  if (!record.finished) return { reason: 'unfinished' };
+  const problem = malformedProblem(record);
+  if (problem) return { reason: 'malformed', detail: problem };
+  if (record.turns.length > options.maxTurns) {
+    return { reason: 'too-long', detail: `${record.turns.length} turns > ${options.maxTurns}` };
+  }
+  const chars = renderTrajectory(record).length;
+  if (chars > options.maxChars) return { reason: 'too-long', detail: `${chars} characters > ${options.maxChars}` };
+  if (options.excludeEvalQuestions && options.evalQuestions.has(normalizeQuestion(record.question.text))) {
+    return { reason: 'eval-leak' };
+  }
+  return null;
+}
+
+interface NearDupGroup {
+  index: LshIndex;
+  /** Shingle hashes and ids of the group's kept records, by item number. */
+  shingles: Float64Array[];
+  ids: string[];
+}
+
+export function curateTrajectories(records: readonly TrajectoryRecord[], options: CurateOptions): CurateResult {
+  // Id order first; full-record JSON breaks ties so even duplicate ids cannot make the result order-dependent.
+  const ordered = [...records].sort((a, b) => compareStrings(a.id, b.id) || compareStrings(JSON.stringify(a), JSON.stringify(b)));
+  const rows = rowsPerBand(options.nearDuplicateThreshold);
+  const kept: TrajectoryRecord[] = [];
+  const dropped: DroppedRecord[] = [];
+  const counts = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
+  const exact = new Map<string, string>(); // sha256(method + text) -> id kept
+  const groups = new Map<string, NearDupGroup>(); // task + method
+
+  const drop = (id: string, reason: DropReason, detail?: string): void => {
+    dropped.push(detail === undefined ? { id, reason } : { id, reason, detail });
+    counts[reason]++;
+  };
+
+  for (const record of ordered) {
+    const failed = checkRecord(record, options);
+    if (failed) {
+      drop(record.id, failed.reason, failed.detail);
+      continue;
+    }
+
+    const exactKey = createHash('sha256').update(`${record.method}\u0000${renderTrajectory(record)}`, 'utf8').digest('hex');
+    const twin = exact.get(exactKey);
+    if (twin !== undefined) {
+      drop(record.id, 'exact-duplicate', `same as ${twin}`);
+      continue;
+    }
+
+    const groupKey = `${record.question.task}\u0000${record.method}`;
+    let group = groups.get(groupKey);
+    if (!group) {
+      group = { index: new LshIndex(rows), shingles: [], ids: [] };
+      groups.set(groupKey, group);
+    }
+    const shingles = shingleSet(renderAssistantText(record));
+    const signature = minhashSignature(shingles.low);
+    if (shingles.hashes.length > 0) {
+      let best = -1;
+      let bestSimilarity = 0;
+      for (const candidate of group.index.candidates(signature)) {
+        const s = jaccard(shingles.hashes, group.shingles[candidate]);
+        if (s >= options.nearDuplicateThreshold && s > bestSimilarity) {
+          best = candidate;
+          bestSimilarity = s;
+        }
+      }
+      if (best >= 0) {
+        drop(record.id, 'near-duplicate', `jaccard ${bestSimilarity.toFixed(3)} with ${group.ids[best]}`);
+        continue;
+      }
+    }
+
+    exact.set(exactKey, record.id);
+    const item = group.shingles.length;
+    group.shingles.push(shingles.hashes);
+    group.ids.push(record.id);
+    if (shingles.hashes.length > 0) group.index.add(item, signature);
+    kept.push(record);
+  }
+  return { kept, dropped, counts };
+}

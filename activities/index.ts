@@ -1,0 +1,351 @@
+// The activity factory: everything that touches the world, built from the clients it is given.
+// Workflows type their proxies from `Activities` so a renamed activity breaks the build, not a run.
+import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ArtifactRef } from '../core/artifacts';
+import { parseExperimentConfig, type ExperimentConfig, type MethodName, type TaskName } from '../core/config';
+import { ErrorType } from '../core/errors';
+import { TRAJECTORY_SCHEMA, trajectoryId, type Question, type TrajectoryRecord } from '../core/trajectory';
+import { runEpisode as runAgentEpisode } from './agent/episode';
+import { createArtifactStore } from './artifacts/store';
+import { curateTrajectories } from './curate/curate';
+import { normalizeQuestion } from './curate/normalize';
+import { buildDatasetMix } from './datasets/build';
+import { createClientProvider, type ClientProvider } from './experiment/clients';
+import { resolveConfigPaths } from './experiment/config-file';
+import { startHeartbeat } from './experiment/heartbeat';
+import { experimentDir, layout } from './experiment/layout';
+import { loadQuestions } from './experiment/questions';
+import { sampleQuestions } from './tasks/sampling';
+import { getTask, TASKS } from './tasks/registry';
+import { resolveApiKey } from './models/openai-model';
+
+export interface ExperimentHandle {
+  experiment: string;
+  /** Absolute artifact folder (the frozen config lives under it). */
+  artifactDir: string;
+}
+
+export interface ShardPlan {
+  task: TaskName;
+  split: string;
+  method: MethodName;
+  shard: number;
+  samplePath: string;
+  start: number;
+  end: number;
+}
+
+export interface PrepareResult {
+  handle: ExperimentHandle;
+  shards: ShardPlan[];
+  samples: ArtifactRef[];
+  questions: number;
+  episodes: number;
+  replayedTeacher: boolean;
+  concurrency: { shards: number; episodes: number };
+  continueAsNewAfterEvents: number;
+}
+
+export interface EpisodeInput {
+  handle: ExperimentHandle;
+  task: TaskName;
+  method: MethodName;
+  samplePath: string;
+  index: number;
+}
+
+export interface EpisodeSummary {
+  id: string;
+  reward: number | null;
+  finished: boolean;
+  steps: number;
+  calls: number;
+  cachedCalls: number;
+  /** True when the trajectory was already in the store (a retried or re-run activity). */
+  reused: boolean;
+}
+
+export interface CurateResult {
+  curated: ArtifactRef;
+  dropped: ArtifactRef;
+  report: ArtifactRef;
+  total: number;
+  kept: number;
+  drops: Record<string, number>;
+}
+
+export interface DatasetResult {
+  name: string;
+  records: number;
+  byTask: Record<string, number>;
+  byMethod: Record<string, number>;
+  files: Partial<Record<'openai' | 'alpaca', ArtifactRef>>;
+}
+
+export interface ActivityDeps {
+  clients?: ClientProvider;
+  env?: NodeJS.ProcessEnv;
+}
+
+export function createActivities(deps: ActivityDeps = {}) {
+  const env = deps.env ?? process.env;
+  const clients = deps.clients ?? createClientProvider(env);
+  const frozen = new Map<string, Promise<ExperimentConfig>>();
+  const samples = new Map<string, Promise<Question[]>>();
+
+  function frozenConfig(handle: ExperimentHandle): Promise<ExperimentConfig> {
+    const key = `${handle.artifactDir}\u0000${handle.experiment}`;
+    let c = frozen.get(key);
+    if (!c) {
+      c = createArtifactStore(handle.artifactDir)
+        .readJson(layout.config(handle.experiment))
+        .then((raw) => parseExperimentConfig(raw));
+      c.catch(() => frozen.delete(key));
+      frozen.set(key, c);
+    }
+    return c;
+  }
+
+  function sample(config: ExperimentConfig, rel: string): Promise<Question[]> {
+    const key = `${config.artifactDir}\u0000${rel}`;
+    let s = samples.get(key);
+    if (!s) {
+      s = clients.store(config).readJson<{ questions: Question[] }>(rel).then((f) => f.questions);
+      s.catch(() => samples.delete(key));
+      samples.set(key, s);
+    }
+    return s;
+  }
+
+  return {
+    /** Validates the config, checks data and secrets, freezes the question sample and plans the shards. */
+    async prepareExperiment(input: { experiment: string; config: unknown }): Promise<PrepareResult> {
+      let config: ExperimentConfig;
+      try {
+        config = resolveConfigPaths(parseExperimentConfig(input.config));
+      } catch (err) {
+        throw ApplicationFailure.create({ type: ErrorType.InvalidConfig, message: (err as Error).message, nonRetryable: true });
+      }
+      // Secrets are checked before anything is spent; only the variable's name is ever reported.
+      for (const [name, mc] of Object.entries(config.models)) {
+        if (mc.provider === 'openai') {
+          try {
+            resolveApiKey(mc, env);
+          } catch (err) {
+            throw ApplicationFailure.create({ type: ErrorType.MissingSecret, message: `model "${name}": ${(err as Error).message}`, nonRetryable: true });
+          }
+        }
+      }
+      const store = clients.store(config);
+      const exp = input.experiment;
+      await store.writeJson(layout.config(exp), config);
+      const shards: ShardPlan[] = [];
+      const refs: ArtifactRef[] = [];
+      let questions = 0;
+      let episodes = 0;
+      for (const [i, gt] of config.generate.tasks.entries()) {
+        const all = await loadQuestions(clients, config, gt.task, gt.split);
+        let chosen: Question[];
+        try {
+          chosen = sampleQuestions(all, { n: gt.sample.n, order: gt.sample.order, seed: gt.sample.seed ?? config.seed });
+        } catch (err) {
+          throw ApplicationFailure.create({
+            type: ErrorType.InvalidConfig,
+            message: `generate.tasks.${i} (${gt.task} ${gt.split}): ${(err as Error).message}`,
+            nonRetryable: true,
+          });
+        }
+        const rel = layout.sample(exp, gt.task, gt.split);
+        refs.push(
+          await store.writeJson(rel, {
+            task: gt.task,
+            split: gt.split,
+            order: gt.sample.order,
+            seed: gt.sample.seed ?? config.seed,
+            splitSize: all.length,
+            questions: chosen,
+          }),
+        );
+        questions += chosen.length;
+        for (const method of gt.methods) {
+          for (let start = 0, shard = 0; start < chosen.length; start += config.generate.shardSize, shard++) {
+            const end = Math.min(chosen.length, start + config.generate.shardSize);
+            shards.push({ task: gt.task, split: gt.split, method, shard, samplePath: rel, start, end });
+            episodes += end - start;
+          }
+        }
+      }
+      const teacher = config.models[config.generate.teacher];
+      log.info('experiment prepared', { experiment: exp, questions, episodes, shards: shards.length });
+      return {
+        handle: { experiment: exp, artifactDir: config.artifactDir },
+        shards,
+        samples: refs,
+        questions,
+        episodes,
+        replayedTeacher: teacher.provider === 'replay',
+        concurrency: { shards: config.generate.maxParallelShards, episodes: config.generate.episodeConcurrency },
+        continueAsNewAfterEvents: config.generate.continueAsNewAfterEvents,
+      };
+    },
+
+    /** One agent episode; idempotent: a trajectory already in the store is returned, not re-run. */
+    async runEpisode(input: EpisodeInput): Promise<EpisodeSummary> {
+      const config = await frozenConfig(input.handle);
+      const store = clients.store(config);
+      const question = (await sample(config, input.samplePath))[input.index];
+      if (!question) throw ApplicationFailure.create({ type: ErrorType.MissingData, message: `no question ${input.index} in ${input.samplePath}`, nonRetryable: true });
+      const id = trajectoryId(input.task, input.method, question.id);
+      const rel = layout.trajectory(input.handle.experiment, input.task, input.method, question.id);
+      if (await store.exists(rel)) {
+        try {
+          const prior = await store.readJson<TrajectoryRecord>(rel);
+          if (prior.id === id) return summarize(prior, true);
+        } catch {
+          // unreadable: run the episode again (the cache answers the calls already paid)
+        }
+      }
+      const task = getTask(input.task);
+      const model = await clients.model(config, config.generate.teacher);
+      const search = task.usesSearch ? await clients.search(config) : undefined;
+      const heartbeat = startHeartbeat({ id, step: 0 });
+      const teacherConfig = config.models[config.generate.teacher];
+      let record: TrajectoryRecord;
+      try {
+        const result = await runAgentEpisode({
+          question,
+          method: input.method,
+          model,
+          search,
+          score: (p, a) => task.score(p, a),
+          options: {
+            maxSteps: config.generate.maxSteps,
+            maxMalformedRetries: config.generate.maxMalformedRetries,
+            reflexion: config.generate.reflexion,
+            fewShot: config.generate.fewShot,
+          },
+          signal: Context.current().cancellationSignal,
+          onStep: (step) => heartbeat.update({ id, step }),
+        });
+        record = {
+          schema: TRAJECTORY_SCHEMA,
+          id,
+          experiment: input.handle.experiment,
+          teacher: { name: config.generate.teacher, provider: teacherConfig.provider, model: teacherConfig.model, replay: teacherConfig.provider === 'replay' },
+          ...result,
+        };
+      } catch (err) {
+        if (!(err instanceof ApplicationFailure && err.type === ErrorType.ReplayMiss)) throw err;
+        // A replayed episode that cannot follow its recording is kept as unfinished, with the reason.
+        record = {
+          schema: TRAJECTORY_SCHEMA,
+          id,
+          experiment: input.handle.experiment,
+          question,
+          method: input.method,
+          teacher: { name: config.generate.teacher, provider: 'replay', model: teacherConfig.model, replay: true },
+          turns: [],
+          prediction: null,
+          finished: false,
+          reward: question.answers.length ? 0 : null,
+          metrics: {},
+          steps: 0,
+          trials: 0,
+          malformed: 0,
+          forcedFinish: false,
+          usage: { calls: 0, promptTokens: 0, completionTokens: 0, cachedCalls: 0 },
+          replayNote: err.message,
+        };
+      } finally {
+        heartbeat.stop();
+      }
+      await store.writeJson(rel, record);
+      return summarize(record, false);
+    },
+
+    /** Keeps the good trajectories and counts every drop reason. */
+    async curate(input: { handle: ExperimentHandle; shards: ShardPlan[] }): Promise<CurateResult> {
+      const config = await frozenConfig(input.handle);
+      const store = clients.store(config);
+      const exp = input.handle.experiment;
+      const heartbeat = startHeartbeat({ read: 0 });
+      try {
+        const records: TrajectoryRecord[] = [];
+        const missing: Array<{ id: string; reason: string }> = [];
+        for (const s of input.shards) {
+          const qs = await sample(config, s.samplePath);
+          for (let i = s.start; i < s.end; i++) {
+            const rel = layout.trajectory(exp, s.task, s.method, qs[i].id);
+            try {
+              records.push(await store.readJson<TrajectoryRecord>(rel));
+            } catch {
+              missing.push({ id: trajectoryId(s.task, s.method, qs[i].id), reason: 'missing' });
+            }
+            heartbeat.update({ read: records.length });
+          }
+        }
+        const evalQuestions = new Set<string>();
+        if (config.curate.excludeEvalQuestions) {
+          for (const t of Object.values(TASKS)) {
+            for (const split of t.evalSplits) {
+              try {
+                for (const q of await t.load(config.dataDir, split)) evalQuestions.add(normalizeQuestion(q.text));
+              } catch (err) {
+                log.warn('eval split unavailable for leak check', { task: t.name, split, error: (err as Error).message });
+              }
+            }
+          }
+        }
+        const result = curateTrajectories(records, { ...config.curate, evalQuestions });
+        const dropped = [...missing, ...result.dropped];
+        const drops: Record<string, number> = { ...result.counts };
+        if (missing.length) drops.missing = missing.length;
+        const report = { total: records.length + missing.length, kept: result.kept.length, drops };
+        return {
+          curated: await store.writeJsonl(layout.curated(exp), result.kept),
+          dropped: await store.writeJsonl(layout.dropped(exp), dropped),
+          report: await store.writeJson(layout.curateReport(exp), report),
+          ...report,
+        };
+      } finally {
+        heartbeat.stop();
+      }
+    },
+
+    /** Writes each configured mix as OpenAI chat JSONL and Alpaca JSON, with counts and sha256. */
+    async buildDatasets(input: { handle: ExperimentHandle; curated: ArtifactRef }): Promise<DatasetResult[]> {
+      const config = await frozenConfig(input.handle);
+      const store = clients.store(config);
+      const exp = input.handle.experiment;
+      const records = (await store.readRef(input.curated))
+        .split('\n')
+        .filter((l) => l)
+        .map((l) => JSON.parse(l) as TrajectoryRecord);
+      const results: DatasetResult[] = [];
+      for (const mix of config.datasets) {
+        const built = buildDatasetMix(records, mix, config.seed);
+        const files: DatasetResult['files'] = {};
+        if (built.chatJsonl !== undefined) files.openai = await store.writeText(layout.dataset(exp, mix.name, 'train.openai.jsonl'), built.chatJsonl, built.counts.total);
+        if (built.alpacaJson !== undefined) files.alpaca = await store.writeText(layout.dataset(exp, mix.name, 'train.alpaca.json'), built.alpacaJson, built.counts.total);
+        const result: DatasetResult = { name: mix.name, records: built.counts.total, byTask: built.counts.byTask, byMethod: built.counts.byMethod, files };
+        await store.writeJson(layout.dataset(exp, mix.name, 'manifest.json'), { ...result, tasks: mix.tasks, methods: mix.methods });
+        results.push(result);
+      }
+      return results;
+    },
+
+    /** The machine-readable summary of the experiment, next to its artifacts. */
+    async writeSummary(input: { handle: ExperimentHandle; summary: Record<string, unknown> }): Promise<ArtifactRef> {
+      const config = await frozenConfig(input.handle);
+      return clients.store(config).writeJson(layout.summary(input.handle.experiment), input.summary);
+    },
+  };
+}
+
+function summarize(r: TrajectoryRecord, reused: boolean): EpisodeSummary {
+  return { id: r.id, reward: r.reward, finished: r.finished, steps: r.steps, calls: r.usage.calls, cachedCalls: r.usage.cachedCalls, reused };
+}
+
+export type Activities = ReturnType<typeof createActivities>;
+export { experimentDir };

@@ -1,0 +1,277 @@
+// A ChatModel over any OpenAI-compatible endpoint, through the official `openai` client.
+// Retrying is done here, not by the SDK (maxRetries: 0): a bounded number of attempts inside one
+// activity attempt, honouring the server's Retry-After, then a typed ApplicationFailure so that
+// Temporal's retry policy takes over. Every answer goes through the content-addressed cache.
+import OpenAI, { APIError, APIUserAbortError, OpenAIError } from 'openai';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ModelConfig } from '../../core/config';
+import { ErrorType } from '../../core/errors';
+import type { ContentCache } from '../cache/content-cache';
+import { limiterForModel, systemClock, type Clock, type Limiter } from './limiter';
+import type { ChatMessage, ChatModel, ChatRequest, ChatResponse } from './types';
+
+export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
+/** Sent to keyless local servers (vLLM, Ollama, llama.cpp), which ignore it. */
+export const PLACEHOLDER_API_KEY = 'no-key';
+
+/** The key from the worker's environment; it never enters config, history or messages. */
+export function resolveApiKey(config: Pick<ModelConfig, 'apiKeyEnv' | 'baseUrl' | 'model'>, env: NodeJS.ProcessEnv = process.env): string {
+  if (!config.apiKeyEnv) {
+    if (config.baseUrl) return PLACEHOLDER_API_KEY;
+    throw ApplicationFailure.create({
+      type: ErrorType.MissingSecret,
+      nonRetryable: true,
+      message: `model "${config.model}" has neither apiKeyEnv nor a baseUrl of a keyless endpoint`,
+    });
+  }
+  const value = env[config.apiKeyEnv];
+  if (!value || !value.trim()) {
+    throw ApplicationFailure.create({
+      type: ErrorType.MissingSecret,
+      nonRetryable: true,
+      message: `environment variable ${config.apiKeyEnv} (API key for model "${config.model}") is not set in the worker's environment`,
+    });
+  }
+  return value.trim();
+}
+
+export interface RetryInfo {
+  attempt: number;
+  delayMs: number;
+  reason: string;
+}
+
+export interface OpenAIModelOptions {
+  /** The config's name for this model (e.g. "teacher"). */
+  name: string;
+  config: ModelConfig;
+  /** Defaults to resolveApiKey(config), read only when a request actually has to be sent. */
+  apiKey?: string;
+  cache: ContentCache;
+  /** Share one per model per worker so the caps hold across activities; built from config when absent. */
+  limiter?: Limiter;
+  /** HTTP attempts inside one call before handing over to Temporal's retry (default 5). */
+  maxAttempts?: number;
+  /** Exponential backoff for 5xx, connection errors and timeouts (defaults 500 ms doubling, capped at 20 s). */
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** A Retry-After longer than this is not slept through here but passed to Temporal as nextRetryDelay (default 60 s). */
+  maxRetryAfterMs?: number;
+  /** Called before each in-call retry sleep (activities heartbeat or log here). */
+  onRetry?: (info: RetryInfo) => void;
+  clock?: Clock;
+  random?: () => number;
+}
+
+/** What the cache keeps for one answer. */
+interface StoredCompletion {
+  content: string;
+  promptTokens: number;
+  completionTokens: number;
+  usageEstimated: boolean;
+  finishReason?: string;
+  responseModel?: string;
+  responseId?: string;
+}
+
+/** A reply that arrived but cannot be used; transient as far as anyone can tell. */
+class MalformedResponse extends Error {}
+
+interface Classified {
+  retryable: boolean;
+  type: ErrorType;
+  reason: string;
+  retryAfterMs?: number;
+  status?: number;
+  code?: string;
+}
+
+/** Milliseconds asked for by `retry-after-ms`, or `retry-after` (seconds or an HTTP date); undefined when absent or unreadable. */
+export function parseRetryAfterMs(headers: Headers | Record<string, string | undefined> | undefined, now: number = Date.now()): number | undefined {
+  if (!headers) return undefined;
+  const get = (name: string): string | undefined =>
+    headers instanceof Headers ? (headers.get(name) ?? undefined) : (headers[name] ?? headers[name.toLowerCase()]);
+  const ms = get('retry-after-ms');
+  if (ms !== undefined && ms.trim() !== '' && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
+  const ra = get('retry-after')?.trim();
+  if (!ra) return undefined;
+  if (/^\d+(\.\d+)?$/.test(ra)) return Number(ra) * 1000;
+  const date = Date.parse(ra);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+function readCompletion(raw: unknown, promptText: string): StoredCompletion {
+  if (!raw || typeof raw !== 'object') throw new MalformedResponse('response body is not a JSON object');
+  const body = raw as Record<string, unknown>;
+  if (!Array.isArray(body.choices)) throw new MalformedResponse('response has no "choices" array');
+  if (body.choices.length === 0) throw new MalformedResponse('response has an empty "choices" array');
+  const choice = body.choices[0] as { message?: { content?: unknown }; finish_reason?: unknown } | undefined;
+  const content = choice?.message?.content;
+  const finishReason = typeof choice?.finish_reason === 'string' ? choice.finish_reason : undefined;
+  if (typeof content !== 'string') {
+    throw new MalformedResponse(`first choice has no text content (finish_reason: ${finishReason ?? 'none'})`);
+  }
+  const usage = body.usage as { prompt_tokens?: unknown; completion_tokens?: unknown } | undefined;
+  const hasUsage = typeof usage?.prompt_tokens === 'number' && typeof usage?.completion_tokens === 'number';
+  return {
+    content,
+    promptTokens: hasUsage ? (usage!.prompt_tokens as number) : estimateTokens(promptText),
+    completionTokens: hasUsage ? (usage!.completion_tokens as number) : estimateTokens(content),
+    usageEstimated: !hasUsage,
+    finishReason,
+    responseModel: typeof body.model === 'string' ? body.model : undefined,
+    responseId: typeof body.id === 'string' ? body.id : undefined,
+  };
+}
+
+function classify(err: unknown): Classified {
+  if (err instanceof MalformedResponse) return { retryable: true, type: ErrorType.ModelUnavailable, reason: `malformed response: ${err.message}` };
+  if (err instanceof SyntaxError) return { retryable: true, type: ErrorType.ModelUnavailable, reason: `malformed response: body is not valid JSON (${err.message})` };
+  if (err instanceof APIError && !(err instanceof APIUserAbortError)) {
+    const status = err.status;
+    const serverMessage = (err.error as { message?: unknown } | undefined)?.message;
+    const detail = typeof serverMessage === 'string' ? serverMessage : err.message;
+    const code = typeof err.code === 'string' ? err.code : undefined;
+    if (status === undefined) {
+      // No HTTP answer: refused, reset or timed out.
+      return { retryable: true, type: ErrorType.ModelUnavailable, reason: `connection failed: ${detail}` };
+    }
+    const base = { status, code, reason: `HTTP ${status}: ${detail}` };
+    const retryAfterMs = parseRetryAfterMs(err.headers);
+    if (status === 429) {
+      // Quota exhaustion also comes as 429, but no wait fixes it.
+      if (code === 'insufficient_quota') return { ...base, retryable: false, type: ErrorType.ModelRateLimited };
+      return { ...base, retryable: true, type: ErrorType.ModelRateLimited, retryAfterMs };
+    }
+    if (status >= 500 || status === 408 || status === 409) return { ...base, retryable: true, type: ErrorType.ModelUnavailable, retryAfterMs };
+    if (status === 401 || status === 403) return { ...base, retryable: false, type: ErrorType.ModelAuth };
+    if (status === 404) return { ...base, retryable: false, type: ErrorType.ModelNotFound };
+    return { ...base, retryable: false, type: ErrorType.ModelBadRequest };
+  }
+  if (err instanceof OpenAIError) return { retryable: false, type: ErrorType.ModelBadRequest, reason: `client error: ${err.message}` };
+  // Anything else came from the transport (fetch body stream cut, etc.).
+  return { retryable: true, type: ErrorType.ModelUnavailable, reason: `unexpected error: ${(err as Error)?.message ?? String(err)}` };
+}
+
+function redact(text: string, secret: string | undefined): string {
+  if (!secret || secret === PLACEHOLDER_API_KEY || secret.length < 4) return text;
+  return text.split(secret).join('[redacted]');
+}
+
+function normalizeBaseUrl(url: string | undefined): string {
+  return (url ?? DEFAULT_OPENAI_BASE_URL).replace(/\/+$/, '');
+}
+
+export function createOpenAIModel(opts: OpenAIModelOptions): ChatModel {
+  const { name, config, cache } = opts;
+  if (config.provider !== 'openai') {
+    throw ApplicationFailure.create({ type: ErrorType.InvalidConfig, nonRetryable: true, message: `model "${name}" has provider "${config.provider}", not "openai"` });
+  }
+  const baseUrl = normalizeBaseUrl(config.baseUrl);
+  const endpoint = `${baseUrl}/chat/completions`;
+  const limiter = opts.limiter ?? limiterForModel(config, opts.clock);
+  const maxAttempts = Math.max(1, opts.maxAttempts ?? 5);
+  const backoffBaseMs = opts.backoffBaseMs ?? 500;
+  const backoffMaxMs = opts.backoffMaxMs ?? 20_000;
+  const maxRetryAfterMs = opts.maxRetryAfterMs ?? 60_000;
+  const clock = opts.clock ?? systemClock;
+  const random = opts.random ?? Math.random;
+  const where = `model "${name}" (${config.model} at ${endpoint})`;
+
+  // Made on the first cache miss, so a fully cached run needs no key at all.
+  let client: OpenAI | undefined;
+  let apiKey: string | undefined = opts.apiKey;
+  function getClient(): OpenAI {
+    if (!client) {
+      apiKey ??= resolveApiKey(config);
+      client = new OpenAI({ apiKey, baseURL: baseUrl, maxRetries: 0, timeout: config.timeoutMs, logLevel: 'off' });
+    }
+    return client;
+  }
+
+  function backoffMs(attempt: number): number {
+    const exp = Math.min(backoffMaxMs, backoffBaseMs * 2 ** (attempt - 1));
+    return Math.round(exp / 2 + random() * (exp / 2));
+  }
+
+  function failure(c: Classified, attempts: number, retryable: boolean, nextRetryDelayMs?: number): ApplicationFailure {
+    const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
+    return ApplicationFailure.create({
+      type: c.type,
+      nonRetryable: !retryable,
+      message: redact(`${where} failed${tries}: ${c.reason}`, apiKey),
+      details: [{ model: name, endpoint, status: c.status ?? null, code: c.code ?? null, attempts }],
+      nextRetryDelay: nextRetryDelayMs !== undefined ? Math.ceil(nextRetryDelayMs) : undefined,
+    });
+  }
+
+  async function fetchCompletion(messages: ChatMessage[], params: { stop?: string[]; maxTokens: number; temperature: number }, signal?: AbortSignal): Promise<StoredCompletion> {
+    const promptText = messages.map((m) => m.content).join('\n');
+    for (let attempt = 1; ; attempt++) {
+      let c: Classified;
+      try {
+        const raw: unknown = await limiter.run(
+          () =>
+            getClient().chat.completions.create(
+              {
+                model: config.model,
+                messages,
+                max_tokens: params.maxTokens,
+                temperature: params.temperature,
+                ...(params.stop ? { stop: params.stop } : {}),
+              },
+              { signal, maxRetries: 0 },
+            ),
+          signal,
+        );
+        return readCompletion(raw, promptText);
+      } catch (err) {
+        // Cancellation is not a model failure: let the caller's reason through untouched.
+        if (signal?.aborted) throw signal.reason;
+        if (err instanceof ApplicationFailure) throw err;
+        c = classify(err);
+      }
+      if (!c.retryable) throw failure(c, attempt, false);
+      if (c.retryAfterMs !== undefined && c.retryAfterMs > maxRetryAfterMs) throw failure(c, attempt, true, c.retryAfterMs);
+      if (attempt >= maxAttempts) throw failure(c, attempt, true, c.retryAfterMs);
+      let delayMs: number;
+      if (c.retryAfterMs !== undefined) {
+        // The server's wait is a floor; a little jitter keeps parallel callers from returning together.
+        delayMs = Math.ceil(c.retryAfterMs + random() * Math.min(250, c.retryAfterMs * 0.1));
+        limiter.pause(c.retryAfterMs);
+      } else {
+        delayMs = backoffMs(attempt);
+      }
+      opts.onRetry?.({ attempt, delayMs, reason: redact(c.reason, apiKey) });
+      await clock.sleep(delayMs, signal);
+    }
+  }
+
+  return {
+    name,
+    provider: config.provider,
+    model: config.model,
+    async complete(request: ChatRequest, signal?: AbortSignal): Promise<ChatResponse> {
+      // Only role and content are sent or hashed, whatever else a caller's objects carry.
+      const messages: ChatMessage[] = request.messages.map((m) => ({ role: m.role, content: m.content }));
+      const stop = request.stop && request.stop.length > 0 ? request.stop : undefined;
+      const maxTokens = request.maxTokens ?? config.maxTokens;
+      const temperature = request.temperature ?? config.temperature;
+      // The context (which question, which turn) is bookkeeping: equal prompts share one answer.
+      const key = cache.keyOf({ provider: config.provider, baseUrl, model: config.model, messages, stop: stop ?? null, maxTokens, temperature });
+      const { value, cached } = await cache.memo(key, () => fetchCompletion(messages, { stop, maxTokens, temperature }, signal));
+      return {
+        content: value.content,
+        promptTokens: value.promptTokens,
+        completionTokens: value.completionTokens,
+        cached,
+        finishReason: value.finishReason,
+        ...(value.usageEstimated ? { usageEstimated: true } : {}),
+      };
+    },
+  };
+}

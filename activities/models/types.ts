@@ -1,0 +1,47 @@
+// What the agent loop needs from a chat model, whatever the provider behind it.
+export interface ChatMessage {
+  role: 'system' | 'user' | 'assistant';
+  content: string;
+}
+
+/** What the agent is doing when it asks; replay uses it to find the recording, endpoints never see it. */
+export interface ChatContext {
+  task: string;
+  questionId: string;
+  /** The question's prompt text, as in Question.text. */
+  questionText: string;
+  method: string;
+  /** 0-based index of the assistant turn being asked for in this episode's trajectory. */
+  turn: number;
+  /** The assistant turns the trajectory holds so far (replay checks it still follows its recording). */
+  previousTurns: string[];
+}
+
+export interface ChatRequest {
+  messages: ChatMessage[];
+  stop?: string[];
+  maxTokens?: number;
+  temperature?: number;
+  context?: ChatContext;
+}
+
+export interface ChatResponse {
+  content: string;
+  promptTokens: number;
+  completionTokens: number;
+  /** Answered from the content-addressed cache: nothing was paid. */
+  cached: boolean;
+  /** The endpoint reported no usage, so the token counts are a rough estimate (characters / 4). */
+  usageEstimated?: boolean;
+  finishReason?: string;
+  /** Replay only: the observation recorded right after this turn (used for the terminal "Episode finished" line). */
+  recordedObservation?: string;
+}
+
+export interface ChatModel {
+  /** The config's model name (e.g. "teacher"). */
+  readonly name: string;
+  readonly provider: string;
+  readonly model: string;
+  complete(request: ChatRequest, signal?: AbortSignal): Promise<ChatResponse>;
+}

@@ -1,0 +1,53 @@
+// StrategyQA: yes/no questions needing implicit multi-step reasoning; gold is the boolean as yes/no.
+import * as path from 'path';
+import type { Question } from '../../core/trajectory';
+import type { TaskDefinition } from './types';
+import { badData, readJsonArray, stringField, unknownSplit } from './files';
+import { extractYesNo } from './scoring';
+
+const SPLITS = ['dev', 'test', 'train'] as const;
+
+const FILES: Record<(typeof SPLITS)[number], string> = {
+  dev: 'strategyqa/strategyqa_dev.json',
+  test: 'strategyqa/strategyqa_test.json',
+  train: 'strategyqa/strategyqa_train_filtered.json',
+};
+
+function isSplit(split: string): split is (typeof SPLITS)[number] {
+  return (SPLITS as readonly string[]).includes(split);
+}
+
+async function load(dataDir: string, split: string): Promise<Question[]> {
+  if (!isSplit(split)) throw unknownSplit('strategyqa', split, SPLITS);
+  const rel = FILES[split];
+  const file = path.resolve(dataDir, rel);
+  const rows = await readJsonArray(dataDir, rel);
+  return rows.map((row, i): Question => {
+    const question: Question = {
+      task: 'strategyqa',
+      split,
+      id: String(i),
+      text: stringField(row, 'question', file, i),
+      answers: [],
+      meta: { qid: stringField(row, 'qid', file, i) },
+    };
+    if (split !== 'test') {
+      if (typeof row.answer !== 'boolean') throw badData(file, `row ${i}: field "answer" is not a boolean`);
+      question.answers = [row.answer ? 'yes' : 'no'];
+    }
+    return question;
+  });
+}
+
+export const strategyqa: TaskDefinition = {
+  name: 'strategyqa',
+  splits: SPLITS,
+  evalSplits: ['dev'],
+  usesSearch: true,
+  load,
+  score(prediction, answers) {
+    const said = prediction === null ? null : extractYesNo(prediction);
+    const accuracy = said !== null && answers.some((gold) => extractYesNo(gold) === said) ? 1 : 0;
+    return { score: accuracy, metrics: { accuracy } };
+  },
+};

@@ -1,0 +1,21 @@
+import type { TaskName } from '../../core/config';
+import type { Question } from '../../core/trajectory';
+
+export interface TaskScore {
+  /** The task's primary metric in [0, 1]: EM for HotpotQA/Bamboogle, accuracy otherwise. */
+  score: number;
+  metrics: Record<string, number>;
+}
+
+export interface TaskDefinition {
+  name: TaskName;
+  /** Splits this task reads from the data directory (the derived "fireact" split is added by the registry). */
+  splits: readonly string[];
+  /** Held-out splits used for evaluation; curation drops training questions found in them. */
+  evalSplits: readonly string[];
+  /** Whether the agent's search tool is offered for this task. */
+  usesSearch: boolean;
+  load(dataDir: string, split: string): Promise<Question[]>;
+  /** prediction null = unfinished episode (scores 0). */
+  score(prediction: string | null, answers: readonly string[]): TaskScore;
+}

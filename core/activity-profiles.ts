@@ -1,0 +1,20 @@
+// Named activity-option profiles: every timeout and retry policy lives here, not inline in workflows.
+import type { ActivityOptions, Duration, RetryPolicy } from '@temporalio/common';
+import { NON_RETRYABLE_ERRORS } from './errors';
+
+const retry = (initial: Duration, maximum: Duration, maximumAttempts: number): RetryPolicy => ({
+  initialInterval: initial,
+  backoffCoefficient: 2,
+  maximumInterval: maximum,
+  maximumAttempts,
+  nonRetryableErrorTypes: NON_RETRYABLE_ERRORS,
+});
+
+export const profiles = {
+  /** Reading data, sampling, small writes. */
+  quick: { startToCloseTimeout: '5 minutes', retry: retry('1 second', '30 seconds', 10) },
+  /** One agent episode: many model and tool calls, heartbeating so a dead worker is noticed in seconds. */
+  llmCall: { startToCloseTimeout: '30 minutes', heartbeatTimeout: '15 seconds', retry: retry('2 seconds', '2 minutes', 50) },
+  /** Curation and dataset builds over every trajectory. */
+  dataJob: { startToCloseTimeout: '1 hour', heartbeatTimeout: '1 minute', retry: retry('2 seconds', '1 minute', 10) },
+} satisfies Record<string, ActivityOptions>;

@@ -1,0 +1,173 @@
+// The one experiment config schema. Workflows import it too, so it stays pure (zod only, no Node APIs).
+import { z } from 'zod';
+
+export const TASK_NAMES = ['hotpotqa', 'strategyqa', 'bamboogle', 'mmlu'] as const;
+export const METHOD_NAMES = ['io', 'cot', 'react', 'reflexion'] as const;
+export const MODEL_PROVIDERS = ['openai', 'replay'] as const;
+export const SEARCH_BACKENDS = ['replay', 'local', 'serpapi', 'wikipedia'] as const;
+export const DATASET_FORMATS = ['openai', 'alpaca'] as const;
+export const SAMPLE_ORDERS = ['seeded', 'fireact', 'file'] as const;
+
+export type TaskName = (typeof TASK_NAMES)[number];
+export type MethodName = (typeof METHOD_NAMES)[number];
+
+const name = z
+  .string()
+  .min(1)
+  .max(64)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-" only');
+
+export const ModelSchema = z
+  .object({
+    provider: z.enum(MODEL_PROVIDERS),
+    /** Model name sent to the endpoint (e.g. gpt-4), or a label for replay. */
+    model: z.string().min(1),
+    baseUrl: z.string().url().optional(),
+    /** Name of the worker environment variable holding the key; the key itself never enters config or history. */
+    apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+    maxConcurrency: z.number().int().positive().default(4),
+    requestsPerMinute: z.number().int().positive().optional(),
+    temperature: z.number().min(0).max(2).default(0),
+    maxTokens: z.number().int().positive().default(512),
+    timeoutMs: z.number().int().positive().default(60_000),
+    /** replay: the fine-tuning files (names under <dataDir>/finetune/gpt_format) whose turns are replayed. */
+    replayFiles: z.array(z.string().min(1)).min(1).optional(),
+  })
+  .strict()
+  .superRefine((m, ctx) => {
+    if (m.provider === 'openai' && !m.baseUrl && !m.apiKeyEnv) {
+      ctx.addIssue({ code: 'custom', path: ['apiKeyEnv'], message: 'provider "openai" needs apiKeyEnv (or a baseUrl of a keyless endpoint)' });
+    }
+  });
+
+export const SearchSchema = z
+  .object({
+    backend: z.enum(SEARCH_BACKENDS),
+    /** For replay: where to go when a query was never recorded (default: an empty-result observation). */
+    fallback: z.enum(['local', 'none']).default('local'),
+    /** local: a JSONL corpus of {title?, text}; default is the snippets recorded in the FireAct files. */
+    corpus: z.string().optional(),
+    baseUrl: z.string().url().optional(),
+    apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+    maxConcurrency: z.number().int().positive().default(8),
+    requestsPerMinute: z.number().int().positive().optional(),
+    timeoutMs: z.number().int().positive().default(20_000),
+    replayFiles: z.array(z.string().min(1)).min(1).optional(),
+  })
+  .strict();
+
+export const SampleSchema = z
+  .object({
+    /** Number of questions; omit for the whole split. */
+    n: z.number().int().positive().optional(),
+    order: z.enum(SAMPLE_ORDERS).default('seeded'),
+    seed: z.number().int().optional(),
+  })
+  .strict();
+
+export const GenerateTaskSchema = z
+  .object({
+    task: z.enum(TASK_NAMES),
+    split: z.string().min(1),
+    methods: z.array(z.enum(METHOD_NAMES)).min(1),
+    sample: SampleSchema.default({ order: 'seeded' }),
+  })
+  .strict();
+
+export const DatasetMixSchema = z
+  .object({
+    name,
+    tasks: z.array(z.enum(TASK_NAMES)).min(1),
+    methods: z.array(z.enum(METHOD_NAMES)).min(1),
+    formats: z.array(z.enum(DATASET_FORMATS)).min(1).default(['openai', 'alpaca']),
+    /** Cap the number of records (seeded choice); omit for all. */
+    maxRecords: z.number().int().positive().optional(),
+  })
+  .strict();
+
+export const ExperimentConfigSchema = z
+  .object({
+    name,
+    description: z.string().optional(),
+    seed: z.number().int().default(233),
+    dataDir: z.string().default('../shared/fireact'),
+    artifactDir: z.string().default('.fireact/artifacts'),
+    cacheDir: z.string().default('.fireact/cache'),
+    models: z.record(name, ModelSchema).refine((m) => Object.keys(m).length > 0, 'define at least one model'),
+    search: SearchSchema.default({ backend: 'replay', fallback: 'local', maxConcurrency: 8, timeoutMs: 20_000 }),
+    generate: z
+      .object({
+        teacher: name,
+        tasks: z.array(GenerateTaskSchema).min(1),
+        maxSteps: z.number().int().positive().max(50).default(8),
+        reflexion: z
+          .object({
+            maxTrials: z.number().int().min(1).max(10).default(2),
+            stepsPerTrial: z.number().int().positive().max(50).default(5),
+          })
+          .strict()
+          .default({ maxTrials: 2, stepsPerTrial: 5 }),
+        /** Re-asks after output with no parsable action, before a forced finish. */
+        maxMalformedRetries: z.number().int().min(0).max(10).default(2),
+        shardSize: z.number().int().positive().max(10_000).default(50),
+        maxParallelShards: z.number().int().positive().max(256).default(4),
+        episodeConcurrency: z.number().int().positive().max(256).default(4),
+        fewShot: z.number().int().min(0).max(8).default(2),
+        /** A shard's run continues as new past this many history events (Temporal's hard limit is 51,200). */
+        continueAsNewAfterEvents: z.number().int().min(200).max(40_000).default(4000),
+      })
+      .strict(),
+    curate: z
+      .object({
+        requireSuccess: z.boolean().default(true),
+        maxTurns: z.number().int().positive().default(24),
+        maxChars: z.number().int().positive().default(16_000),
+        nearDuplicateThreshold: z.number().gt(0).max(1).default(0.9),
+        excludeEvalQuestions: z.boolean().default(true),
+      })
+      .strict()
+      .default({ requireSuccess: true, maxTurns: 24, maxChars: 16_000, nearDuplicateThreshold: 0.9, excludeEvalQuestions: true }),
+    datasets: z.array(DatasetMixSchema).min(1),
+  })
+  .strict()
+  .superRefine((c, ctx) => {
+    if (!c.models[c.generate.teacher]) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['generate', 'teacher'],
+        message: `unknown model "${c.generate.teacher}"; defined models: ${Object.keys(c.models).join(', ')}`,
+      });
+    }
+    const seen = new Set<string>();
+    c.datasets.forEach((d, i) => {
+      if (seen.has(d.name)) ctx.addIssue({ code: 'custom', path: ['datasets', i, 'name'], message: `duplicate dataset name "${d.name}"` });
+      seen.add(d.name);
+    });
+  });
+
+export type ExperimentConfig = z.output<typeof ExperimentConfigSchema>;
+export type ExperimentConfigInput = z.input<typeof ExperimentConfigSchema>;
+export type ModelConfig = z.output<typeof ModelSchema>;
+export type SearchConfig = z.output<typeof SearchSchema>;
+export type DatasetMix = z.output<typeof DatasetMixSchema>;
+export type GenerateTask = z.output<typeof GenerateTaskSchema>;
+
+/** Thrown with every problem listed as `path: message`. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid experiment config:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path.length ? issue.path.map(String).join('.') : '(root)';
+  return `${path}: ${issue.message}`;
+}
+
+/** Parses an already-loaded object; file reading lives in activities/config. */
+export function parseExperimentConfig(raw: unknown): ExperimentConfig {
+  const r = ExperimentConfigSchema.safeParse(raw);
+  if (!r.success) throw new ConfigError(r.error.issues.map(describeIssue));
+  return r.data;
+}

@@ -1,0 +1,28 @@
+// The one list of typed failure types. Activities throw ApplicationFailure with these; retry policies name them.
+export const ErrorType = {
+  InvalidConfig: 'InvalidConfig',
+  MissingData: 'MissingData',
+  MissingSecret: 'MissingSecret',
+  ModelBadRequest: 'ModelBadRequest',
+  ModelAuth: 'ModelAuth',
+  ModelNotFound: 'ModelNotFound',
+  ModelRateLimited: 'ModelRateLimited',
+  ModelUnavailable: 'ModelUnavailable',
+  ReplayMiss: 'ReplayMiss',
+  ToolFailed: 'ToolFailed',
+  ArtifactCorrupt: 'ArtifactCorrupt',
+  ArtifactWriteFailed: 'ArtifactWriteFailed',
+  BadDatasetRecord: 'BadDatasetRecord',
+} as const;
+export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
+
+/** Failures no retry can fix. */
+export const NON_RETRYABLE_ERRORS: ErrorType[] = [
+  ErrorType.InvalidConfig,
+  ErrorType.MissingData,
+  ErrorType.MissingSecret,
+  ErrorType.ModelBadRequest,
+  ErrorType.ModelAuth,
+  ErrorType.ModelNotFound,
+  ErrorType.BadDatasetRecord,
+];

@@ -1,0 +1,37 @@
+// Progress shape, queries and signals: defined once, used by workflows, CLI and tests.
+import { defineQuery } from '@temporalio/workflow';
+
+export const STAGES = ['prepare', 'generate', 'curate', 'build-datasets'] as const;
+export type StageName = (typeof STAGES)[number];
+export type StageStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+
+export interface StageProgress {
+  status: StageStatus;
+  done: number;
+  total: number;
+  startedAt?: string;
+  endedAt?: string;
+  note?: string;
+}
+
+export interface ExperimentProgress {
+  experiment: string;
+  stage: StageName | 'done' | 'failed';
+  stages: Record<StageName, StageProgress>;
+  counts: Record<string, number>;
+  /** Where the experiment's artifacts live (folder in the artifact store). */
+  artifactRoot?: string;
+}
+
+export interface ShardProgress {
+  shard: string;
+  done: number;
+  total: number;
+  succeeded: number;
+  failed: number;
+  /** Runs of this shard so far (continue-as-new). */
+  run: number;
+}
+
+export const progressQuery = defineQuery<ExperimentProgress>('progress');
+export const shardProgressQuery = defineQuery<ShardProgress>('progress');

@@ -1,0 +1,90 @@
+// Scale: 3,000 episodes in one experiment against a fast local OpenAI-compatible model; no workflow
+// run's history passes 10,000 events (shards continue as new), and every episode is there once.
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { TASK_QUEUE } from '../core/ids';
+import { FireActExperiment } from '../workflows';
+import { createFireactWorker } from '../workers/fireact-worker';
+import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer } from './support/fake-openai-server';
+import { DATA_DIR, tempDir } from './support/paths';
+import { startDevServer, workflowBundle } from './support/temporal';
+
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let model: FakeOpenAIServer;
+let dir: string;
+
+before(async () => {
+  dir = await tempDir('scale');
+  model = await startFakeOpenAIServer({ behaviour: fakeTeacher() });
+  env = await startDevServer();
+  worker = await createFireactWorker({
+    connection: env.nativeConnection,
+    worker: { workflowBundle: await workflowBundle(), maxConcurrentActivityTaskExecutions: 64 },
+  });
+  running = worker.run();
+});
+
+after(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+  await model?.close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+test('3,000 episodes: every one present once, no history past 10,000 events', { timeout: 15 * 60_000 }, async () => {
+  const t0 = Date.now();
+  const id = 'scale-3000';
+  const result = await env.client.workflow.execute(FireActExperiment, {
+    taskQueue: TASK_QUEUE,
+    workflowId: id,
+    args: [
+      {
+        config: {
+          name: 'scale',
+          dataDir: DATA_DIR,
+          artifactDir: path.join(dir, 'artifacts'),
+          cacheDir: path.join(dir, 'cache'),
+          models: { teacher: { provider: 'openai', model: 'fake-teacher', baseUrl: model.url, maxConcurrency: 64 } },
+          search: { backend: 'local' },
+          generate: {
+            teacher: 'teacher',
+            tasks: [{ task: 'hotpotqa', split: 'dev', methods: ['cot'], sample: { n: Number(process.env.FIREACT_SCALE_N ?? 3000) } }],
+            shardSize: 750,
+            maxParallelShards: 4,
+            episodeConcurrency: 12,
+            continueAsNewAfterEvents: 2000,
+          },
+          // Volume comes from HotpotQA dev, which is also the eval split: keep everything here.
+          curate: { requireSuccess: false, excludeEvalQuestions: false },
+          datasets: [{ name: 'all', tasks: ['hotpotqa'], methods: ['cot'] }],
+        },
+      },
+    ],
+  });
+  const seconds = (Date.now() - t0) / 1000;
+  assert.equal(result.episodes, 3000);
+  assert.equal(result.curate.total, 3000);
+  assert.equal(result.curate.drops.missing ?? 0, 0);
+  assert.equal(model.completionRequests, 3000, 'one model call per episode, none repeated');
+
+  let largest = 0;
+  let runs = 0;
+  let continued = 0;
+  for await (const w of env.client.workflow.list()) {
+    const history = await env.client.workflow.getHandle(w.workflowId, w.runId).fetchHistory();
+    const events = history.events?.length ?? 0;
+    largest = Math.max(largest, events);
+    runs += 1;
+    if (w.status.name === 'CONTINUED_AS_NEW') continued += 1;
+  }
+  assert.ok(continued > 0, 'shards continued as new');
+  assert.ok(largest < 10_000, `largest history ${largest} events`);
+  console.log(`scale: 3000 episodes in ${seconds.toFixed(1)} s; ${runs} workflow runs (${continued} continued as new); largest history ${largest} events`);
+});

@@ -1,0 +1,158 @@
+// FireActExperiment: prepare → generate (child workflow per task × method shard) → curate → build
+// datasets. History carries references only; every stage's progress answers the `progress` query.
+import {
+  ApplicationFailure,
+  executeChild,
+  log,
+  proxyActivities,
+  setHandler,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { Activities, CurateResult, DatasetResult, PrepareResult } from '../activities';
+import { profiles } from '../core/activity-profiles';
+import { STAGE_SEARCH_ATTRIBUTE, shardWorkflowId } from '../core/ids';
+import { progressQuery, STAGES, type ExperimentProgress, type StageName } from '../core/progress';
+import { GenerateShard, type ShardResult } from './generate-shard';
+
+const quick = proxyActivities<Activities>(profiles.quick);
+const data = proxyActivities<Activities>(profiles.dataJob);
+
+export interface ExperimentInput {
+  /** The experiment config (validated again by prepare; a bad one fails before anything is spent). */
+  config: unknown;
+  /** Skip the FireActStage search attribute (for namespaces where it is not registered). */
+  noSearchAttributes?: boolean;
+}
+
+export interface ExperimentResult {
+  experiment: string;
+  artifactDir: string;
+  replayedTeacher: boolean;
+  questions: number;
+  episodes: number;
+  generate: { succeeded: number; failed: number; calls: number; cachedCalls: number };
+  curate: Pick<CurateResult, 'total' | 'kept' | 'drops'> & { curated: CurateResult['curated'] };
+  datasets: DatasetResult[];
+  stageSeconds: Record<string, number>;
+}
+
+export async function FireActExperiment(input: ExperimentInput): Promise<ExperimentResult> {
+  const experiment = workflowInfo().workflowId;
+  const progress: ExperimentProgress = {
+    experiment,
+    stage: 'prepare',
+    stages: Object.fromEntries(STAGES.map((s) => [s, { status: 'pending', done: 0, total: 0 }])) as ExperimentProgress['stages'],
+    counts: {},
+  };
+  setHandler(progressQuery, () => progress);
+  const stageSeconds: Record<string, number> = {};
+
+  async function stage<T>(name: StageName, total: number, run: () => Promise<T>): Promise<T> {
+    const s = progress.stages[name];
+    progress.stage = name;
+    s.status = 'running';
+    s.total = total;
+    s.startedAt = new Date().toISOString();
+    if (!input.noSearchAttributes) upsertSearchAttributes({ [STAGE_SEARCH_ATTRIBUTE]: [name] });
+    const t0 = Date.now();
+    try {
+      const out = await run();
+      s.status = 'done';
+      return out;
+    } catch (err) {
+      s.status = 'failed';
+      progress.stage = 'failed';
+      if (!input.noSearchAttributes) upsertSearchAttributes({ [STAGE_SEARCH_ATTRIBUTE]: ['failed'] });
+      throw err;
+    } finally {
+      s.endedAt = new Date().toISOString();
+      stageSeconds[name] = (Date.now() - t0) / 1000;
+    }
+  }
+
+  const prep: PrepareResult = await stage('prepare', 1, async () => {
+    const r = await quick.prepareExperiment.executeWithOptions({ ...profiles.quick, summary: 'validate config, freeze question sample' }, [
+      { experiment, config: input.config },
+    ]);
+    progress.stages.prepare.done = 1;
+    progress.artifactRoot = `${r.handle.artifactDir}/${experiment}`;
+    progress.counts.questions = r.questions;
+    progress.counts.episodes = r.episodes;
+    return r;
+  });
+
+  const maxShards = prep.concurrency.shards;
+  const episodeConcurrency = prep.concurrency.episodes;
+
+  const gen = await stage('generate', prep.episodes, async () => {
+    const totals = { succeeded: 0, failed: 0, calls: 0, cachedCalls: 0 };
+    const queue = [...prep.shards];
+    const running = new Set<Promise<void>>();
+    const startShard = (plan: (typeof prep.shards)[number]) => {
+      const p: Promise<void> = executeChild(GenerateShard, {
+        workflowId: shardWorkflowId(experiment, plan.task, plan.method, plan.shard),
+        args: [{ handle: prep.handle, plan, concurrency: episodeConcurrency, continueAsNewAfterEvents: prep.continueAsNewAfterEvents }],
+        staticSummary: `${plan.task} × ${plan.method}, questions ${plan.start}–${plan.end - 1}`,
+      })
+        .then((r: ShardResult) => {
+          totals.succeeded += r.succeeded;
+          totals.failed += r.failed;
+          totals.calls += r.calls;
+          totals.cachedCalls += r.cachedCalls;
+          progress.stages.generate.done += r.episodes;
+          progress.counts.succeeded = totals.succeeded;
+          progress.counts.failedEpisodes = totals.failed;
+        })
+        .finally(() => running.delete(p));
+      running.add(p);
+    };
+    while (queue.length || running.size) {
+      while (running.size < maxShards && queue.length) startShard(queue.shift()!);
+      await Promise.race(running);
+    }
+    return totals;
+  });
+
+  const cur: CurateResult = await stage('curate', prep.episodes, async () => {
+    const r = await data.curate.executeWithOptions({ ...profiles.dataJob, summary: 'keep good trajectories, drop duplicates and leaks' }, [
+      { handle: prep.handle, shards: prep.shards },
+    ]);
+    progress.stages.curate.done = r.total;
+    progress.counts.kept = r.kept;
+    return r;
+  });
+  if (cur.kept === 0) {
+    throw ApplicationFailure.create({
+      type: 'NothingToTrainOn',
+      message: `curation kept no trajectory of ${cur.total}; drops: ${JSON.stringify(cur.drops)}`,
+      nonRetryable: true,
+    });
+  }
+
+  const datasets = await stage('build-datasets', 1, async () => {
+    const r = await data.buildDatasets.executeWithOptions({ ...profiles.dataJob, summary: 'write OpenAI chat JSONL and Alpaca JSON per mix' }, [
+      { handle: prep.handle, curated: cur.curated },
+    ]);
+    progress.stages['build-datasets'].done = 1;
+    progress.counts.datasets = r.length;
+    return r;
+  });
+
+  const result: ExperimentResult = {
+    experiment,
+    artifactDir: prep.handle.artifactDir,
+    replayedTeacher: prep.replayedTeacher,
+    questions: prep.questions,
+    episodes: prep.episodes,
+    generate: gen,
+    curate: { total: cur.total, kept: cur.kept, drops: cur.drops, curated: cur.curated },
+    datasets,
+    stageSeconds,
+  };
+  await quick.writeSummary({ handle: prep.handle, summary: { ...result } });
+  progress.stage = 'done';
+  if (!input.noSearchAttributes) upsertSearchAttributes({ [STAGE_SEARCH_ATTRIBUTE]: ['done'] });
+  log.info('experiment finished', { experiment, kept: cur.kept, datasets: datasets.length });
+  return result;
+}

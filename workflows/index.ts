@@ -1,0 +1,3 @@
+// Every workflow the "fireact" worker hosts.
+export { FireActExperiment } from './experiment';
+export { GenerateShard } from './generate-shard';
