@@ -162,12 +162,17 @@ export class ConfigError extends Error {
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const path = issue.path.length ? issue.path.map(String).join('.') : '(root)';
+  if (issue.code === 'invalid_value' && issue.values.length > 1) {
+    return `${path}: ${JSON.stringify(issue.input)} is not allowed; use one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) return `${path}: required (${issue.expected})`;
+  if (issue.code === 'unrecognized_keys') return `${path}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   return `${path}: ${issue.message}`;
 }
 
 /** Parses an already-loaded object; file reading lives in activities/config. */
 export function parseExperimentConfig(raw: unknown): ExperimentConfig {
-  const r = ExperimentConfigSchema.safeParse(raw);
+  const r = ExperimentConfigSchema.safeParse(raw, { reportInput: true });
   if (!r.success) throw new ConfigError(r.error.issues.map(describeIssue));
   return r.data;
 }

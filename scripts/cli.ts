@@ -1,13 +1,14 @@
 // `fireact` command line: start | watch | status | list | cancel | validate.
-import path from 'node:path';
-import { WorkflowFailedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { ConfigError } from '../core/config';
-import { TASK_QUEUE, WORKFLOW_TYPE } from '../core/ids';
+import { WORKFLOW_TYPE } from '../core/ids';
 import { progressQuery, type ExperimentProgress } from '../core/progress';
 import { loadConfigFile } from '../activities/experiment/config-file';
-import type { ExperimentInput, ExperimentResult } from '../workflows/experiment';
-import { connect, ensureStageSearchAttribute, workflowLink } from './cli/connection';
+import type { ExperimentInput } from '../workflows/experiment';
+import { connect, workflowLink } from './cli/connection';
+import { experimentInput, startExperiment, timestampId } from './cli/start';
 import { renderProgress } from './cli/render';
+import { watch } from './cli/watch';
 
 const USAGE = `usage: fireact <command>
   start <config.yaml|json> [--id ID] [--watch]   start an experiment; prints its id and UI link
@@ -25,57 +26,6 @@ function flag(args: string[], name: string): string | undefined {
   if (!v || v.startsWith('--')) throw new Error(`${name} needs a value`);
   args.splice(i, 2);
   return v;
-}
-
-function timestampId(name: string): string {
-  const d = new Date();
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${name}-${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}-${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`;
-}
-
-async function describeResult(client: Client, id: string): Promise<void> {
-  const handle = client.workflow.getHandle(id);
-  try {
-    const r = (await handle.result()) as ExperimentResult;
-    console.log(`\nexperiment ${id} completed${r.replayedTeacher ? ' (teacher: replay of the recorded FireAct GPT-4 turns)' : ''}`);
-    console.log(`  episodes ${r.episodes}, succeeded ${r.generate.succeeded}, kept after curation ${r.curate.kept}`);
-    console.log(`  drops: ${Object.entries(r.curate.drops).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}`);
-    for (const d of r.datasets) {
-      for (const [fmt, ref] of Object.entries(d.files)) console.log(`  dataset ${d.name} (${fmt}, ${d.records} records): ${path.join(r.artifactDir, ref!.path)}`);
-    }
-  } catch (err) {
-    if (err instanceof WorkflowFailedError) {
-      console.error(`experiment ${id} failed: ${err.cause?.message ?? err.message}`);
-      process.exitCode = 1;
-      return;
-    }
-    throw err;
-  }
-}
-
-async function watch(client: Client, id: string): Promise<void> {
-  const handle = client.workflow.getHandle(id);
-  const tty = process.stdout.isTTY;
-  let lastText = '';
-  let lastLines = 0;
-  for (;;) {
-    const desc = await handle.describe();
-    let text: string;
-    try {
-      text = renderProgress(await handle.query(progressQuery));
-    } catch {
-      text = `experiment ${id}: ${desc.status.name}`;
-    }
-    if (text !== lastText) {
-      if (tty && lastLines) process.stdout.write(`\x1b[${lastLines}A\x1b[J`);
-      process.stdout.write(text + '\n');
-      lastText = text;
-      lastLines = text.split('\n').length;
-    }
-    if (desc.status.name !== 'RUNNING') break;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  await describeResult(client, id);
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -103,17 +53,16 @@ async function main(argv: string[]): Promise<void> {
     follow = args.includes('--watch');
     const file = args.find((a) => !a.startsWith('--'));
     if (!file) throw new Error('start needs a config file');
-    const config = await loadConfigFile(file);
-    id ??= timestampId(config.name);
-    input = { config };
+    const started = await experimentInput(file);
+    id ??= timestampId(started.name);
+    input = started.input;
   }
 
   const { client, connection } = await connect();
   try {
     switch (cmd) {
       case 'start': {
-        input!.noSearchAttributes = !(await ensureStageSearchAttribute(connection));
-        await client.workflow.start(WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: id!, args: [input!], staticSummary: `FireAct experiment ${id}` });
+        await startExperiment(client, connection, input!, id!);
         console.log(`started experiment ${id}`);
         console.log(`  UI:    ${workflowLink(id!)}`);
         console.log(`  watch: npx fireact watch ${id}`);

@@ -1,0 +1,78 @@
+// Config errors name the field, the bad value and what is allowed, before anything is spent.
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { ConfigError, parseExperimentConfig, type ExperimentConfigInput } from '../core/config';
+import { loadConfigFile } from '../activities/experiment/config-file';
+import { tempDir } from './support/paths';
+
+let dir: string;
+before(async () => {
+  dir = await tempDir('config');
+});
+after(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+const base = (): ExperimentConfigInput => ({
+  name: 'ok',
+  models: { teacher: { provider: 'replay', model: 'gpt-4' } },
+  generate: { teacher: 'teacher', tasks: [{ task: 'hotpotqa', split: 'dev', methods: ['react'] }] },
+  datasets: [{ name: 'd', tasks: ['hotpotqa'], methods: ['react'] }],
+});
+
+function problems(raw: unknown): string[] {
+  try {
+    parseExperimentConfig(raw);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError);
+    return err.problems;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+test('defaults fill in a minimal config', () => {
+  const c = parseExperimentConfig(base());
+  assert.equal(c.dataDir, '../shared/fireact');
+  assert.equal(c.seed, 233);
+  assert.equal(c.generate.maxSteps, 8);
+  assert.equal(c.search.backend, 'replay');
+  assert.deepEqual(c.datasets[0].formats, ['openai', 'alpaca']);
+});
+
+test('unknown task, method and provider name the field and the allowed values', () => {
+  const raw = base() as { generate: { tasks: Array<Record<string, unknown>> }; models: Record<string, Record<string, unknown>> };
+  raw.generate.tasks[0].task = 'hotpotq';
+  raw.generate.tasks[0].methods = ['react', 'magic'];
+  raw.models.teacher.provider = 'anthropic';
+  const p = problems(raw);
+  assert.ok(p.includes('generate.tasks.0.task: "hotpotq" is not allowed; use one of "hotpotqa", "strategyqa", "bamboogle", "mmlu"'), p.join('\n'));
+  assert.ok(p.includes('generate.tasks.0.methods.1: "magic" is not allowed; use one of "io", "cot", "react", "reflexion"'));
+  assert.ok(p.some((x) => x.startsWith('models.teacher.provider: "anthropic" is not allowed')));
+});
+
+test('cross-field rules: unknown teacher, duplicate datasets, openai without a key variable, missing fields, typos', () => {
+  const raw = { ...base(), generate: { ...base().generate, teacher: 'gpt' }, datasets: [base().datasets[0], base().datasets[0]] };
+  const p = problems(raw);
+  assert.ok(p.includes('generate.teacher: unknown model "gpt"; defined models: teacher'), p.join('\n'));
+  assert.ok(p.includes('datasets.1.name: duplicate dataset name "d"'));
+  assert.ok(problems({ ...base(), models: { t: { provider: 'openai', model: 'gpt-4' } }, generate: { ...base().generate, teacher: 't' } }).some((x) => x.startsWith('models.t.apiKeyEnv: provider "openai" needs apiKeyEnv')));
+  assert.ok(problems({ name: 'x' }).includes('models: required (record)'));
+  assert.ok(problems({ ...base(), datset: [] }).includes('(root): unknown field "datset"'));
+  assert.ok(problems({ ...base(), name: 'a/b' }).some((x) => x.startsWith('name: ')));
+});
+
+test('files: YAML and JSON parse; syntax errors and missing files name the file', async () => {
+  const yamlFile = path.join(dir, 'c.yaml');
+  await fs.writeFile(yamlFile, 'name: y\nmodels: { teacher: { provider: replay, model: m } }\ngenerate: { teacher: teacher, tasks: [{ task: mmlu, split: test, methods: [cot] }] }\ndatasets: [{ name: d, tasks: [mmlu], methods: [cot] }]\n');
+  assert.equal((await loadConfigFile(yamlFile)).name, 'y');
+  const jsonFile = path.join(dir, 'c.json');
+  await fs.writeFile(jsonFile, JSON.stringify(base()));
+  assert.equal((await loadConfigFile(jsonFile)).name, 'ok');
+  await fs.writeFile(path.join(dir, 'bad.yaml'), 'name: x\n  bad: [\n');
+  await assert.rejects(loadConfigFile(path.join(dir, 'bad.yaml')), (e: ConfigError) => e.problems[0].includes('bad.yaml: YAML error'));
+  await fs.writeFile(path.join(dir, 'bad.json'), '{"name": ');
+  await assert.rejects(loadConfigFile(path.join(dir, 'bad.json')), /bad\.json: not valid JSON/);
+  await assert.rejects(loadConfigFile(path.join(dir, 'missing.yaml')), /missing\.yaml: cannot read config file \(ENOENT\)/);
+});

@@ -1,0 +1,114 @@
+// Crash: the worker runs as its own process and is killed with SIGKILL in the middle of generation;
+// a new worker finishes the experiment. Every episode is present exactly once, and the local model
+// server answered no request twice except those in flight at the kill (the cache answers the rest).
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { TASK_QUEUE } from '../core/ids';
+import { canonicalJson } from '../activities/cache/content-cache';
+import { FireActExperiment } from '../workflows';
+import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer } from './support/fake-openai-server';
+import { DATA_DIR, tempDir } from './support/paths';
+import { startDevServer } from './support/temporal';
+import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from './support/worker-process';
+
+const EPISODES = 160;
+let env: TestWorkflowEnvironment;
+let model: FakeOpenAIServer;
+let dir: string;
+const workers: WorkerProcess[] = [];
+
+before(async () => {
+  dir = await tempDir('crash');
+  const teacher = fakeTeacher({ searchFirst: true });
+  // Slow enough that the kill lands with many episodes done and many still to come.
+  model = await startFakeOpenAIServer({
+    behaviour: async (body, n) => {
+      const reply = await teacher(body, n);
+      return { content: reply as string, delayMs: 120 };
+    },
+  });
+  env = await startDevServer();
+});
+
+after(async () => {
+  for (const w of workers) await stopWorkerProcess(w);
+  await env?.teardown();
+  await model?.close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+const waitFor = async (cond: () => boolean, what: string, ms = 120_000) => {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+};
+
+test('SIGKILL of the worker mid-generation loses nothing and pays for nothing twice', { timeout: 5 * 60_000 }, async () => {
+  await fs.writeFile(
+    path.join(dir, 'corpus.jsonl'),
+    Array.from({ length: 40 }, (_, i) => JSON.stringify({ title: `Doc ${i}`, text: `Document ${i} mentions topic ${i} and year ${1900 + i}.` })).join('\n'),
+  );
+  const config = {
+    name: 'crash',
+    dataDir: DATA_DIR,
+    artifactDir: path.join(dir, 'artifacts'),
+    cacheDir: path.join(dir, 'cache'),
+    models: { teacher: { provider: 'openai', model: 'fake-teacher', baseUrl: model.url, maxConcurrency: 16 } },
+    search: { backend: 'local', corpus: path.join(dir, 'corpus.jsonl') },
+    generate: {
+      teacher: 'teacher',
+      tasks: [{ task: 'hotpotqa', split: 'dev', methods: ['react'], sample: { n: EPISODES } }],
+      shardSize: 40,
+      maxParallelShards: 2,
+      episodeConcurrency: 4,
+    },
+    curate: { requireSuccess: false, excludeEvalQuestions: false },
+    datasets: [{ name: 'all', tasks: ['hotpotqa'], methods: ['react'] }],
+  };
+
+  workers.push(startWorkerProcess(env.address, path.join(dir, 'worker-1.log')));
+  const handle = await env.client.workflow.start(FireActExperiment, { taskQueue: TASK_QUEUE, workflowId: 'crash-run', args: [{ config }] });
+
+  // Two model calls per episode; kill once about a third of them are answered.
+  await waitFor(() => model.answered >= (EPISODES * 2) / 3, 'a third of the model calls');
+  const killedAt = Date.now();
+  workers[0].child.kill('SIGKILL');
+  await workers[0].exited;
+  const answeredAtKill = model.answered;
+
+  workers.push(startWorkerProcess(env.address, path.join(dir, 'worker-2.log')));
+  const result = await handle.result();
+  const recoverySeconds = (Date.now() - killedAt) / 1000;
+
+  // Every episode exactly once.
+  assert.equal(result.episodes, EPISODES);
+  assert.equal(result.curate.total, EPISODES);
+  assert.equal(result.curate.drops.missing ?? 0, 0);
+  const files = await fs.readdir(path.join(dir, 'artifacts', 'crash-run', 'trajectories', 'hotpotqa', 'react'));
+  assert.equal(files.filter((f) => f.endsWith('.json')).length, EPISODES);
+
+  // Requests answered twice are only those the dead worker had in flight (sent, reply not yet stored).
+  const keyOf = (body: unknown) => canonicalJson((body as { messages: unknown }).messages);
+  const seen = new Map<string, number>();
+  for (const r of model.requests) if (r.requestNumber > 0) seen.set(keyOf(r.body), (seen.get(keyOf(r.body)) ?? 0) + 1);
+  const inFlight = new Set(
+    model.requests
+      .filter((r) => r.requestNumber > 0 && r.receivedAt <= killedAt && (r.endedAt === undefined || r.endedAt >= killedAt - 100))
+      .map((r) => keyOf(r.body)),
+  );
+  const twice = [...seen].filter(([, n]) => n > 1);
+  for (const [key, n] of twice) {
+    assert.equal(n, 2, 'no request was sent three times');
+    assert.ok(inFlight.has(key), 'a request answered twice was in flight at the kill');
+  }
+  assert.ok(answeredAtKill < EPISODES * 2, 'the kill came before generation ended');
+  console.log(
+    `crash: killed after ${answeredAtKill} of ~${EPISODES * 2} model calls; ${inFlight.size} in flight; ` +
+      `${twice.length} answered twice; ${model.completionRequests} requests in all; recovered and finished in ${recoverySeconds.toFixed(1)} s`,
+  );
+});

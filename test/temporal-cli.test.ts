@@ -1,0 +1,67 @@
+// The experiment started from the Temporal CLI with examples/demo.json, exactly as the README shows,
+// and its history, children and progress read back with `temporal workflow show/describe/query/list`.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { promisify } from 'node:util';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import type { ExperimentProgress } from '../core/progress';
+import { createFireactWorker } from '../workers/fireact-worker';
+import { REPO_ROOT } from './support/paths';
+import { startDevServer, temporalBin, workflowBundle } from './support/temporal';
+
+const run = promisify(execFile);
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+const ID = `cli-run-${process.pid}`;
+
+before(async () => {
+  env = await startDevServer();
+  worker = await createFireactWorker({ connection: env.nativeConnection, worker: { workflowBundle: await workflowBundle() } });
+  running = worker.run();
+});
+
+after(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+  // examples/demo.json keeps the default artifact folder, inside the repository (ignored by git).
+  await fs.rm(path.join(REPO_ROOT, '.fireact', 'artifacts', ID), { recursive: true, force: true });
+});
+
+async function temporal(...args: string[]): Promise<string> {
+  const { stdout } = await run(temporalBin(), [...args, '--address', env.address], { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 });
+  return stdout;
+}
+
+test('temporal workflow start runs the demo; show, describe, query and list read it back', { timeout: 5 * 60_000 }, async () => {
+  await temporal('workflow', 'start', '--type', 'FireActExperiment', '--task-queue', 'fireact', '--workflow-id', ID, '--input-file', 'examples/demo.json');
+  const result = JSON.parse(await temporal('workflow', 'result', '--workflow-id', ID, '--output', 'json')) as { status: string; result: { episodes: number; datasets: unknown[] } };
+  assert.equal(result.status, 'COMPLETED');
+  assert.equal(result.result.episodes, 260);
+  assert.equal(result.result.datasets.length, 4);
+
+  const describe = JSON.parse(await temporal('workflow', 'describe', '--workflow-id', ID, '--output', 'json')) as {
+    workflowExecutionInfo: { status: string; searchAttributes: { indexedFields: Record<string, unknown> } };
+  };
+  assert.equal(describe.workflowExecutionInfo.status, 'WORKFLOW_EXECUTION_STATUS_COMPLETED');
+  assert.ok('FireActStage' in describe.workflowExecutionInfo.searchAttributes.indexedFields);
+
+  const query = JSON.parse(await temporal('workflow', 'query', '--workflow-id', ID, '--type', 'progress', '--output', 'json')) as { queryResult: ExperimentProgress[] };
+  assert.equal(query.queryResult[0].stage, 'done');
+  assert.equal(query.queryResult[0].stages.generate.done, 260);
+
+  const show = await temporal('workflow', 'show', '--workflow-id', ID, '--output', 'json');
+  const events = (JSON.parse(show) as { events: Array<{ eventType: string }> }).events;
+  assert.ok(events.some((e) => e.eventType === 'EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED'));
+  assert.ok(events.length < 1000, `experiment history has ${events.length} events`);
+
+  const children = await temporal('workflow', 'list', '--query', `WorkflowType = 'GenerateShard'`, '--output', 'json');
+  const ids = (JSON.parse(children) as Array<{ execution: { workflowId: string } }>).map((w) => w.execution.workflowId);
+  assert.ok(ids.includes(`${ID}/generate/hotpotqa-react-0`), ids.join(', '));
+  assert.ok(ids.includes(`${ID}/generate/mmlu-cot-1`));
+});
