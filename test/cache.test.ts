@@ -3,13 +3,21 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { withSearchCache } from '../activities/cache/cached-search';
 import { canonicalJson, createContentCache } from '../activities/cache/content-cache';
 import type { SearchBackend } from '../activities/tools/types';
 
+// Every temp dir a test made, removed at the end.
+const created: Array<Promise<string>> = [];
+after(async () => {
+  for (const d of created) await fs.rm(await d, { recursive: true, force: true });
+});
+
 async function tempDir(): Promise<string> {
-  return fs.mkdtemp(path.join(os.tmpdir(), 'fireact-cache-'));
+  const dir = fs.mkdtemp(path.join(os.tmpdir(), 'fireact-cache-'));
+  created.push(dir);
+  return dir;
 }
 
 async function listFiles(dir: string): Promise<string[]> {

@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { test, type TestContext } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
 import { ModelSchema, type ModelConfig } from '../core/config';
 import { ErrorType } from '../core/errors';
@@ -15,12 +15,23 @@ import { createOpenAIModel, parseRetryAfterMs, PLACEHOLDER_API_KEY, resolveApiKe
 import type { ChatRequest } from '../activities/models/types';
 import { faultReply, startFakeOpenAIServer, type FakeBehaviour } from './support/fake-openai-server';
 
+// Every temp dir a test made, removed at the end.
+const created: string[] = [];
+async function tempDir(): Promise<string> {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fireact-models-'));
+  created.push(dir);
+  return dir;
+}
+after(async () => {
+  for (const d of created) await fs.rm(d, { recursive: true, force: true });
+});
+
 const API_KEY = 'sk-test-5ecret-key-never-shown';
 
 async function setup(t: TestContext, behaviour: FakeBehaviour, over: Partial<ModelConfig> = {}, modelOpts: Partial<OpenAIModelOptions> = {}) {
   const server = await startFakeOpenAIServer({ behaviour });
   t.after(() => server.close());
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fireact-models-'));
+  const dir = await tempDir();
   const cache = createContentCache(dir);
   const config = modelConfig(server.url, over);
   const model = createOpenAIModel({ name: 'teacher', config, apiKey: API_KEY, cache, backoffBaseMs: 20, backoffMaxMs: 100, ...modelOpts });
@@ -260,7 +271,7 @@ void test('connection refused is retried, then a retryable ModelUnavailable', as
   const server = await startFakeOpenAIServer();
   const url = server.url;
   await server.close();
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fireact-models-'));
+  const dir = await tempDir();
   const model = createOpenAIModel({ name: 'teacher', config: modelConfig(url), apiKey: API_KEY, cache: createContentCache(dir), maxAttempts: 2, backoffBaseMs: 10 });
   await assert.rejects(model.complete(ask('anyone?')), isFailure(ErrorType.ModelUnavailable, false, (f) => assert.match(f.message, /connection failed/)));
 });
@@ -380,14 +391,14 @@ void test('resolveApiKey reads the named variable; a missing one is MissingSecre
 
   // A model built without a key reads the environment only when it must send; a miss fails before any request.
   const { server } = await setup(t, () => 'never');
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fireact-models-'));
+  const dir = await tempDir();
   const model = createOpenAIModel({ name: 'teacher', config: modelConfig(server.url, { apiKeyEnv: 'FIREACT_TEST_UNSET_KEY' }), cache: createContentCache(dir) });
   await assert.rejects(model.complete(ask('needs key')), isFailure(ErrorType.MissingSecret, true));
   assert.equal(server.completionRequests, 0);
 });
 
 void test('the fake server runs as its own process, prints its URL and logs requests as JSONL', async (t) => {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fireact-fake-'));
+  const dir = await tempDir();
   const log = path.join(dir, 'requests.jsonl');
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'support/fake-openai-server-main.ts'), '--faults', '1:500'], {
     cwd: path.resolve(__dirname, '..'),
