@@ -97,6 +97,14 @@ test('cancel stops a running experiment', { timeout: 120_000 }, async () => {
   const handle = env.client.workflow.getHandle('cli-slow-1');
   await assert.rejects(handle.result());
   assert.equal((await handle.describe()).status.name, 'CANCELLED');
+  // The shard stops too: it does not go on through its remaining episodes.
+  const shard = env.client.workflow.getHandle('cli-slow-1/generate/hotpotqa-cot-0');
+  await assert.rejects(shard.result());
+  assert.equal((await shard.describe()).status.name, 'CANCELLED');
+  const sent = slow.completionRequests;
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(slow.completionRequests, sent, 'no model call after the cancellation');
+  assert.ok(sent < 5, `${sent} model calls for 50 planned episodes`);
 });
 
 test('bad input: invalid config, unknown experiment, unreachable server', async () => {

@@ -1,6 +1,6 @@
 // One (task, method, shard) of generation: runs its episodes with bounded concurrency and continues
 // as new when its history grows, so a shard of any size stays far inside Temporal's limits.
-import { continueAsNew, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, isCancellation, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities, ShardPlan } from '../activities';
 import { profiles } from '../core/activity-profiles';
 import { shardName } from '../core/ids';
@@ -47,6 +47,7 @@ export async function GenerateShard(input: ShardInput): Promise<ShardResult> {
   }));
 
   const inFlight = new Set<Promise<void>>();
+  let cancelled: unknown;
   const launch = (index: number) => {
     const p: Promise<void> = runEpisode
       .executeWithOptions({ ...profiles.llmCall, summary: `${plan.task} ${plan.method} question #${index}` }, [
@@ -59,7 +60,11 @@ export async function GenerateShard(input: ShardInput): Promise<ShardResult> {
         if (s.reused) totals.reused += 1;
       })
       .catch((err: unknown) => {
-        // An episode that fails for good is counted; curation reports it as missing.
+        // Cancellation stops the shard; an episode that fails for good is counted (curation reports it missing).
+        if (isCancellation(err)) {
+          cancelled ??= err;
+          return;
+        }
         totals.failed += 1;
         log.warn('episode failed', { shard: name, index, error: String(err) });
       })
@@ -73,6 +78,7 @@ export async function GenerateShard(input: ShardInput): Promise<ShardResult> {
   while (next < plan.end) {
     while (inFlight.size < input.concurrency && next < plan.end) launch(next++);
     await Promise.race(inFlight);
+    if (cancelled !== undefined) throw cancelled;
     const info = workflowInfo();
     if (next < plan.end && (info.historyLength > input.continueAsNewAfterEvents || info.continueAsNewSuggested)) {
       await Promise.all(inFlight);
@@ -80,6 +86,7 @@ export async function GenerateShard(input: ShardInput): Promise<ShardResult> {
     }
   }
   await Promise.all(inFlight);
+  if (cancelled !== undefined) throw cancelled;
   return {
     shard: name,
     episodes: plan.end - plan.start,
