@@ -15,8 +15,7 @@ import { createClientProvider, type ClientProvider } from './experiment/clients'
 import { resolveConfigPaths } from './experiment/config-file';
 import { startHeartbeat } from './experiment/heartbeat';
 import { experimentDir, layout } from './experiment/layout';
-import { loadQuestions } from './experiment/questions';
-import { sampleQuestions } from './tasks/sampling';
+import { freezeSample } from './experiment/sample';
 import { getTask, TASKS } from './tasks/registry';
 import { resolveApiKey } from './models/openai-model';
 
@@ -43,6 +42,8 @@ export interface PrepareResult {
   questions: number;
   episodes: number;
   replayedTeacher: boolean;
+  /** Replay only: records of the FireAct files that could not be replayed, counted by reason. */
+  replaySkipped: Record<string, number>;
   concurrency: { shards: number; episodes: number };
   continueAsNewAfterEvents: number;
 }
@@ -145,28 +146,10 @@ export function createActivities(deps: ActivityDeps = {}) {
       let questions = 0;
       let episodes = 0;
       for (const [i, gt] of config.generate.tasks.entries()) {
-        const all = await loadQuestions(clients, config, gt.task, gt.split);
-        let chosen: Question[];
-        try {
-          chosen = sampleQuestions(all, { n: gt.sample.n, order: gt.sample.order, seed: gt.sample.seed ?? config.seed });
-        } catch (err) {
-          throw ApplicationFailure.create({
-            type: ErrorType.InvalidConfig,
-            message: `generate.tasks.${i} (${gt.task} ${gt.split}): ${(err as Error).message}`,
-            nonRetryable: true,
-          });
-        }
+        const { file } = await freezeSample(clients, config, gt, i);
+        const chosen = file.questions;
         const rel = layout.sample(exp, gt.task, gt.split);
-        refs.push(
-          await store.writeJson(rel, {
-            task: gt.task,
-            split: gt.split,
-            order: gt.sample.order,
-            seed: gt.sample.seed ?? config.seed,
-            splitSize: all.length,
-            questions: chosen,
-          }),
-        );
+        refs.push(await store.writeJson(rel, file));
         questions += chosen.length;
         for (const method of gt.methods) {
           for (let start = 0, shard = 0; start < chosen.length; start += config.generate.shardSize, shard++) {
@@ -177,6 +160,13 @@ export function createActivities(deps: ActivityDeps = {}) {
         }
       }
       const teacher = config.models[config.generate.teacher];
+      const replaySkipped: Record<string, number> = {};
+      if (teacher.provider === 'replay') {
+        for (const s of (await clients.replayLibrary(config, teacher.replayFiles)).set.skipped) {
+          const reason = `${s.file}: ${s.reason.replace(/\b\d+\b/g, 'N')}`;
+          replaySkipped[reason] = (replaySkipped[reason] ?? 0) + 1;
+        }
+      }
       log.info('experiment prepared', { experiment: exp, questions, episodes, shards: shards.length });
       return {
         handle: { experiment: exp, artifactDir: config.artifactDir },
@@ -185,6 +175,7 @@ export function createActivities(deps: ActivityDeps = {}) {
         questions,
         episodes,
         replayedTeacher: teacher.provider === 'replay',
+        replaySkipped,
         concurrency: { shards: config.generate.maxParallelShards, episodes: config.generate.episodeConcurrency },
         continueAsNewAfterEvents: config.generate.continueAsNewAfterEvents,
       };

@@ -1,5 +1,6 @@
 // The one experiment config schema. Workflows import it too, so it stays pure (zod only, no Node APIs).
 import { z } from 'zod';
+import { PriceTableSchema } from './prices';
 
 export const TASK_NAMES = ['hotpotqa', 'strategyqa', 'bamboogle', 'mmlu'] as const;
 export const METHOD_NAMES = ['io', 'cot', 'react', 'reflexion'] as const;
@@ -7,6 +8,8 @@ export const MODEL_PROVIDERS = ['openai', 'replay'] as const;
 export const SEARCH_BACKENDS = ['replay', 'local', 'serpapi', 'wikipedia'] as const;
 export const DATASET_FORMATS = ['openai', 'alpaca'] as const;
 export const SAMPLE_ORDERS = ['seeded', 'fireact', 'file'] as const;
+export const FINETUNE_BACKENDS = ['local', 'openai'] as const;
+export const TOOL_NOISE = ['none', 'empty', 'random'] as const;
 
 export type TaskName = (typeof TASK_NAMES)[number];
 export type MethodName = (typeof METHOD_NAMES)[number];
@@ -85,6 +88,91 @@ export const DatasetMixSchema = z
   })
   .strict();
 
+export const StudentSchema = z
+  .object({
+    name,
+    backend: z.enum(FINETUNE_BACKENDS),
+    /**
+     * local: a model directory or hub id (loaded as from_pretrained does), or "init" to build a small
+     * Llama-architecture model from `init` (no weights can be downloaded offline); openai: the base model.
+     */
+    baseModel: z.string().min(1),
+    init: z
+      .object({
+        hidden: z.number().int().positive().default(64),
+        layers: z.number().int().positive().default(2),
+        heads: z.number().int().positive().default(4),
+        seed: z.number().int().default(0),
+      })
+      .strict()
+      .default({ hidden: 64, layers: 2, heads: 4, seed: 0 }),
+    /** Dataset mixes to train on: one fine-tuned model per mix. */
+    datasets: z.array(name).min(1),
+    /** The method the student answers with when evaluated (the format it was trained on). */
+    evalMethods: z.array(z.enum(METHOD_NAMES)).min(1).default(['react']),
+    // local backend
+    mode: z.enum(['lora', 'full']).default('lora'),
+    lora: z
+      .object({ r: z.number().int().positive().default(8), alpha: z.number().positive().default(16), dropout: z.number().min(0).max(1).default(0.05) })
+      .strict()
+      .default({ r: 8, alpha: 16, dropout: 0.05 }),
+    epochs: z.number().positive().default(1),
+    maxSteps: z.number().int().positive().optional(),
+    learningRate: z.number().positive().default(2e-4),
+    batchSize: z.number().int().positive().default(4),
+    gradAccum: z.number().int().positive().default(1),
+    maxLen: z.number().int().positive().default(1024),
+    packing: z.boolean().default(false),
+    lossOn: z.enum(['assistant', 'all']).default('assistant'),
+    saveEvery: z.number().int().positive().default(50),
+    bf16: z.enum(['auto', 'on', 'off']).default('auto'),
+    /** GPUs per training run; more than one launches through torchrun. */
+    gpus: z.number().int().positive().default(1),
+    // openai backend
+    apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+    baseUrl: z.string().url().optional(),
+    nEpochs: z.number().int().positive().optional(),
+    learningRateMultiplier: z.number().positive().optional(),
+    suffix: z.string().max(40).optional(),
+  })
+  .strict()
+  .superRefine((s, ctx) => {
+    if (s.backend === 'openai' && !s.apiKeyEnv && !s.baseUrl) {
+      ctx.addIssue({ code: 'custom', path: ['apiKeyEnv'], message: 'backend "openai" needs apiKeyEnv (or a baseUrl of a keyless endpoint)' });
+    }
+    if (s.backend === 'openai' && s.baseModel === 'init') {
+      ctx.addIssue({ code: 'custom', path: ['baseModel'], message: '"init" builds a local model; backend "openai" needs an OpenAI base model name' });
+    }
+  });
+
+export const EvaluateSchema = z
+  .object({
+    /** Eval splits: HotpotQA dev, StrategyQA dev, Bamboogle test, MMLU test by default. */
+    tasks: z
+      .array(
+        z
+          .object({
+            task: z.enum(TASK_NAMES),
+            split: z.string().min(1),
+            sample: SampleSchema.default({ order: 'seeded' }),
+          })
+          .strict(),
+      )
+      .min(1),
+    /** Prompted baselines (few-shot): a model from `models` and the methods it answers with. */
+    baselines: z
+      .array(z.object({ model: name, methods: z.array(z.enum(METHOD_NAMES)).min(1) }).strict())
+      .default([]),
+    /** Also evaluate each local student's base model with the student's format (the "before" of fine-tuning). */
+    baseModels: z.boolean().default(true),
+    toolNoise: z.array(z.enum(TOOL_NOISE)).min(1).default(['none']),
+    maxSteps: z.number().int().positive().max(50).default(8),
+    episodeConcurrency: z.number().int().positive().max(256).default(4),
+    maxParallel: z.number().int().positive().max(64).default(2),
+    bootstrapSamples: z.number().int().min(100).max(100_000).default(1000),
+  })
+  .strict();
+
 export const ExperimentConfigSchema = z
   .object({
     name,
@@ -128,9 +216,27 @@ export const ExperimentConfigSchema = z
       .strict()
       .default({ requireSuccess: true, maxTurns: 24, maxChars: 16_000, nearDuplicateThreshold: 0.9, excludeEvalQuestions: true }),
     datasets: z.array(DatasetMixSchema).min(1),
+    /** USD per 1M tokens, overriding the built-in list prices (which change). */
+    prices: PriceTableSchema.optional(),
+    students: z.array(StudentSchema).default([]),
+    evaluate: EvaluateSchema.optional(),
   })
   .strict()
   .superRefine((c, ctx) => {
+    const mixes = new Set(c.datasets.map((d) => d.name));
+    const studentNames = new Set<string>();
+    c.students.forEach((s, i) => {
+      if (studentNames.has(s.name)) ctx.addIssue({ code: 'custom', path: ['students', i, 'name'], message: `duplicate student name "${s.name}"` });
+      studentNames.add(s.name);
+      s.datasets.forEach((d, j) => {
+        if (!mixes.has(d)) ctx.addIssue({ code: 'custom', path: ['students', i, 'datasets', j], message: `unknown dataset "${d}"; defined datasets: ${[...mixes].join(', ')}` });
+      });
+    });
+    c.evaluate?.baselines.forEach((b, i) => {
+      if (!c.models[b.model]) {
+        ctx.addIssue({ code: 'custom', path: ['evaluate', 'baselines', i, 'model'], message: `unknown model "${b.model}"; defined models: ${Object.keys(c.models).join(', ')}` });
+      }
+    });
     if (!c.models[c.generate.teacher]) {
       ctx.addIssue({
         code: 'custom',
@@ -151,6 +257,8 @@ export type ModelConfig = z.output<typeof ModelSchema>;
 export type SearchConfig = z.output<typeof SearchSchema>;
 export type DatasetMix = z.output<typeof DatasetMixSchema>;
 export type GenerateTask = z.output<typeof GenerateTaskSchema>;
+export type StudentConfig = z.output<typeof StudentSchema>;
+export type EvaluateConfig = z.output<typeof EvaluateSchema>;
 
 /** Thrown with every problem listed as `path: message`. */
 export class ConfigError extends Error {

@@ -1,4 +1,4 @@
-// `fireact` command line: start | watch | status | list | cancel | validate.
+// `fireact` command line: start | watch | status | list | cancel | validate | plan | score.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { ConfigError } from '../core/config';
 import { WORKFLOW_TYPE } from '../core/ids';
@@ -7,7 +7,9 @@ import { loadConfigFile } from '../activities/experiment/config-file';
 import type { ExperimentInput } from '../workflows/experiment';
 import { connect, workflowLink } from './cli/connection';
 import { experimentInput, startExperiment, timestampId } from './cli/start';
+import { planCommand } from './cli/plan';
 import { renderProgress } from './cli/render';
+import { scoreCommand } from './cli/score';
 import { watch } from './cli/watch';
 
 const USAGE = `usage: fireact <command>
@@ -17,6 +19,8 @@ const USAGE = `usage: fireact <command>
   list                                           recent experiments
   cancel <id>                                    cancel an experiment
   validate <config>                              check a config file without starting anything
+  plan <config> [--json]                         samples, episodes, calls, tokens and cost, before anything runs
+  score --task T --predictions F.jsonl [--split S] [--data-dir D]   score predictions (means, bootstrap 95% CIs)
 env: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), FIREACT_UI_URL (http://localhost:8233)`;
 
 function flag(args: string[], name: string): string | undefined {
@@ -40,6 +44,10 @@ async function main(argv: string[]): Promise<void> {
     if (!file) throw new Error('validate needs a config file');
     const config = await loadConfigFile(file);
     console.log(`${file}: valid (experiment "${config.name}", ${config.generate.tasks.length} task entries, ${config.datasets.length} dataset mixes)`);
+    return;
+  }
+  if (cmd === 'plan' || cmd === 'score') {
+    process.exitCode = await (cmd === 'plan' ? planCommand : scoreCommand)(args);
     return;
   }
   if (!['start', 'watch', 'status', 'list', 'cancel'].includes(cmd)) throw new Error(`unknown command "${cmd}"\n${USAGE}`);

@@ -69,6 +69,9 @@ test('a replayed experiment builds datasets that parse as their formats', async 
 
   assert.equal(result.episodes, 23);
   assert.equal(result.replayedTeacher, true);
+  // multitask_multimethod has 14 records that cannot be replayed; each is counted with its reason.
+  assert.equal(Object.values(result.replaySkipped).reduce((a, b) => a + b, 0), 14);
+  assert.equal(result.replaySkipped['multitask_multimethod: fewer than three messages'], 2);
   assert.ok(result.curate.kept > 15, `kept ${result.curate.kept}`);
   assert.equal(result.curate.total, 23);
 

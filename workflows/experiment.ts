@@ -29,6 +29,7 @@ export interface ExperimentResult {
   experiment: string;
   artifactDir: string;
   replayedTeacher: boolean;
+  replaySkipped: Record<string, number>;
   questions: number;
   episodes: number;
   generate: { succeeded: number; failed: number; calls: number; cachedCalls: number };
@@ -143,6 +144,7 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
     experiment,
     artifactDir: prep.handle.artifactDir,
     replayedTeacher: prep.replayedTeacher,
+    replaySkipped: prep.replaySkipped,
     questions: prep.questions,
     episodes: prep.episodes,
     generate: gen,

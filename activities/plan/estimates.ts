@@ -1,0 +1,72 @@
+// How many model calls and tokens one episode takes, before any is made. The typical figures come
+// from the FireAct GPT-4 recordings (finetune/gpt_format/multitask_multimethod.jsonl): mean steps and
+// mean turn lengths per task and method. Those are successful trajectories, so failing runs take more.
+import type { MethodName, TaskName } from '../../core/config';
+
+/** Rough tokens per character for English prompts (OpenAI's rule of thumb: 1 token ≈ 4 characters). */
+export const CHARS_PER_TOKEN = 4;
+/** Tokens the chat format adds around each message. */
+export const MESSAGE_OVERHEAD_TOKENS = 4;
+
+/** Mean assistant turns per episode in the recordings, rounded up (ReAct and Reflexion). */
+const TYPICAL_STEPS: Record<'react' | 'reflexion', Record<TaskName, number>> = {
+  react: { hotpotqa: 3, strategyqa: 3, bamboogle: 3, mmlu: 2 },
+  reflexion: { hotpotqa: 8, strategyqa: 8, bamboogle: 8, mmlu: 7 },
+};
+
+/** Mean characters of one assistant turn per method, and of one search observation, in the recordings. */
+const TURN_CHARS: Record<TaskName, Record<MethodName, number> & { observation: number }> = {
+  hotpotqa: { io: 40, cot: 196, react: 152, reflexion: 240, observation: 116 },
+  bamboogle: { io: 40, cot: 196, react: 152, reflexion: 240, observation: 116 },
+  strategyqa: { io: 40, cot: 466, react: 213, reflexion: 239, observation: 157 },
+  mmlu: { io: 40, cot: 359, react: 292, reflexion: 396, observation: 217 },
+};
+
+export interface StepLimits {
+  maxSteps: number;
+  reflexion: { maxTrials: number; stepsPerTrial: number };
+}
+
+export interface Range {
+  typical: number;
+  upper: number;
+}
+
+export function charsToTokens(chars: number): number {
+  return Math.ceil(chars / CHARS_PER_TOKEN);
+}
+
+/**
+ * Model calls per episode. io/cot answer in one call. ReAct and Reflexion: typical = the recorded
+ * mean; upper = every step used up to the cap plus the forced finish (re-asks after malformed replies,
+ * up to maxMalformedRetries per step, come on top of both).
+ */
+export function callsPerEpisode(task: TaskName, method: MethodName, limits: StepLimits): Range {
+  if (method === 'io' || method === 'cot') return { typical: 1, upper: 1 };
+  const cap = method === 'reflexion' ? limits.reflexion.maxTrials * limits.reflexion.stepsPerTrial : limits.maxSteps;
+  const upper = cap + 1;
+  return { typical: Math.min(TYPICAL_STEPS[method][task], upper), upper };
+}
+
+/** Search calls per episode: every step but the finishing one, when the task offers search. */
+export function searchesPerEpisode(task: TaskName, method: MethodName, limits: StepLimits, usesSearch: boolean): Range {
+  if (!usesSearch || method === 'io' || method === 'cot') return { typical: 0, upper: 0 };
+  const calls = callsPerEpisode(task, method, limits);
+  return { typical: Math.max(0, calls.typical - 1), upper: calls.upper - 1 };
+}
+
+/** Completion tokens per call: the recorded mean turn, or maxTokens at worst. */
+export function completionTokensPerCall(task: TaskName, method: MethodName, maxTokens: number): Range {
+  return { typical: Math.min(maxTokens, charsToTokens(TURN_CHARS[task][method])), upper: maxTokens };
+}
+
+/** How much each step adds to the next prompt: the assistant turn and its observation, as two messages. */
+export function promptGrowthPerStep(task: TaskName, completion: number): number {
+  const observation = charsToTokens('Observation: '.length + TURN_CHARS[task].observation);
+  return completion + observation + 2 * MESSAGE_OVERHEAD_TOKENS;
+}
+
+/** Prompt tokens of `calls` calls whose first prompt is `first` tokens and each next one `growth` more. */
+export function promptTokensOverCalls(calls: number, first: number, growth: number): number {
+  return calls * first + (growth * calls * (calls - 1)) / 2;
+}

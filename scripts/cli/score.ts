@@ -1,0 +1,160 @@
+// `fireact score --task T --predictions F.jsonl [--split S] [--data-dir D]`: scores predictions with
+// the task's own scorer and prints the means with bootstrap 95% intervals as JSON.
+// Each line: {"prediction": string | null, "answer": string | string[]} or {"prediction": ..., "question": "..."}.
+import { promises as fs } from 'node:fs';
+import { TASK_NAMES, type TaskName } from '../../core/config';
+import type { Question } from '../../core/trajectory';
+import { aggregateEpisodes, type EpisodeOutcome } from '../../activities/evaluate/metrics';
+import { getTask, loadSplit } from '../../activities/tasks/registry';
+
+const USAGE = 'usage: fireact score --task <task> --predictions <file.jsonl> [--split S] [--data-dir D]';
+/** The config's default data directory, relative to the working directory. */
+const DEFAULT_DATA_DIR = '../shared/fireact';
+
+interface ScoreArgs {
+  task: TaskName;
+  predictions: string;
+  split?: string;
+  dataDir: string;
+}
+
+function parseArgs(argv: string[]): ScoreArgs {
+  const values: Record<string, string> = {};
+  const known = ['--task', '--predictions', '--split', '--data-dir'];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!known.includes(a)) throw new Error(`score: unexpected argument "${a}"\n${USAGE}`);
+    const v = argv[i + 1];
+    if (v === undefined || v.startsWith('--')) throw new Error(`score: ${a} needs a value\n${USAGE}`);
+    values[a] = v;
+    i++;
+  }
+  const task = values['--task'];
+  if (!task) throw new Error(`score: --task is required\n${USAGE}`);
+  if (!(TASK_NAMES as readonly string[]).includes(task)) throw new Error(`score: unknown task "${task}"; known tasks: ${TASK_NAMES.join(', ')}`);
+  if (!values['--predictions']) throw new Error(`score: --predictions is required\n${USAGE}`);
+  return { task: task as TaskName, predictions: values['--predictions'], split: values['--split'], dataDir: values['--data-dir'] ?? DEFAULT_DATA_DIR };
+}
+
+const squeeze = (text: string) => text.trim().replace(/\s+/g, ' ');
+
+/** Finds a question's gold answers by its exact text, then by its whitespace-normalised text. */
+function questionIndex(questions: readonly Question[]) {
+  const exact = new Map<string, Question[]>();
+  const loose = new Map<string, Question[]>();
+  const add = (m: Map<string, Question[]>, k: string, q: Question) => m.set(k, [...(m.get(k) ?? []), q]);
+  for (const q of questions) {
+    add(exact, q.text, q);
+    add(loose, squeeze(q.text), q);
+  }
+  return (text: string): { answers: string[] } | { error: string } => {
+    const hits = exact.get(text) ?? loose.get(squeeze(text));
+    if (!hits) return { error: 'unknown question (not in the split, even with whitespace normalised)' };
+    const distinct = new Set(hits.map((q) => JSON.stringify(q.answers)));
+    if (distinct.size > 1) return { error: `question matches ${hits.length} questions of the split with different answers; give "answer" instead` };
+    if (hits[0].answers.length === 0) return { error: 'the split has no gold answer for this question' };
+    return { answers: hits[0].answers };
+  };
+}
+
+function isStringArray(v: unknown): v is string[] {
+  return Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string');
+}
+
+export interface ScoreOutput {
+  task: TaskName;
+  split: string;
+  n: number;
+  unfinished: number;
+  metrics: Record<string, number | null>;
+  ci95: Record<string, [number, number] | null>;
+}
+
+export async function scorePredictions(args: ScoreArgs): Promise<{ output?: ScoreOutput; errors: string[] }> {
+  const task = getTask(args.task);
+  const split = args.split ?? task.evalSplits[0];
+  let text: string;
+  try {
+    text = await fs.readFile(args.predictions, 'utf8');
+  } catch (err) {
+    return { errors: [`${args.predictions}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`] };
+  }
+  let lookup: ReturnType<typeof questionIndex> | undefined;
+  const errors: string[] = [];
+  const episodes: EpisodeOutcome[] = [];
+  const lines = text.split('\n');
+  for (const [i, raw] of lines.entries()) {
+    if (!raw.trim()) continue;
+    const where = `${args.predictions}:${i + 1}`;
+    let row: unknown;
+    try {
+      row = JSON.parse(raw);
+    } catch (err) {
+      errors.push(`${where}: not JSON (${(err as Error).message})`);
+      continue;
+    }
+    if (typeof row !== 'object' || row === null || Array.isArray(row)) {
+      errors.push(`${where}: not a JSON object`);
+      continue;
+    }
+    const r = row as Record<string, unknown>;
+    if (!('prediction' in r)) {
+      errors.push(`${where}: missing prediction (a string, or null for an unfinished episode)`);
+      continue;
+    }
+    if (r.prediction !== null && typeof r.prediction !== 'string') {
+      errors.push(`${where}: prediction must be a string or null, got ${typeof r.prediction}`);
+      continue;
+    }
+    let answers: string[];
+    if ('answer' in r) {
+      if (typeof r.answer === 'string') answers = [r.answer];
+      else if (isStringArray(r.answer)) answers = r.answer;
+      else {
+        errors.push(`${where}: answer must be a string or a non-empty array of strings`);
+        continue;
+      }
+    } else if (typeof r.question === 'string') {
+      lookup ??= questionIndex(await loadSplit(args.dataDir, args.task, split));
+      const found = lookup(r.question);
+      if ('error' in found) {
+        errors.push(`${where}: ${found.error}`);
+        continue;
+      }
+      answers = found.answers;
+    } else {
+      errors.push(`${where}: needs "answer" (string or string[]) or "question" (string)`);
+      continue;
+    }
+    const prediction = r.prediction;
+    const scored = task.score(prediction, answers);
+    episodes.push({
+      reward: scored.score,
+      metrics: scored.metrics,
+      finished: prediction !== null,
+      validActions: 0,
+      totalActions: 0,
+      steps: 0,
+      promptTokens: 0,
+      completionTokens: 0,
+      costUsd: 0,
+    });
+  }
+  if (errors.length) return { errors };
+  if (episodes.length === 0) return { errors: [`${args.predictions}: no predictions`] };
+  const agg = aggregateEpisodes(episodes, { metricNames: Object.keys(task.score(null, ['-']).metrics) });
+  return {
+    errors: [],
+    output: { task: args.task, split, n: agg.n, unfinished: episodes.filter((e) => !e.finished).length, metrics: agg.means, ci95: agg.ci95 },
+  };
+}
+
+export async function scoreCommand(argv: string[]): Promise<number> {
+  const result = await scorePredictions(parseArgs(argv));
+  if (!result.output) {
+    for (const e of result.errors) console.error(`fireact score: ${e}`);
+    return 1;
+  }
+  console.log(JSON.stringify(result.output, null, 2));
+  return 0;
+}
