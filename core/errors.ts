@@ -13,6 +13,8 @@ export const ErrorType = {
   ArtifactCorrupt: 'ArtifactCorrupt',
   ArtifactWriteFailed: 'ArtifactWriteFailed',
   BadDatasetRecord: 'BadDatasetRecord',
+  /** A fine-tuning job that ended in failure on the provider's side (bad data, quota, internal error). */
+  FineTuneFailed: 'FineTuneFailed',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -25,4 +27,5 @@ export const NON_RETRYABLE_ERRORS: ErrorType[] = [
   ErrorType.ModelAuth,
   ErrorType.ModelNotFound,
   ErrorType.BadDatasetRecord,
+  ErrorType.FineTuneFailed,
 ];

@@ -1,0 +1,226 @@
+// The OpenAI fine-tune stage as three Temporal activities. "start" validates, uploads and creates
+// (each step finds an earlier attempt's work first), and returns the job id for the workflow to keep
+// in history; "follow" watches that job, heartbeating its place in the event stream so a retried
+// follower picks up where the last one stopped; "cancel" is for the workflow's cancellation scope.
+// Keys come from the worker's environment by name, never from activity input.
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ArtifactRef } from '../../../core/artifacts';
+import type { ModelConfig } from '../../../core/config';
+import { ErrorType } from '../../../core/errors';
+import { createArtifactStore, type ArtifactStore } from '../../artifacts/store';
+import { startHeartbeat } from '../../experiment/heartbeat';
+import { resolveApiKey } from '../../models/openai-model';
+import {
+  createOpenAIFineTuneBackend,
+  type FineTuneHyperparameters,
+  type FineTuneResult,
+  type FineTuneStatus,
+  type FollowCursor,
+  type FollowEvent,
+  type OpenAIFineTuneBackend,
+} from './backend';
+import { validateOpenAIChatFile } from './validate';
+
+/** What picks the endpoint and key: the model config fields that matter here. */
+export type FineTuneEndpoint = Pick<ModelConfig, 'model' | 'baseUrl' | 'apiKeyEnv'>;
+
+export interface OpenAIEndpointInput {
+  baseUrl?: string;
+  /** Name of the worker environment variable with the key. */
+  apiKeyEnv?: string;
+}
+
+export interface StartOpenAIFineTuneInput extends OpenAIEndpointInput {
+  /** Absolute path of the chat JSONL training file. */
+  datasetPath: string;
+  /** sha256 (hex) of the file's bytes; checked, and names the upload so it is made once. */
+  datasetSha256: string;
+  baseModel: string;
+  suffix?: string;
+  hyperparameters?: FineTuneHyperparameters;
+  /** Same key, same job: a retry or a re-run finds the job an earlier attempt created. */
+  idempotencyKey: string;
+  metadata?: Record<string, string>;
+}
+
+export interface StartOpenAIFineTuneResult {
+  jobId: string;
+  fileId: string;
+  status: FineTuneStatus;
+  /** True when the job had been created by an earlier attempt. */
+  reusedJob: boolean;
+  examples: number;
+}
+
+export interface FollowOpenAIFineTuneInput extends OpenAIEndpointInput {
+  jobId: string;
+  /** For messages only. */
+  baseModel?: string;
+  /** Between status polls (default 10 s). */
+  pollMs?: number;
+  /** Heartbeat at least this often while waiting (default 3 s). */
+  heartbeatEveryMs?: number;
+  /** Where to keep the outcome as JSON in the experiment's artifact store. */
+  record?: { artifactDir: string; path: string };
+}
+
+export interface FollowOpenAIFineTuneResult extends FineTuneResult {
+  record?: ArtifactRef;
+}
+
+export interface CancelOpenAIFineTuneInput extends OpenAIEndpointInput {
+  jobId: string;
+  baseModel?: string;
+}
+
+/** The follower's heartbeat details. */
+export interface FollowHeartbeat extends FollowCursor {
+  jobId: string;
+  status?: FineTuneStatus;
+  /** The latest event or checkpoint line, for people reading the Temporal UI. */
+  last?: string;
+}
+
+export interface OpenAIFineTuneActivityOptions {
+  /** Defaults to the real client with the key from `env` (by the config's apiKeyEnv). */
+  backendFor?: (endpoint: FineTuneEndpoint) => OpenAIFineTuneBackend;
+  env?: NodeJS.ProcessEnv;
+  store?: (artifactDir: string) => ArtifactStore;
+}
+
+/** Upload name key: a prefix of the dataset hash, so one dataset is uploaded once whoever asks. */
+export function uploadKeyFor(datasetSha256: string): string {
+  return `fireact-ds-${datasetSha256.slice(0, 24)}`;
+}
+
+function readResumePoint(details: unknown, jobId: string): FollowCursor | undefined {
+  if (!details || typeof details !== 'object') return undefined;
+  const d = details as Partial<FollowHeartbeat>;
+  if (d.jobId !== jobId) return undefined;
+  return {
+    lastEventId: typeof d.lastEventId === 'string' ? d.lastEventId : undefined,
+    lastCheckpointStep: typeof d.lastCheckpointStep === 'number' ? d.lastCheckpointStep : 0,
+  };
+}
+
+function describeEvent(e: FollowEvent): string {
+  return e.kind === 'event' ? `${e.level}: ${e.message}` : `checkpoint at step ${e.step}: ${e.model}`;
+}
+
+export function createOpenAIFineTuneActivities(opts: OpenAIFineTuneActivityOptions = {}) {
+  const env = opts.env ?? process.env;
+  const storeFor = opts.store ?? createArtifactStore;
+  // One client per endpoint and key name, made on first use.
+  const backends = new Map<string, OpenAIFineTuneBackend>();
+  const backendFor =
+    opts.backendFor ??
+    ((endpoint: FineTuneEndpoint): OpenAIFineTuneBackend => {
+      const id = `${endpoint.baseUrl ?? ''}\u0000${endpoint.apiKeyEnv ?? ''}`;
+      let b = backends.get(id);
+      if (!b) {
+        b = createOpenAIFineTuneBackend({ baseUrl: endpoint.baseUrl, apiKey: resolveApiKey(endpoint, env) });
+        backends.set(id, b);
+      }
+      return b;
+    });
+  const backendOf = (input: OpenAIEndpointInput, model: string | undefined) =>
+    backendFor({ model: model ?? 'fine-tuning', baseUrl: input.baseUrl, apiKeyEnv: input.apiKeyEnv });
+
+  return {
+    async startOpenAIFineTune(input: StartOpenAIFineTuneInput): Promise<StartOpenAIFineTuneResult> {
+      const signal = Context.current().cancellationSignal;
+      if (!path.isAbsolute(input.datasetPath)) {
+        throw ApplicationFailure.create({ type: ErrorType.InvalidConfig, nonRetryable: true, message: `datasetPath must be absolute, got ${input.datasetPath}` });
+      }
+      if (!/^[0-9a-f]{64}$/.test(input.datasetSha256)) {
+        throw ApplicationFailure.create({ type: ErrorType.InvalidConfig, nonRetryable: true, message: `datasetSha256 must be 64 hex digits, got ${JSON.stringify(input.datasetSha256)}` });
+      }
+      // The upload is named by the hash, so a file changed under the same hash would be a silent mix-up.
+      let bytes: Buffer;
+      try {
+        bytes = await fs.readFile(input.datasetPath);
+      } catch (err) {
+        throw ApplicationFailure.create({ type: ErrorType.MissingData, nonRetryable: true, message: `cannot read training file ${input.datasetPath}: ${(err as Error).message}` });
+      }
+      const actual = createHash('sha256').update(bytes).digest('hex');
+      if (actual !== input.datasetSha256) {
+        throw ApplicationFailure.create({
+          type: ErrorType.ArtifactCorrupt,
+          nonRetryable: true,
+          message: `training file ${input.datasetPath} has sha256 ${actual}, expected ${input.datasetSha256}`,
+        });
+      }
+      const report = await validateOpenAIChatFile(input.datasetPath);
+      const backend = backendOf(input, input.baseModel);
+      const fileId = await backend.uploadTrainingFile(input.datasetPath, { idempotencyKey: uploadKeyFor(input.datasetSha256), signal });
+      Context.current().heartbeat({ fileId });
+      const job = await backend.createJob({
+        trainingFileId: fileId,
+        model: input.baseModel,
+        suffix: input.suffix,
+        hyperparameters: input.hyperparameters,
+        idempotencyKey: input.idempotencyKey,
+        metadata: input.metadata,
+        signal,
+      });
+      log.info('OpenAI fine-tuning job ready', { jobId: job.id, fileId, reused: job.reused, status: job.status });
+      return { jobId: job.id, fileId, status: job.status, reusedJob: job.reused, examples: report.examples };
+    },
+
+    async followOpenAIFineTune(input: FollowOpenAIFineTuneInput): Promise<FollowOpenAIFineTuneResult> {
+      const ctx = Context.current();
+      const backend = backendOf(input, input.baseModel);
+      const from = readResumePoint(ctx.info.heartbeatDetails, input.jobId);
+      let details: FollowHeartbeat = { jobId: input.jobId, lastEventId: from?.lastEventId, lastCheckpointStep: from?.lastCheckpointStep ?? 0 };
+      const heartbeat = startHeartbeat(details, input.heartbeatEveryMs ?? 3000);
+      try {
+        const result = await backend.followJob(input.jobId, {
+          from,
+          pollMs: input.pollMs,
+          signal: ctx.cancellationSignal,
+          onEvent: (event, cursor) => {
+            details = { ...details, ...cursor, last: describeEvent(event) };
+            heartbeat.update(details);
+            ctx.heartbeat(details);
+          },
+          onPoll: (job, cursor) => {
+            details = { ...details, ...cursor, status: job.status };
+            heartbeat.update(details);
+          },
+        });
+        if (!input.record) return result;
+        const record = await storeFor(input.record.artifactDir).writeJson(input.record.path, { ...result, baseUrl: backend.baseUrl });
+        return { ...result, record };
+      } catch (err) {
+        const signal = ctx.cancellationSignal;
+        if (signal.aborted) {
+          // Only a cancel the workflow asked for stops the paid job; a worker shutdown or a heartbeat
+          // timeout leaves it running for the next attempt to follow.
+          if (ctx.cancellationDetails?.cancelRequested) {
+            try {
+              const job = await backend.cancelJob(input.jobId);
+              log.info('OpenAI fine-tuning job cancelled', { jobId: input.jobId, status: job.status });
+            } catch (cancelErr) {
+              log.warn('could not cancel OpenAI fine-tuning job', { jobId: input.jobId, error: (cancelErr as Error).message });
+            }
+          }
+          throw signal.reason ?? err;
+        }
+        throw err;
+      } finally {
+        heartbeat.stop();
+      }
+    },
+
+    async cancelOpenAIFineTune(input: CancelOpenAIFineTuneInput): Promise<{ jobId: string; status: FineTuneStatus }> {
+      const job = await backendOf(input, input.baseModel).cancelJob(input.jobId);
+      return { jobId: job.id, status: job.status };
+    },
+  };
+}
+
+export type OpenAIFineTuneActivities = ReturnType<typeof createOpenAIFineTuneActivities>;
