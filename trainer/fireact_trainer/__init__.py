@@ -1,0 +1,1 @@
+"""FireAct trainer."""
