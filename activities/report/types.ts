@@ -1,0 +1,67 @@
+// What the report stage renders: everything is small and already aggregated (no trajectories).
+export interface MetricWithCi {
+  mean: number;
+  /** 95% bootstrap interval. */
+  lo: number;
+  hi: number;
+}
+
+export interface EvalRow {
+  /** Model name as in the config (e.g. "teacher", "tiny-student@multitask-multimethod", "base"). */
+  model: string;
+  kind: 'student' | 'base' | 'teacher';
+  task: string;
+  split: string;
+  method: string;
+  /** Tool noise during evaluation: none, empty results, or a random other snippet. */
+  noise: 'none' | 'empty' | 'random';
+  n: number;
+  /** Task metrics: em and f1 (HotpotQA, Bamboogle) or accuracy (StrategyQA, MMLU). */
+  metrics: Record<string, MetricWithCi>;
+  validActionRate: number;
+  finishedRate: number;
+  meanSteps: number;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+}
+
+export interface StudentSummary {
+  name: string;
+  backend: 'local' | 'openai';
+  baseModel: string;
+  dataset: string;
+  /** True for the small model built from a config (offline demo), not a pretrained one. */
+  tinyDemoModel: boolean;
+  fineTunedModel: string;
+  steps?: number;
+  trainLoss?: number;
+  tokensPerSecond?: number;
+}
+
+export interface SpendRow {
+  model: string;
+  stage: string;
+  calls: number;
+  cachedCalls: number;
+  promptTokens: number;
+  completionTokens: number;
+  costUsd: number;
+  /** No price known for this model (replay, local, unknown names). */
+  unpriced: boolean;
+}
+
+export interface ReportInput {
+  experiment: string;
+  name: string;
+  description?: string;
+  generatedAt: string;
+  teacher: { name: string; model: string; replay: boolean };
+  students: StudentSummary[];
+  datasets: Array<{ name: string; records: number; byTask: Record<string, number>; byMethod: Record<string, number> }>;
+  curation: { total: number; kept: number; drops: Record<string, number> };
+  replaySkipped: Record<string, number>;
+  evaluation: EvalRow[];
+  spend: SpendRow[];
+  stageSeconds: Record<string, number>;
+}

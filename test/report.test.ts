@@ -1,0 +1,394 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { createArtifactStore } from '../activities/artifacts/store';
+import { renderHtml } from '../activities/report/render-html';
+import { renderMarkdown } from '../activities/report/render-markdown';
+import type { EvalRow, MetricWithCi, ReportInput } from '../activities/report/types';
+import { writeReport } from '../activities/report/write-report';
+import { decodePng, pixel, renderPage, type Image } from './support/chromium';
+import { REPO_ROOT, tempDir } from './support/paths';
+
+const run = promisify(execFile);
+
+const STUDENT = 'tiny-student@multitask-multimethod';
+
+function ci(mean: number, lo: number, hi: number): MetricWithCi {
+  return { mean, lo, hi };
+}
+
+function evalRow(
+  model: string,
+  kind: EvalRow['kind'],
+  task: string,
+  method: string,
+  noise: EvalRow['noise'],
+  metrics: Record<string, MetricWithCi>,
+  validActionRate: number,
+  finishedRate: number,
+  meanSteps: number,
+): EvalRow {
+  return {
+    model,
+    kind,
+    task,
+    split: 'dev',
+    method,
+    noise,
+    n: 100,
+    metrics,
+    validActionRate,
+    finishedRate,
+    meanSteps,
+    promptTokens: 150_000,
+    completionTokens: 9_000,
+    costUsd: 0,
+  };
+}
+
+// A demo-sized experiment: replayed GPT-4 teacher, a base model and the tiny student fine-tuned from it,
+// two tasks, two methods, tool noise on one task.
+function reportInput(): ReportInput {
+  const hp = (em: MetricWithCi, f1: MetricWithCi) => ({ em, f1 });
+  const sq = (accuracy: MetricWithCi) => ({ accuracy });
+  return {
+    experiment: 'demo-20240101',
+    name: 'FireAct demo: multitask, multimethod',
+    description: 'Replication of FireAct Table 2 on the <offline> demo & a tiny student.',
+    generatedAt: '2024-01-01T12:00:00.000Z',
+    teacher: { name: 'teacher', model: 'gpt-4 <replay> & co', replay: true },
+    students: [
+      {
+        name: STUDENT,
+        backend: 'local',
+        baseModel: 'tiny-llama-config',
+        dataset: 'multitask-multimethod',
+        tinyDemoModel: true,
+        fineTunedModel: 'finetune/tiny-student/final',
+        steps: 200,
+        trainLoss: 1.2345,
+        tokensPerSecond: 15234,
+      },
+    ],
+    datasets: [
+      { name: 'multitask-multimethod', records: 240, byTask: { hotpotqa: 120, strategyqa: 70, mmlu: 50 }, byMethod: { react: 100, cot: 80, reflexion: 60 } },
+      { name: 'hotpotqa-react', records: 100, byTask: { hotpotqa: 100 }, byMethod: { react: 100 } },
+    ],
+    curation: { total: 260, kept: 240, drops: { unsuccessful: 16, 'eval-leak': 4 } },
+    replaySkipped: { 'assistant turn first': 2, 'broken alternation': 5, 'assistant turn without action': 5 },
+    evaluation: [
+      // Deliberately out of order: the report sorts.
+      evalRow(STUDENT, 'student', 'hotpotqa', 'react', 'none', hp(ci(0.213, 0.17, 0.26), ci(0.302, 0.251, 0.353)), 0.947, 0.97, 3.88),
+      evalRow('teacher', 'teacher', 'hotpotqa', 'react', 'none', hp(ci(0.452, 0.4, 0.5), ci(0.571, 0.52, 0.62)), 0.982, 1, 3.41),
+      evalRow('base', 'base', 'hotpotqa', 'react', 'none', hp(ci(0.124, 0.09, 0.16), ci(0.201, 0.16, 0.24)), 0.613, 0.74, 5.62),
+      evalRow('base', 'base', 'hotpotqa', 'react', 'empty', hp(ci(0.081, 0.05, 0.11), ci(0.142, 0.11, 0.18)), 0.588, 0.7, 5.9),
+      evalRow('base', 'base', 'hotpotqa', 'cot', 'none', hp(ci(0.156, 0.12, 0.19), ci(0.243, 0.2, 0.29)), 1, 1, 1),
+      evalRow(STUDENT, 'student', 'hotpotqa', 'react', 'empty', hp(ci(0.162, 0.12, 0.2), ci(0.231, 0.19, 0.27)), 0.931, 0.96, 4.02),
+      evalRow(STUDENT, 'student', 'hotpotqa', 'react', 'random', hp(ci(0.141, 0.1, 0.18), ci(0.212, 0.17, 0.26)), 0.926, 0.95, 4.17),
+      evalRow(STUDENT, 'student', 'hotpotqa', 'cot', 'none', hp(ci(0.187, 0.15, 0.23), ci(0.268, 0.22, 0.31)), 1, 1, 1),
+      evalRow('teacher', 'teacher', 'strategyqa', 'react', 'none', sq(ci(0.723, 0.65, 0.79)), 0.991, 1, 2.87),
+      evalRow('base', 'base', 'strategyqa', 'react', 'none', sq(ci(0.541, 0.46, 0.62)), 0.702, 0.81, 4.4),
+      evalRow('base', 'base', 'strategyqa', 'cot', 'none', sq(ci(0.566, 0.48, 0.64)), 1, 1, 1),
+      evalRow(STUDENT, 'student', 'strategyqa', 'react', 'none', sq(ci(0.612, 0.53, 0.69)), 0.962, 0.98, 3.02),
+      evalRow(STUDENT, 'student', 'strategyqa', 'cot', 'none', sq(ci(0.598, 0.52, 0.67)), 1, 1, 1),
+    ],
+    spend: [
+      { model: 'teacher', stage: 'generate', calls: 780, cachedCalls: 0, promptTokens: 1_234_567, completionTokens: 98_765, costUsd: 0, unpriced: true },
+      { model: 'gpt-4o-mini', stage: 'generate', calls: 12, cachedCalls: 3, promptTokens: 45_678, completionTokens: 2_345, costUsd: 0.0082, unpriced: false },
+      { model: 'base', stage: 'evaluate', calls: 1300, cachedCalls: 120, promptTokens: 900_000, completionTokens: 60_000, costUsd: 0, unpriced: true },
+      { model: STUDENT, stage: 'evaluate', calls: 1250, cachedCalls: 0, promptTokens: 880_000, completionTokens: 55_000, costUsd: 0, unpriced: true },
+    ],
+    stageSeconds: { prepare: 1.2, generate: 8.4, curate: 0.9, 'build-datasets': 0.6, finetune: 94.3, evaluate: 312.8, report: 0.3 },
+  };
+}
+
+/** The lines of a Markdown section's first table body (after the header and separator lines). */
+function markdownTableRows(md: string, heading: string): string[] {
+  const start = md.indexOf(`## ${heading}\n`);
+  assert.ok(start >= 0, `section "${heading}" missing`);
+  const rest = md.slice(start + heading.length + 4);
+  const end = rest.indexOf('\n## ');
+  const body = (end < 0 ? rest : rest.slice(0, end)).split('\n').filter((l) => l.startsWith('|'));
+  return body.slice(2);
+}
+
+test('markdown report: notes, results rows, comparisons, composition, drops, spend and time', () => {
+  const md = renderMarkdown(reportInput());
+
+  assert.ok(md.startsWith('# FireAct demo: multitask, multimethod\n'));
+  assert.match(md, /Replication of FireAct Table 2 on the \\<offline\\> demo & a tiny student\./);
+  assert.ok(md.includes('> **⚠ Teacher: replay of the GPT-4 trajectories released with FireAct — no model was called.**'));
+  assert.ok(md.includes('not a pretrained model; numbers show the pipeline, not the paper’s results'));
+  assert.ok(md.includes(`"${STUDENT}" (base "tiny-llama-config")`));
+  // The notes come before any section, where a reader starts.
+  assert.ok(md.indexOf('no model was called') < md.indexOf('## '));
+
+  const results = markdownTableRows(md, 'Results');
+  assert.equal(results.length, 13);
+  assert.equal(results.filter((l) => l.startsWith('| HotpotQA |')).length, 8);
+  assert.equal(results.filter((l) => l.startsWith('| StrategyQA |')).length, 5);
+  // Sorted: task, split, noise, then teacher, base, student, then method.
+  assert.equal(results[0], '| HotpotQA | dev | none | teacher | teacher (replay) | ReAct | 100 | 45.2 [40.0, 50.0] | 57.1 [52.0, 62.0] | — | 98.2% | 100.0% | 3.41 |');
+  assert.ok(
+    results.includes(`| HotpotQA | dev | none | ${STUDENT} | student (tiny demo) | ReAct | 100 | 21.3 [17.0, 26.0] | 30.2 [25.1, 35.3] | — | 94.7% | 97.0% | 3.88 |`),
+  );
+  assert.ok(results.includes(`| StrategyQA | dev | none | ${STUDENT} | student (tiny demo) | CoT | 100 | — | — | 59.8 [52.0, 67.0] | 100.0% | 100.0% | 1.00 |`));
+  assert.ok(results.some((l) => l.startsWith(`| HotpotQA | dev | random snippet | ${STUDENT} |`)));
+
+  const glance = markdownTableRows(md, 'At a glance: primary metric, no tool noise');
+  assert.deepEqual(glance, [
+    '| teacher | ReAct | 45.2 [40.0, 50.0] | 72.3 [65.0, 79.0] |',
+    '| base | CoT | 15.6 [12.0, 19.0] | 56.6 [48.0, 64.0] |',
+    '| base | ReAct | 12.4 [9.0, 16.0] | 54.1 [46.0, 62.0] |',
+    `| ${STUDENT} | CoT | 18.7 [15.0, 23.0] | 59.8 [52.0, 67.0] |`,
+    `| ${STUDENT} | ReAct | 21.3 [17.0, 26.0] | 61.2 [53.0, 69.0] |`,
+  ]);
+
+  const va = markdownTableRows(md, 'Valid-action rate before and after fine-tuning');
+  assert.equal(va.length, 5);
+  assert.ok(va.includes(`| ${STUDENT} | base | HotpotQA | dev | ReAct | none | 61.3% | 94.7% | +33.4 pp |`));
+  assert.ok(va.includes(`| ${STUDENT} | base | HotpotQA | dev | ReAct | empty results | 58.8% | 93.1% | +34.3 pp |`));
+  assert.ok(va.includes(`| ${STUDENT} | base | StrategyQA | dev | CoT | none | 100.0% | 100.0% | 0.0 pp |`));
+  // The random-noise row has no base model beside it, and the report says so.
+  assert.match(md, /No base-model evaluation to compare with: tiny-student@multitask-multimethod on HotpotQA dev, ReAct, noise random snippet\./);
+
+  assert.deepEqual(markdownTableRows(md, 'Dataset composition'), [
+    '| multitask-multimethod | 240 | 120 | 70 | 50 | 80 | 100 | 60 |',
+    '| hotpotqa-react | 100 | 100 | 0 | 0 | 0 | 100 | 0 |',
+  ]);
+  assert.ok(md.includes('| Mix | Records | HotpotQA | StrategyQA | MMLU | CoT | ReAct | Reflexion |'));
+
+  assert.match(md, /240 of 260 trajectories kept \(92\.3%\)/);
+  assert.deepEqual(markdownTableRows(md, 'Curation'), ['| unsuccessful | 16 | 6.2% |', '| eval-leak | 4 | 1.5% |', '| **All drops** | **20** | **7.7%** |']);
+  assert.deepEqual(markdownTableRows(md, 'Replay records skipped'), [
+    '| assistant turn without action | 5 |',
+    '| broken alternation | 5 |',
+    '| assistant turn first | 2 |',
+    '| **All skipped** | **12** |',
+  ]);
+
+  const spend = markdownTableRows(md, 'Spend');
+  assert.equal(spend[0], '| teacher | generate | 780 | 0 | 1,234,567 | 98,765 | unpriced |');
+  assert.equal(spend[1], '| gpt-4o-mini | generate | 12 | 3 | 45,678 | 2,345 | $0.0082 |');
+  assert.equal(spend.at(-1), '| **Total** |  | **3,342** | **123** | **3,060,245** | **216,110** | **$0.0082 + unpriced** |');
+
+  const time = markdownTableRows(md, 'Time per stage');
+  assert.equal(time[0], '| prepare | 1.2 s | 1.2 | 0.3% |');
+  assert.ok(time.includes('| evaluate | 5 min 13 s | 312.8 | 74.7% |'));
+  assert.equal(time.at(-1), '| **All stages** | **6 min 59 s** | **418.5** | **100.0%** |');
+});
+
+test('markdown report without replay or tiny student carries neither note', () => {
+  const input = reportInput();
+  input.teacher = { name: 'teacher', model: 'gpt-4', replay: false };
+  input.students = input.students.map((s) => ({ ...s, tinyDemoModel: false }));
+  input.replaySkipped = {};
+  const md = renderMarkdown(input);
+  assert.ok(!md.includes('no model was called'));
+  assert.ok(!md.includes('not a pretrained model'));
+  assert.ok(md.includes('The teacher was a live model; nothing was replayed.'));
+  assert.ok(md.includes(`| HotpotQA | dev | none | ${STUDENT} | student | ReAct |`));
+});
+
+test('an experiment with nothing evaluated, fine-tuned or spent still renders every section', () => {
+  const input: ReportInput = {
+    experiment: 'empty',
+    name: 'Nothing yet',
+    generatedAt: '2024-01-01T00:00:00.000Z',
+    teacher: { name: 'teacher', model: 'gpt-4', replay: false },
+    students: [],
+    datasets: [],
+    curation: { total: 0, kept: 0, drops: {} },
+    replaySkipped: {},
+    // A row whose metric is missing or not a number is shown as a dash, not as NaN.
+    evaluation: [evalRow('base', 'base', 'mmlu', 'cot', 'none', { accuracy: ci(Number.NaN, Number.NaN, Number.NaN) }, Number.NaN, 0, 0)],
+    spend: [],
+    stageSeconds: {},
+  };
+  const md = renderMarkdown(input);
+  for (const heading of ['Students', 'Results', 'Valid-action rate before and after fine-tuning', 'Dataset composition', 'Curation', 'Spend', 'Time per stage'])
+    assert.ok(md.includes(`## ${heading}\n`), heading);
+  assert.ok(md.includes('No student was fine-tuned in this experiment.'));
+  assert.ok(md.includes('0 of 0 trajectories kept (—)'));
+  assert.ok(md.includes('| MMLU | dev | none | base | base | CoT | 100 | — | — | 0.0% | 0.00 |'));
+  assert.ok(!md.includes('NaN'));
+  const html = renderHtml(input);
+  assert.ok(!html.includes('NaN'));
+  assert.match(html, /<svg class="plot" data-task="mmlu"/);
+  assert.match(html, /<svg class="plot" data-plot="valid-action"[\s\S]*nothing to plot/);
+});
+
+function decodeEntities(text: string): string {
+  return text
+    .replace(/&nbsp;/g, ' ')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&');
+}
+
+function textOf(html: string): string {
+  return decodeEntities(html.replace(/<[^>]*>/g, '')).replace(/\s+/g, ' ').trim();
+}
+
+function tableCells(dom: string, id: string): { head: string[]; rows: string[][] } {
+  const table = new RegExp(`<table id="${id}">([\\s\\S]*?)</table>`).exec(dom);
+  assert.ok(table, `table #${id} missing from the DOM`);
+  const head = /<thead>([\s\S]*?)<\/thead>/.exec(table[1]);
+  const body = /<tbody>([\s\S]*?)<\/tbody>/.exec(table[1]);
+  assert.ok(head && body);
+  const cells = (tr: string, tag: string) => [...tr.matchAll(new RegExp(`<${tag}[^>]*>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => textOf(m[1]));
+  return {
+    head: cells(head[1], 'th'),
+    rows: [...body[1].matchAll(/<tr>([\s\S]*?)<\/tr>/g)].map((m) => cells(m[1], 'td')),
+  };
+}
+
+interface SvgRect {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+  fill: string;
+  series: string;
+}
+
+function plots(dom: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of dom.matchAll(/<svg class="plot" (data-task|data-plot)="([^"]+)"[^>]*>([\s\S]*?)<\/svg>/g)) out.set(m[2], m[0]);
+  return out;
+}
+
+function bars(svg: string): SvgRect[] {
+  return [...svg.matchAll(/<rect class="bar"([^>]*)>/g)].map((m) => {
+    const attr = (name: string) => {
+      const v = new RegExp(` ${name}="([^"]*)"`).exec(m[1]);
+      assert.ok(v, `bar without ${name}`);
+      return v[1];
+    };
+    return { x: Number(attr('x')), y: Number(attr('y')), width: Number(attr('width')), height: Number(attr('height')), fill: attr('fill'), series: attr('data-series') };
+  });
+}
+
+function rgb(hex: string): [number, number, number] {
+  const n = Number.parseInt(hex.replace('#', ''), 16);
+  return [(n >> 16) & 255, (n >> 8) & 255, n & 255];
+}
+
+function near(a: readonly number[], b: readonly number[], tolerance = 12): boolean {
+  return Math.abs(a[0] - b[0]) <= tolerance && Math.abs(a[1] - b[1]) <= tolerance && Math.abs(a[2] - b[2]) <= tolerance;
+}
+
+/** Share of the pixels in a box (inset by 2 px, so a half-covered edge row does not count) that match a colour. */
+function coverage(img: Image, x: number, y: number, w: number, h: number, colour: [number, number, number]): number {
+  let hit = 0;
+  let all = 0;
+  for (let yy = y + 2; yy < y + h - 2; yy++)
+    for (let xx = x + 2; xx < x + w - 2; xx++) {
+      if (xx < 0 || yy < 0 || xx >= img.width || yy >= img.height) continue;
+      all++;
+      if (near(pixel(img, xx, yy), colour)) hit++;
+    }
+  return all === 0 ? 0 : hit / all;
+}
+
+test('html report renders in headless Chromium: results table, one plot per task, valid-action plot, pixels on screen', { timeout: 300_000 }, async (t) => {
+  const dir = await tempDir('report');
+  t.after(() => fs.rm(dir, { recursive: true, force: true }));
+  const input = reportInput();
+
+  // The store writes the three files, each readable back against its hash.
+  const store = createArtifactStore(path.join(dir, 'artifacts'));
+  const refs = await writeReport(store, 'demo-20240101', input);
+  assert.equal(refs.markdown.path, 'demo-20240101/report/report.md');
+  assert.equal(refs.html.path, 'demo-20240101/report/report.html');
+  assert.equal(refs.summary.path, 'demo-20240101/report/summary.json');
+  assert.equal(await store.readRef(refs.markdown), renderMarkdown(input));
+  const html = await store.readRef(refs.html);
+  assert.equal(html, renderHtml(input));
+  const { version, ...summary } = JSON.parse(await store.readRef(refs.summary)) as ReportInput & { version: number };
+  assert.equal(version, 1);
+  assert.deepEqual(summary, input);
+
+  // Self-contained: nothing to fetch, nothing to run.
+  assert.doesNotMatch(html, /<script|<link|<img|<iframe|\bsrc=|\bhref=|@import|url\(/i);
+  assert.ok(html.includes('gpt-4 &lt;replay&gt; &amp; co'));
+
+  const setup = await run('bash', [path.join(REPO_ROOT, 'scripts', 'setup-browser.sh')], { timeout: 280_000 });
+  const last = setup.stdout.trim().split('\n').at(-1) ?? '';
+  if (last.startsWith('skip:')) {
+    t.skip(`no browser: ${last.slice(5).trim()}`);
+    return;
+  }
+  const page = await renderPage(store.resolve(refs.html.path), { outDir: dir, chromium: last });
+  if (process.env.FIREACT_KEEP_SCREENSHOT) await fs.copyFile(page.png, process.env.FIREACT_KEEP_SCREENSHOT);
+  const dom = page.dom;
+
+  // Escaped text stays text: no element named "replay" or "offline" was created.
+  assert.ok(!/<replay|<offline/i.test(dom));
+  assert.ok(dom.includes('gpt-4 &lt;replay&gt; &amp; co'));
+  assert.ok(dom.includes('class="note note-replay-teacher"'));
+  assert.ok(textOf(dom).includes('Teacher: replay of the GPT-4 trajectories released with FireAct — no model was called.'));
+  assert.ok(textOf(dom).includes('not a pretrained model; numbers show the pipeline, not the paper’s results'));
+
+  const results = tableCells(dom, 'results');
+  assert.deepEqual(results.head, ['Task', 'Split', 'Noise', 'Model', 'Kind', 'Method', 'n', 'EM %', 'F1 %', 'Accuracy %', 'Valid actions', 'Finished', 'Mean steps']);
+  assert.equal(results.rows.length, 13);
+  for (const r of results.rows) assert.equal(r.length, 13);
+  const studentReact = results.rows.find((r) => r[0] === 'HotpotQA' && r[2] === 'none' && r[3] === STUDENT && r[5] === 'ReAct');
+  assert.deepEqual(studentReact, ['HotpotQA', 'dev', 'none', STUDENT, 'student (tiny demo)', 'ReAct', '100', '21.3 [17.0, 26.0]', '30.2 [25.1, 35.3]', '—', '94.7%', '97.0%', '3.88']);
+  const teacherSq = results.rows.find((r) => r[0] === 'StrategyQA' && r[3] === 'teacher');
+  assert.deepEqual(teacherSq, ['StrategyQA', 'dev', 'none', 'teacher', 'teacher (replay)', 'ReAct', '100', '—', '—', '72.3 [65.0, 79.0]', '99.1%', '100.0%', '2.87']);
+
+  const svgs = plots(dom);
+  assert.deepEqual([...svgs.keys()], ['hotpotqa', 'strategyqa', 'valid-action']);
+  const hotpot = bars(svgs.get('hotpotqa') ?? '');
+  assert.equal(hotpot.length, 8);
+  assert.deepEqual(
+    hotpot.map((b) => b.series),
+    ['none', 'none', 'none', 'empty', 'none', 'none', 'empty', 'random'],
+  );
+  assert.equal(bars(svgs.get('strategyqa') ?? '').length, 5);
+  const va = bars(svgs.get('valid-action') ?? '');
+  assert.equal(va.length, 10);
+  assert.deepEqual(
+    va.map((b) => b.series),
+    ['before', 'after', 'before', 'after', 'before', 'after', 'before', 'after', 'before', 'after'],
+  );
+  for (const svg of svgs.values()) {
+    assert.match(svg, /class="axis-label"/);
+    assert.match(svg, /class="swatch"/);
+    assert.match(svg, /class="group-label"/);
+  }
+  assert.match(svgs.get('hotpotqa') ?? '', /<g class="ci"/);
+
+  // The screenshot: find the first plot's first bar on screen (the first pixel of its colour: nothing above
+  // it is drawn in that colour), then check every bar of the plot where its attributes put it.
+  const img = decodePng(await fs.readFile(page.png));
+  assert.equal(img.width, 1280);
+  assert.equal(img.height, 2000);
+  const first = hotpot[0];
+  const colour = rgb(first.fill);
+  let anchor: [number, number] | undefined;
+  search: for (let y = 0; y < img.height; y++)
+    for (let x = 0; x < img.width; x++)
+      if (near(pixel(img, x, y), colour)) {
+        anchor = [x, y];
+        break search;
+      }
+  assert.ok(anchor, `no pixel of the bar colour ${first.fill} in the screenshot: the plot did not render`);
+  const [ox, oy] = [anchor[0] - first.x, anchor[1] - first.y];
+  assert.ok(oy > 200, `the first plot starts at y=${oy}, above where the header and tables end`);
+  for (const b of hotpot) {
+    if (b.width < 6) continue;
+    const share = coverage(img, ox + b.x, oy + b.y, b.width, b.height, rgb(b.fill));
+    assert.ok(share > 0.9, `bar ${b.series} at (${b.x}, ${b.y}) is ${Math.round(share * 100)}% its colour on screen`);
+  }
+  // And the space right of the first bar (beyond its whisker and value label) is the page's white, not more bar.
+  const afterBar = coverage(img, ox + first.x + first.width + 120, oy + first.y, 60, first.height, [255, 255, 255]);
+  assert.ok(afterBar > 0.9);
+});
