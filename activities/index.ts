@@ -3,27 +3,32 @@
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactRef } from '../core/artifacts';
-import { parseExperimentConfig, type ExperimentConfig, type MethodName, type TaskName } from '../core/config';
+import { parseExperimentConfig, type ExperimentConfig, type MethodName, type StudentConfig, type TaskName } from '../core/config';
 import { ErrorType } from '../core/errors';
-import { TRAJECTORY_SCHEMA, trajectoryId, type Question, type TrajectoryRecord } from '../core/trajectory';
+import { addUsage, emptyUsage, TRAJECTORY_SCHEMA, trajectoryId, type TrajectoryRecord, type Usage } from '../core/trajectory';
 import { runEpisode as runAgentEpisode } from './agent/episode';
-import { createArtifactStore } from './artifacts/store';
 import { curateTrajectories } from './curate/curate';
 import { normalizeQuestion } from './curate/normalize';
 import { buildDatasetMix } from './datasets/build';
 import { createClientProvider, type ClientProvider } from './experiment/clients';
 import { resolveConfigPaths } from './experiment/config-file';
+import { createFrozenState, type ExperimentHandle } from './experiment/frozen';
 import { startHeartbeat } from './experiment/heartbeat';
 import { experimentDir, layout } from './experiment/layout';
 import { freezeSample } from './experiment/sample';
 import { getTask, TASKS } from './tasks/registry';
 import { resolveApiKey } from './models/openai-model';
+import { createEvaluateActivities } from './evaluate/activities';
+import { createLocalFineTuneActivities } from './finetune/local/activities';
+import { createTrainerPythonResolver } from './finetune/local/trainer-process';
+import { createOpenAIFineTuneActivities } from './finetune/openai/activities';
+export type { EvalInput, EvalTarget } from './evaluate/activities';
+import { writeReport, type ReportRefs } from './report/write-report';
+import type { ReportInput, SpendRow } from './report/types';
+export type { EvalRow, ReportInput } from './report/types';
+import { estimateCost, mergePrices } from '../core/prices';
 
-export interface ExperimentHandle {
-  experiment: string;
-  /** Absolute artifact folder (the frozen config lives under it). */
-  artifactDir: string;
-}
+export type { ExperimentHandle };
 
 export interface ShardPlan {
   task: TaskName;
@@ -46,6 +51,18 @@ export interface PrepareResult {
   replaySkipped: Record<string, number>;
   concurrency: { shards: number; episodes: number };
   continueAsNewAfterEvents: number;
+  teacher: { name: string; model: string; provider: string };
+  /** What follows the datasets: students to fine-tune and the frozen evaluation plan. */
+  students: StudentConfig[];
+  evaluation: {
+    samples: Array<{ task: TaskName; split: string; samplePath: string; n: number }>;
+    baselines: Array<{ model: string; methods: MethodName[]; kind: 'teacher' | 'base' }>;
+    baseModels: boolean;
+    toolNoise: Array<'none' | 'empty' | 'random'>;
+    maxParallel: number;
+  } | null;
+  name: string;
+  description?: string;
 }
 
 export interface EpisodeInput {
@@ -68,6 +85,8 @@ export interface EpisodeSummary {
 }
 
 export interface CurateResult {
+  /** What generation spent, summed over every trajectory. */
+  usage: Usage;
   curated: ArtifactRef;
   dropped: ArtifactRef;
   report: ArtifactRef;
@@ -87,39 +106,18 @@ export interface DatasetResult {
 export interface ActivityDeps {
   clients?: ClientProvider;
   env?: NodeJS.ProcessEnv;
+  /** The trainer's python (default: scripts/setup-trainer.sh makes or finds its environment). */
+  python?: () => Promise<string>;
 }
 
 export function createActivities(deps: ActivityDeps = {}) {
   const env = deps.env ?? process.env;
   const clients = deps.clients ?? createClientProvider(env);
-  const frozen = new Map<string, Promise<ExperimentConfig>>();
-  const samples = new Map<string, Promise<Question[]>>();
+  const frozen = createFrozenState(clients);
+  const frozenConfig = frozen.config;
+  const sample = frozen.sample;
 
-  function frozenConfig(handle: ExperimentHandle): Promise<ExperimentConfig> {
-    const key = `${handle.artifactDir}\u0000${handle.experiment}`;
-    let c = frozen.get(key);
-    if (!c) {
-      c = createArtifactStore(handle.artifactDir)
-        .readJson(layout.config(handle.experiment))
-        .then((raw) => parseExperimentConfig(raw));
-      c.catch(() => frozen.delete(key));
-      frozen.set(key, c);
-    }
-    return c;
-  }
-
-  function sample(config: ExperimentConfig, rel: string): Promise<Question[]> {
-    const key = `${config.artifactDir}\u0000${rel}`;
-    let s = samples.get(key);
-    if (!s) {
-      s = clients.store(config).readJson<{ questions: Question[] }>(rel).then((f) => f.questions);
-      s.catch(() => samples.delete(key));
-      samples.set(key, s);
-    }
-    return s;
-  }
-
-  return {
+  const experiment = {
     /** Validates the config, checks data and secrets, freezes the question sample and plans the shards. */
     async prepareExperiment(input: { experiment: string; config: unknown }): Promise<PrepareResult> {
       let config: ExperimentConfig;
@@ -138,6 +136,15 @@ export function createActivities(deps: ActivityDeps = {}) {
           }
         }
       }
+      for (const st of config.students) {
+        if (st.backend === 'openai' && st.apiKeyEnv && !env[st.apiKeyEnv]?.trim()) {
+          throw ApplicationFailure.create({
+            type: ErrorType.MissingSecret,
+            message: `student "${st.name}": the environment variable ${st.apiKeyEnv} is not set on the worker`,
+            nonRetryable: true,
+          });
+        }
+      }
       const store = clients.store(config);
       const exp = input.experiment;
       await store.writeJson(layout.config(exp), config);
@@ -146,7 +153,7 @@ export function createActivities(deps: ActivityDeps = {}) {
       let questions = 0;
       let episodes = 0;
       for (const [i, gt] of config.generate.tasks.entries()) {
-        const { file } = await freezeSample(clients, config, gt, i);
+        const { file } = await freezeSample(clients, config, gt, `generate.tasks.${i}`);
         const chosen = file.questions;
         const rel = layout.sample(exp, gt.task, gt.split);
         refs.push(await store.writeJson(rel, file));
@@ -167,6 +174,15 @@ export function createActivities(deps: ActivityDeps = {}) {
           replaySkipped[reason] = (replaySkipped[reason] ?? 0) + 1;
         }
       }
+      const evalSamples: NonNullable<PrepareResult['evaluation']>['samples'] = [];
+      if (config.evaluate) {
+        for (const [i, et] of config.evaluate.tasks.entries()) {
+          const { file } = await freezeSample(clients, config, et, `evaluate.tasks.${i}`);
+          const rel = layout.evalSample(exp, et.task, et.split);
+          await store.writeJson(rel, file);
+          evalSamples.push({ task: et.task, split: et.split, samplePath: rel, n: file.questions.length });
+        }
+      }
       log.info('experiment prepared', { experiment: exp, questions, episodes, shards: shards.length });
       return {
         handle: { experiment: exp, artifactDir: config.artifactDir },
@@ -178,6 +194,19 @@ export function createActivities(deps: ActivityDeps = {}) {
         replaySkipped,
         concurrency: { shards: config.generate.maxParallelShards, episodes: config.generate.episodeConcurrency },
         continueAsNewAfterEvents: config.generate.continueAsNewAfterEvents,
+        teacher: { name: config.generate.teacher, model: teacher.model, provider: teacher.provider },
+        students: config.students,
+        evaluation: config.evaluate
+          ? {
+              samples: evalSamples,
+              baselines: config.evaluate.baselines.map((b) => ({ ...b, kind: b.model === config.generate.teacher ? ('teacher' as const) : ('base' as const) })),
+              baseModels: config.evaluate.baseModels,
+              toolNoise: config.evaluate.toolNoise,
+              maxParallel: config.evaluate.maxParallel,
+            }
+          : null,
+        name: config.name,
+        description: config.description,
       };
     },
 
@@ -292,7 +321,8 @@ export function createActivities(deps: ActivityDeps = {}) {
         const dropped = [...missing, ...result.dropped];
         const drops: Record<string, number> = { ...result.counts };
         if (missing.length) drops.missing = missing.length;
-        const report = { total: records.length + missing.length, kept: result.kept.length, drops };
+        const usage = records.reduce((u, r) => addUsage(u, r.usage), emptyUsage());
+        const report = { total: records.length + missing.length, kept: result.kept.length, drops, usage };
         return {
           curated: await store.writeJsonl(layout.curated(exp), result.kept),
           dropped: await store.writeJsonl(layout.dropped(exp), dropped),
@@ -326,11 +356,48 @@ export function createActivities(deps: ActivityDeps = {}) {
       return results;
     },
 
-    /** The machine-readable summary of the experiment, next to its artifacts. */
-    async writeSummary(input: { handle: ExperimentHandle; summary: Record<string, unknown> }): Promise<ArtifactRef> {
+    /** report.md, report.html and summary.json, with spend priced from the frozen config's price table. */
+    async writeExperimentReport(input: {
+      handle: ExperimentHandle;
+      report: Omit<ReportInput, 'spend'>;
+      generation: { model: { name: string; model: string; provider: string }; usage: Usage };
+    }): Promise<ReportRefs> {
       const config = await frozenConfig(input.handle);
-      return clients.store(config).writeJson(layout.summary(input.handle.experiment), input.summary);
+      const prices = mergePrices(config.prices);
+      const g = input.generation;
+      const genCost = estimateCost(g.model, g.usage, prices);
+      const spend: SpendRow[] = [
+        {
+          model: g.model.name,
+          stage: 'generate',
+          calls: g.usage.calls,
+          cachedCalls: g.usage.cachedCalls,
+          promptTokens: g.usage.promptTokens,
+          completionTokens: g.usage.completionTokens,
+          costUsd: genCost.usd,
+          unpriced: genCost.flags.includes('unpriced'),
+        },
+        ...input.report.evaluation.map((r) => ({
+          model: r.model,
+          stage: `evaluate ${r.task} ${r.method}${r.noise === 'none' ? '' : ` (${r.noise})`}`,
+          calls: 0,
+          cachedCalls: 0,
+          promptTokens: r.promptTokens,
+          completionTokens: r.completionTokens,
+          costUsd: r.costUsd,
+          unpriced: r.costUsd === 0,
+        })),
+      ];
+      return writeReport(clients.store(config), experimentDir(input.handle.experiment), { ...input.report, spend });
     },
+  };
+
+  const python = deps.python ?? createTrainerPythonResolver(env);
+  return {
+    ...experiment,
+    ...createLocalFineTuneActivities({ python, env }),
+    ...createOpenAIFineTuneActivities({ env }),
+    ...createEvaluateActivities({ clients, python, env }),
   };
 }
 

@@ -17,4 +17,8 @@ export const profiles = {
   llmCall: { startToCloseTimeout: '30 minutes', heartbeatTimeout: '15 seconds', retry: retry('2 seconds', '2 minutes', 50) },
   /** Curation and dataset builds over every trajectory. */
   dataJob: { startToCloseTimeout: '1 hour', heartbeatTimeout: '1 minute', retry: retry('2 seconds', '1 minute', 10) },
+  /** Fine-tuning (a local trainer or a remote job): long, resumed on retry; heartbeats come from a timer, so a dead worker shows in 30 s. */
+  longJob: { startToCloseTimeout: '7 days', heartbeatTimeout: '30 seconds', retry: retry('10 seconds', '5 minutes', 100) },
+  /** Evaluating one model on one task and method, its server included. */
+  evalJob: { startToCloseTimeout: '12 hours', heartbeatTimeout: '30 seconds', retry: retry('5 seconds', '2 minutes', 20) },
 } satisfies Record<string, ActivityOptions>;

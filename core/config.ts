@@ -116,7 +116,7 @@ export const StudentSchema = z
       .object({ r: z.number().int().positive().default(8), alpha: z.number().positive().default(16), dropout: z.number().min(0).max(1).default(0.05) })
       .strict()
       .default({ r: 8, alpha: 16, dropout: 0.05 }),
-    epochs: z.number().positive().default(1),
+    epochs: z.number().int().positive().default(1),
     maxSteps: z.number().int().positive().optional(),
     learningRate: z.number().positive().default(2e-4),
     batchSize: z.number().int().positive().default(4),

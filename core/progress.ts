@@ -1,7 +1,7 @@
 // Progress shape, queries and signals: defined once, used by workflows, CLI and tests.
 import { defineQuery } from '@temporalio/workflow';
 
-export const STAGES = ['prepare', 'generate', 'curate', 'build-datasets'] as const;
+export const STAGES = ['prepare', 'generate', 'curate', 'build-datasets', 'fine-tune', 'evaluate', 'report'] as const;
 export type StageName = (typeof STAGES)[number];
 export type StageStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
 

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { NativeConnection, Runtime, DefaultLogger, makeTelemetryFilterString } from '@temporalio/worker';
-import { createFireactWorker } from '../workers/fireact-worker';
+import { createFireactWorkers } from '../workers/fireact-worker';
 import { connect, workflowLink } from './cli/connection';
 import { experimentInput, startExperiment, timestampId } from './cli/start';
 import { watch } from './cli/watch';
@@ -22,8 +22,8 @@ async function main(): Promise<void> {
   const { input, name } = await experimentInput(configFile);
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const workerConnection = await NativeConnection.connect({ address });
-  const worker = await createFireactWorker({ connection: workerConnection, namespace: process.env.TEMPORAL_NAMESPACE });
-  const running = worker.run();
+  const workers = await createFireactWorkers({ connection: workerConnection, namespace: process.env.TEMPORAL_NAMESPACE });
+  const running = Promise.all(workers.map((w) => w.run()));
 
   const { client, connection } = await connect();
   const id = timestampId(name);
@@ -34,10 +34,14 @@ async function main(): Promise<void> {
     const seconds = (Date.now() - t0) / 1000;
     if (!result) throw new Error(`experiment ${id} did not complete`);
     console.log(`\ndemo finished in ${seconds.toFixed(0)} s (stages: ${Object.entries(result.stageSeconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')})`);
-    console.log(`summary: ${path.join(result.artifactDir, id, 'summary.json')}`);
+    if (result.report) {
+      console.log(`report: ${path.join(result.artifactDir, result.report.markdown)}`);
+      console.log(`        ${path.join(result.artifactDir, result.report.html)}`);
+      console.log(`summary for machines: ${path.join(result.artifactDir, result.report.summary)}`);
+    }
     console.log(`the dev server keeps running (npm run dev-server -- stop to end it); start a worker with npm run worker to run more experiments`);
   } finally {
-    worker.shutdown();
+    for (const w of workers) w.shutdown();
     await running;
     await connection.close();
     await workerConnection.close();

@@ -23,4 +23,10 @@ if [ ! -x "$temporal_bin" ]; then
   mkdir -p "$(dirname "$temporal_bin")"
   GOBIN="$(dirname "$temporal_bin")" go install github.com/temporalio/cli/cmd/temporal@v1.5.1
 fi
-log "ready (temporal: $temporal_bin)"
+# 3. The Python trainer's own environment (PyTorch, Transformers, PEFT), cached outside the clone.
+python=$(bash scripts/setup-trainer.sh | tail -n 1)
+
+# 4. Headless Chromium (Debian's package) for the report's browser test; skipped where apt cannot run.
+bash scripts/setup-browser.sh >/dev/null
+
+log "ready (temporal: $temporal_bin; trainer python: $python)"

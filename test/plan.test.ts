@@ -92,7 +92,7 @@ test('the demo plan freezes the same questions as prepareExperiment, with matchi
   // The same shared function prepareExperiment calls, and an independent sampling of the split.
   const resolved = { ...config, dataDir: DATA_DIR };
   for (const [i, entry] of config.generate.tasks.entries()) {
-    const frozen = await freezeSample(clients, resolved, entry, i);
+    const frozen = await freezeSample(clients, resolved, entry, `generate.tasks.${i}`);
     assert.deepEqual(plan.samples[i].ids, frozen.file.questions.map((q) => q.id));
     assert.deepEqual(plan.samples[i].indices, frozen.indices);
     const all = await loadQuestions(clients, resolved, entry.task, entry.split);

@@ -1,7 +1,9 @@
-// The "fireact" worker: hosts the experiment workflows and the CPU/API activities.
+// Workers for the two task queues: "fireact" hosts the workflows and the CPU/API activities;
+// "fireact-gpu" hosts the activities that need the accelerator (training, serving local models).
+// One process can run both (the default), or GPU machines run only "fireact-gpu".
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
-import { TASK_QUEUE } from '../core/ids';
+import { GPU_TASK_QUEUE, TASK_QUEUE } from '../core/ids';
 
 export interface FireactWorkerOptions {
   connection: NativeConnection;
@@ -13,13 +15,28 @@ export interface FireactWorkerOptions {
 }
 
 export async function createFireactWorker(opts: FireactWorkerOptions): Promise<Worker> {
+  const taskQueue = opts.taskQueue ?? TASK_QUEUE;
   const base: WorkerOptions = {
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
-    taskQueue: opts.taskQueue ?? TASK_QUEUE,
+    taskQueue,
     activities: createActivities(opts.deps),
-    maxConcurrentActivityTaskExecutions: 64,
+    maxConcurrentActivityTaskExecutions: taskQueue === GPU_TASK_QUEUE ? 4 : 64,
+    // Cancellation reaches an activity with a heartbeat reply; without this, long-job heartbeats are
+    // sent as rarely as once a minute and a cancelled fine-tune or trainer would run on that long.
+    maxHeartbeatThrottleInterval: '5 seconds',
+    defaultHeartbeatThrottleInterval: '5 seconds',
   };
+  if (taskQueue === GPU_TASK_QUEUE) {
+    const { workflowBundle: _bundle, ...rest } = opts.worker ?? {};
+    return Worker.create({ ...base, ...rest });
+  }
   if (opts.worker?.workflowBundle) return Worker.create({ ...base, ...opts.worker });
   return Worker.create({ ...base, workflowsPath: require.resolve('../workflows'), ...opts.worker });
+}
+
+/** Both queues' workers in this process; run them with Promise.all(workers.map((w) => w.run())). */
+export async function createFireactWorkers(opts: Omit<FireactWorkerOptions, 'taskQueue'> & { queues?: string[] }): Promise<Worker[]> {
+  const queues = opts.queues ?? [TASK_QUEUE, GPU_TASK_QUEUE];
+  return Promise.all(queues.map((taskQueue) => createFireactWorker({ ...opts, taskQueue })));
 }

@@ -1,7 +1,8 @@
 // Entry point: `npm run worker` (or `node --import tsx workers/main.ts`).
-// Connects to TEMPORAL_ADDRESS (default 127.0.0.1:7233) in TEMPORAL_NAMESPACE (default "default").
-import { NativeConnection, Runtime, makeTelemetryFilterString, DefaultLogger } from '@temporalio/worker';
-import { createFireactWorker } from './fireact-worker';
+// Connects to TEMPORAL_ADDRESS (default 127.0.0.1:7233) in TEMPORAL_NAMESPACE (default "default") and
+// serves the task queues in FIREACT_QUEUES (default "fireact,fireact-gpu").
+import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime } from '@temporalio/worker';
+import { createFireactWorkers } from './fireact-worker';
 
 async function main(): Promise<void> {
   Runtime.install({
@@ -10,13 +11,14 @@ async function main(): Promise<void> {
   });
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   const connection = await NativeConnection.connect({ address });
-  const worker = await createFireactWorker({ connection, namespace: process.env.TEMPORAL_NAMESPACE });
-  // SIGINT/SIGTERM make the worker finish in-flight tasks and stop (the SDK installs the handlers).
-  await worker.run();
+  const queues = process.env.FIREACT_QUEUES?.split(',').map((q) => q.trim()).filter(Boolean);
+  const workers = await createFireactWorkers({ connection, namespace: process.env.TEMPORAL_NAMESPACE, queues });
+  // SIGINT/SIGTERM make the workers finish in-flight tasks and stop (the SDK installs the handlers).
+  await Promise.all(workers.map((w) => w.run()));
   await connection.close();
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`fireact worker failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`fireact worker failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -1,3 +1,5 @@
 // Every workflow the "fireact" worker hosts.
 export { FireActExperiment } from './experiment';
 export { GenerateShard } from './generate-shard';
+export { FineTuneStudent } from './finetune-student';
+export { EvaluateModel } from './evaluate-model';

@@ -10,6 +10,7 @@ import {
   forcedFinishInstruction,
   malformedNudge,
   promptMessages,
+  studentMessages,
   reflectionHeader,
   reflectionInstruction,
 } from './prompts';
@@ -25,6 +26,8 @@ export interface EpisodeOptions {
   reflexion: { maxTrials: number; stepsPerTrial: number };
   /** Worked examples in the system prompt (0 = instructions only). */
   fewShot: number;
+  /** 'student': the bare conversation a fine-tuned student was trained on (no instructions, no examples). */
+  prompt?: 'few-shot' | 'student';
 }
 
 export interface EpisodeInput {
@@ -117,7 +120,7 @@ export async function runEpisode(input: EpisodeInput): Promise<EpisodeResult> {
 
   /** Asks for the next step: re-asks on unusable replies, then one forced finish; null = give up (unfinished). */
   const nextReply = async (atCap: boolean): Promise<Reply | null> => {
-    let base = promptMessages(method, question, turns, options.fewShot);
+    let base = options.prompt === 'student' ? studentMessages(question, turns) : promptMessages(method, question, turns, options.fewShot);
     if (reflectionDue) base = withInstruction(base, reflectionInstruction(reflectionDue, steps));
     if (atCap) {
       forcedFinish = true;

@@ -14,5 +14,9 @@ export const layout = {
   dropped: (exp: string) => `${experimentDir(exp)}/curated/dropped.jsonl`,
   curateReport: (exp: string) => `${experimentDir(exp)}/curated/report.json`,
   dataset: (exp: string, name: string, file: string) => `${experimentDir(exp)}/datasets/${name}/${file}`,
-  summary: (exp: string) => `${experimentDir(exp)}/summary.json`,
+  evalSample: (exp: string, task: TaskName, split: string) => `${experimentDir(exp)}/eval-questions/${task}-${split}.json`,
+  model: (exp: string, name: string) => `${experimentDir(exp)}/models/${name.replace(/[^A-Za-z0-9._-]/g, '_')}`,
+  evalRun: (exp: string, model: string, task: TaskName, split: string, method: MethodName, noise: string) =>
+    `${experimentDir(exp)}/eval/${model.replace(/[^A-Za-z0-9._-]/g, '_')}/${task}-${split}-${method}-${noise}`,
+  report: (exp: string) => `${experimentDir(exp)}/report`,
 };

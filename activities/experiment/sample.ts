@@ -28,7 +28,13 @@ export interface FrozenSample {
  * Loads the entry's split and takes its sample (the entry's seed, else the experiment's).
  * MissingData from the split loader passes through; a bad n or seed becomes InvalidConfig naming the entry.
  */
-export async function freezeSample(clients: ClientProvider, config: ExperimentConfig, entry: GenerateTask, entryIndex: number): Promise<FrozenSample> {
+/** `where` names the config entry in errors, e.g. "generate.tasks.2". */
+export async function freezeSample(
+  clients: ClientProvider,
+  config: ExperimentConfig,
+  entry: Pick<GenerateTask, 'task' | 'split' | 'sample'>,
+  where: string,
+): Promise<FrozenSample> {
   const all = await loadQuestions(clients, config, entry.task, entry.split);
   const seed = entry.sample.seed ?? config.seed;
   let indices: number[];
@@ -41,7 +47,7 @@ export async function freezeSample(clients: ClientProvider, config: ExperimentCo
   } catch (err) {
     throw ApplicationFailure.create({
       type: ErrorType.InvalidConfig,
-      message: `generate.tasks.${entryIndex} (${entry.task} ${entry.split}): ${(err as Error).message}`,
+      message: `${where} (${entry.task} ${entry.split}): ${(err as Error).message}`,
       nonRetryable: true,
     });
   }

@@ -232,7 +232,7 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
     const base = { entry, task: gt.task, split: gt.split, methods: gt.methods, order: gt.sample.order, seed };
     let chosen: Question[];
     try {
-      const frozen = await freezeSample(clients, config, gt, entry);
+      const frozen = await freezeSample(clients, config, gt, `generate.tasks.${entry}`);
       chosen = frozen.file.questions;
       samples.push({ ...base, splitSize: frozen.file.splitSize, n: chosen.length, indices: frozen.indices, ids: chosen.map((q) => q.id) });
     } catch (err) {

@@ -1,0 +1,41 @@
+// Per-process memo of what prepare froze: the experiment's config and its question samples.
+import { parseExperimentConfig, type ExperimentConfig } from '../../core/config';
+import type { Question } from '../../core/trajectory';
+import { createArtifactStore } from '../artifacts/store';
+import type { ClientProvider } from './clients';
+import { layout } from './layout';
+
+export interface ExperimentHandle {
+  experiment: string;
+  /** Absolute artifact folder (the frozen config lives under it). */
+  artifactDir: string;
+}
+
+export function createFrozenState(clients: ClientProvider) {
+  const configs = new Map<string, Promise<ExperimentConfig>>();
+  const samples = new Map<string, Promise<Question[]>>();
+  const memo = <T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> => {
+    let v = map.get(key);
+    if (!v) {
+      v = make();
+      v.catch(() => map.delete(key));
+      map.set(key, v);
+    }
+    return v;
+  };
+  return {
+    config: (handle: ExperimentHandle) =>
+      memo(configs, `${handle.artifactDir}\u0000${handle.experiment}`, () =>
+        createArtifactStore(handle.artifactDir)
+          .readJson(layout.config(handle.experiment))
+          .then((raw) => parseExperimentConfig(raw)),
+      ),
+    sample: (config: ExperimentConfig, rel: string) =>
+      memo(samples, `${config.artifactDir}\u0000${rel}`, () =>
+        clients
+          .store(config)
+          .readJson<{ questions: Question[] }>(rel)
+          .then((f) => f.questions),
+      ),
+  };
+}

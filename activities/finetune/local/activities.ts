@@ -1,0 +1,131 @@
+// Backend "local": fine-tunes with the Python trainer on task queue fireact-gpu. The trainer resumes
+// from its newest complete checkpoint on its own, so a retried activity continues where the last
+// attempt stopped; cancelling the activity stops the trainer's whole process group.
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import type { StudentConfig } from '../../../core/config';
+import { startHeartbeat } from '../../experiment/heartbeat';
+import { startTrainer, type TrainerEvent } from './trainer-process';
+
+export interface LocalTrainInput {
+  student: StudentConfig;
+  datasetName: string;
+  /** Absolute paths. */
+  datasetPath: string;
+  baseDir: string;
+  outDir: string;
+}
+
+export interface LocalTrainResult {
+  /** The model to serve: the base model directory plus, for LoRA, the adapter directory. */
+  baseModel: string;
+  adapterDir: string | null;
+  modelDir: string;
+  steps: number;
+  trainLoss: number | null;
+  tokensPerSecond: number | null;
+  tinyDemoModel: boolean;
+}
+
+async function exists(p: string): Promise<boolean> {
+  return fs.access(p).then(
+    () => true,
+    () => false,
+  );
+}
+
+export function createLocalFineTuneActivities(deps: { python: () => Promise<string>; env?: NodeJS.ProcessEnv }) {
+  const env = deps.env ?? process.env;
+
+  /** Runs one trainer command to completion, heartbeating its events; cancellation stops it. */
+  async function runTrainer(args: string[], what: string, launcher: string[] = []): Promise<TrainerEvent[]> {
+    const python = await deps.python();
+    const events: TrainerEvent[] = [];
+    const heartbeat = startHeartbeat({ what });
+    const run = startTrainer(
+      python,
+      args,
+      (e) => {
+        events.push(e);
+        if (e.event === 'step' || e.event === 'checkpoint' || e.event === 'resumed') heartbeat.update({ what, ...e });
+      },
+      env,
+      launcher,
+    );
+    const signal = Context.current().cancellationSignal;
+    const onCancel = () => void run.stop();
+    signal.addEventListener('abort', onCancel);
+    try {
+      const { code, signal: killedBy, stderrTail } = await run.done;
+      if (signal.aborted) throw signal.reason ?? new Error('cancelled');
+      if (code !== 0) {
+        throw ApplicationFailure.create({
+          type: 'TrainerFailed',
+          message: `${what} exited with ${code ?? killedBy}: ${stderrTail.split('\n').slice(-8).join('\n')}`,
+        });
+      }
+      return events;
+    } finally {
+      signal.removeEventListener('abort', onCancel);
+      heartbeat.stop();
+      await run.stop(5_000);
+    }
+  }
+
+  return {
+    async trainLocal(input: LocalTrainInput): Promise<LocalTrainResult> {
+      const { student } = input;
+      const tinyDemoModel = student.baseModel === 'init';
+      let baseModel = student.baseModel;
+      if (tinyDemoModel) {
+        baseModel = input.baseDir;
+        if (!(await exists(path.join(input.baseDir, 'config.json')))) {
+          // Built into a temp folder and renamed, so a half-built model is never used.
+          const tmp = `${input.baseDir}.tmp-${process.pid}`;
+          await fs.rm(tmp, { recursive: true, force: true });
+          const { hidden, layers, heads, seed } = student.init;
+          await runTrainer(
+            ['init-model', '--out', tmp, '--corpus', input.datasetPath, '--hidden', String(hidden), '--layers', String(layers), '--heads', String(heads), '--seed', String(seed)],
+            `init-model ${student.name}`,
+          );
+          await fs.rm(input.baseDir, { recursive: true, force: true });
+          await fs.rename(tmp, input.baseDir);
+        }
+      }
+      const resultFile = path.join(input.outDir, 'result.json');
+      if (!(await exists(resultFile))) {
+        const args = ['train', '--model', baseModel, '--data', input.datasetPath, '--out', input.outDir];
+        if (student.mode === 'full') args.push('--full');
+        else args.push('--lora', `${student.lora.r},${student.lora.alpha},${student.lora.dropout}`);
+        args.push('--epochs', String(student.epochs), '--lr', String(student.learningRate), '--batch-size', String(student.batchSize));
+        args.push('--grad-accum', String(student.gradAccum), '--max-len', String(student.maxLen), '--loss-on', student.lossOn);
+        args.push('--save-every', String(student.saveEvery), '--bf16', student.bf16);
+        if (student.maxSteps) args.push('--max-steps', String(student.maxSteps));
+        if (student.packing) args.push('--packing');
+        const python = await deps.python();
+        const launcher = student.gpus > 1 ? [path.join(path.dirname(python), 'torchrun'), `--nproc_per_node=${student.gpus}`] : [];
+        await runTrainer(args, `train ${student.name} on ${input.datasetName}`, launcher);
+      }
+      const result = JSON.parse(await fs.readFile(resultFile, 'utf8')) as {
+        step: number;
+        train_loss?: number;
+        tokens_per_second?: number;
+        final_path?: string;
+      };
+      const finalDir = result.final_path ?? path.join(input.outDir, 'final');
+      const adapter = student.mode === 'lora';
+      log.info('local fine-tune finished', { student: student.name, dataset: input.datasetName, steps: result.step });
+      return {
+        baseModel,
+        adapterDir: adapter ? finalDir : null,
+        modelDir: adapter ? baseModel : finalDir,
+        steps: result.step,
+        trainLoss: result.train_loss ?? null,
+        tokensPerSecond: result.tokens_per_second ?? null,
+        tinyDemoModel,
+      };
+    },
+  };
+}

@@ -1,0 +1,109 @@
+// One student on one dataset mix. Backend "local" trains with the Python trainer on task queue
+// fireact-gpu; backend "openai" creates the job once (its id is recorded in history the moment it
+// exists) and follows it, so a crash, retry or reset never starts a second job; cancelling the
+// experiment cancels the remote job.
+import { ActivityCancellationType, CancellationScope, defineQuery, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
+import type { Activities, ExperimentHandle } from '../activities';
+import { profiles } from '../core/activity-profiles';
+import type { StudentConfig } from '../core/config';
+import { fineTuneKey, GPU_TASK_QUEUE } from '../core/ids';
+
+const quick = proxyActivities<Activities>(profiles.quick);
+const remote = proxyActivities<Activities>({ ...profiles.longJob, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
+const gpu = proxyActivities<Activities>({ ...profiles.longJob, taskQueue: GPU_TASK_QUEUE });
+
+export const fineTuneStatusQuery = defineQuery<{ student: string; dataset: string; status: string; jobId?: string }>('progress');
+
+export interface FineTuneInput {
+  handle: ExperimentHandle;
+  student: StudentConfig;
+  dataset: { name: string; path: string; sha256: string; records: number };
+}
+
+export interface FineTuneOutcome {
+  student: string;
+  dataset: string;
+  backend: StudentConfig['backend'];
+  baseModel: string;
+  tinyDemoModel: boolean;
+  /** How evaluation reaches the fine-tuned model. */
+  local?: { modelDir: string; adapterDir: string | null; baseModelDir: string };
+  openai?: { model: string; baseUrl?: string; apiKeyEnv?: string };
+  fineTunedModel: string;
+  steps?: number;
+  trainLoss?: number;
+  tokensPerSecond?: number;
+  jobId?: string;
+}
+
+export async function FineTuneStudent(input: FineTuneInput): Promise<FineTuneOutcome> {
+  const { student, dataset, handle } = input;
+  const state: { student: string; dataset: string; status: string; jobId?: string } = { student: student.name, dataset: dataset.name, status: 'starting' };
+  setHandler(fineTuneStatusQuery, () => state);
+  const datasetPath = `${handle.artifactDir}/${dataset.path}`;
+
+  if (student.backend === 'local') {
+    state.status = 'training';
+    const modelRoot = `${handle.artifactDir}/${handle.experiment.replace(/[^A-Za-z0-9._-]/g, '_')}/models`;
+    const r = await gpu.trainLocal.executeWithOptions(
+      { ...profiles.longJob, taskQueue: GPU_TASK_QUEUE, summary: `train ${student.name} (${student.mode}) on ${dataset.name}, ${dataset.records} records` },
+      [{ student, datasetName: dataset.name, datasetPath, baseDir: `${modelRoot}/${student.name}-base`, outDir: `${modelRoot}/${student.name}-${dataset.name}` }],
+    );
+    state.status = 'done';
+    return {
+      student: student.name,
+      dataset: dataset.name,
+      backend: 'local',
+      baseModel: student.baseModel,
+      tinyDemoModel: r.tinyDemoModel,
+      local: { modelDir: r.modelDir, adapterDir: r.adapterDir, baseModelDir: r.baseModel },
+      fineTunedModel: r.adapterDir ?? r.modelDir,
+      steps: r.steps,
+      trainLoss: r.trainLoss ?? undefined,
+      tokensPerSecond: r.tokensPerSecond ?? undefined,
+    };
+  }
+
+  const endpoint = { baseUrl: student.baseUrl, apiKeyEnv: student.apiKeyEnv };
+  const started = await quick.startOpenAIFineTune.executeWithOptions(
+    { ...profiles.quick, summary: `upload ${dataset.name} and create the ${student.baseModel} fine-tuning job` },
+    [
+      {
+        ...endpoint,
+        datasetPath,
+        datasetSha256: dataset.sha256,
+        baseModel: student.baseModel,
+        suffix: student.suffix ?? student.name.slice(0, 18),
+        hyperparameters: { n_epochs: student.nEpochs, learning_rate_multiplier: student.learningRateMultiplier },
+        idempotencyKey: fineTuneKey(handle.experiment, student.name, dataset.name),
+      },
+    ],
+  );
+  state.jobId = started.jobId;
+  state.status = 'following';
+  try {
+    const r = await remote.followOpenAIFineTune.executeWithOptions(
+      { ...profiles.longJob, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED, summary: `follow job ${started.jobId}` },
+      [{ ...endpoint, jobId: started.jobId, baseModel: student.baseModel }],
+    );
+    if (r.status !== 'succeeded' || !r.fineTunedModel) throw new Error(`fine-tuning job ${started.jobId} ended ${r.status} without a model`);
+    state.status = 'done';
+    return {
+      student: student.name,
+      dataset: dataset.name,
+      backend: 'openai',
+      baseModel: student.baseModel,
+      tinyDemoModel: false,
+      openai: { model: r.fineTunedModel, ...endpoint },
+      fineTunedModel: r.fineTunedModel,
+      steps: r.checkpoints.length ? Math.max(...r.checkpoints.map((c) => c.step)) : undefined,
+      jobId: started.jobId,
+    };
+  } catch (err) {
+    if (isCancellation(err)) {
+      // The follower cancels the job on its way out; make sure of it even if it never ran.
+      await CancellationScope.nonCancellable(() => quick.cancelOpenAIFineTune({ ...endpoint, jobId: started.jobId, baseModel: student.baseModel }));
+    }
+    throw err;
+  }
+}
