@@ -4,7 +4,8 @@ import { ConfigError } from '../core/config';
 import { WORKFLOW_TYPE } from '../core/ids';
 import { progressQuery, type ExperimentProgress } from '../core/progress';
 import { loadConfigFile } from '../activities/experiment/config-file';
-import type { ExperimentInput } from '../workflows/experiment';
+import path from 'node:path';
+import type { ExperimentInput, ExperimentResult } from '../workflows/experiment';
 import { connect, workflowLink } from './cli/connection';
 import { experimentInput, startExperiment, timestampId } from './cli/start';
 import { planCommand } from './cli/plan';
@@ -18,6 +19,7 @@ const USAGE = `usage: fireact <command>
   status <id>                                    progress and state, once
   list                                           recent experiments
   cancel <id>                                    cancel an experiment
+  report <id>                                    where the experiment's report.md, report.html and summary.json are
   validate <config>                              check a config file without starting anything
   plan <config> [--json]                         samples, episodes, calls, tokens and cost, before anything runs
   score --task T --predictions F.jsonl [--split S] [--data-dir D]   score predictions (means, bootstrap 95% CIs)
@@ -50,7 +52,7 @@ async function main(argv: string[]): Promise<void> {
     process.exitCode = await (cmd === 'plan' ? planCommand : scoreCommand)(args);
     return;
   }
-  if (!['start', 'watch', 'status', 'list', 'cancel'].includes(cmd)) throw new Error(`unknown command "${cmd}"\n${USAGE}`);
+  if (!['start', 'watch', 'status', 'list', 'cancel', 'report'].includes(cmd)) throw new Error(`unknown command "${cmd}"\n${USAGE}`);
 
   // Validate before connecting: a bad config fails at once, naming the field.
   let input: ExperimentInput | undefined;
@@ -100,6 +102,27 @@ async function main(argv: string[]): Promise<void> {
         for await (const w of client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPE}'` })) {
           console.log(`${w.workflowId.padEnd(40)} ${w.status.name.padEnd(11)} ${w.startTime.toISOString()}`);
         }
+        break;
+      }
+      case 'report': {
+        const target = args[0];
+        if (!target) throw new Error('report needs an experiment id');
+        const handle = client.workflow.getHandle(target);
+        const desc = await handle.describe();
+        if (desc.status.name !== 'COMPLETED') {
+          let stage = '';
+          try {
+            stage = ` (stage: ${(await handle.query(progressQuery)).stage})`;
+          } catch {
+            // no progress to show
+          }
+          throw new Error(`${target} is ${desc.status.name}${stage}; the report is written when the experiment completes`);
+        }
+        const r = (await handle.result()) as ExperimentResult;
+        if (!r.report) throw new Error(`${target} finished without a report`);
+        console.log(`report.md:    ${path.join(r.artifactDir, r.report.markdown)}`);
+        console.log(`report.html:  ${path.join(r.artifactDir, r.report.html)}`);
+        console.log(`summary.json: ${path.join(r.artifactDir, r.report.summary)}`);
         break;
       }
       case 'cancel': {

@@ -84,6 +84,11 @@ test('start, watch, status and list an experiment', { timeout: 120_000 }, async 
 
   const list = await fireact(['list']);
   assert.match(list.out, /cli-ok-1\s+COMPLETED/);
+
+  const report = await fireact(['report', 'cli-ok-1']);
+  assert.equal(report.code, 0, report.err);
+  const html = /report\.html: +(\S+)/.exec(report.out)![1];
+  assert.match(await fs.readFile(html, 'utf8'), /Dataset composition/);
 });
 
 test('cancel stops a running experiment', { timeout: 120_000 }, async () => {

@@ -9,24 +9,25 @@ import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import type { ExperimentProgress } from '../core/progress';
-import { createFireactWorker } from '../workers/fireact-worker';
+import type { ExperimentResult } from '../workflows/experiment';
+import { createFireactWorkers } from '../workers/fireact-worker';
 import { REPO_ROOT } from './support/paths';
 import { startDevServer, temporalBin, workflowBundle } from './support/temporal';
 
 const run = promisify(execFile);
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let workers: Worker[];
+let running: Promise<unknown>;
 const ID = `cli-run-${process.pid}`;
 
 before(async () => {
   env = await startDevServer();
-  worker = await createFireactWorker({ connection: env.nativeConnection, worker: { workflowBundle: await workflowBundle() } });
-  running = worker.run();
+  workers = await createFireactWorkers({ connection: env.nativeConnection, worker: { workflowBundle: await workflowBundle() } });
+  running = Promise.all(workers.map((w) => w.run()));
 });
 
 after(async () => {
-  worker?.shutdown();
+  for (const w of workers ?? []) w.shutdown();
   await running;
   await env?.teardown();
   // examples/demo.json keeps the default artifact folder, inside the repository (ignored by git).
@@ -40,10 +41,22 @@ async function temporal(...args: string[]): Promise<string> {
 
 test('temporal workflow start runs the demo; show, describe, query and list read it back', { timeout: 5 * 60_000 }, async () => {
   await temporal('workflow', 'start', '--type', 'FireActExperiment', '--task-queue', 'fireact', '--workflow-id', ID, '--input-file', 'examples/demo.json');
-  const result = JSON.parse(await temporal('workflow', 'result', '--workflow-id', ID, '--output', 'json')) as { status: string; result: { episodes: number; datasets: unknown[] } };
+  const result = JSON.parse(await temporal('workflow', 'result', '--workflow-id', ID, '--output', 'json')) as { status: string; result: ExperimentResult };
   assert.equal(result.status, 'COMPLETED');
-  assert.equal(result.result.episodes, 260);
-  assert.equal(result.result.datasets.length, 4);
+  const r = result.result;
+  assert.equal(r.episodes, 260);
+  assert.equal(r.datasets.length, 4);
+  // The tiny student learned the Thought/Action format that its untrained base model lacks.
+  assert.equal(r.students.length, 1);
+  assert.equal(r.evaluation.length, 4);
+  for (const task of ['hotpotqa', 'strategyqa']) {
+    const base = r.evaluation.find((e) => e.task === task && e.kind === 'base')!;
+    const student = r.evaluation.find((e) => e.task === task && e.kind === 'student')!;
+    assert.ok(student.validActionRate > base.validActionRate + 0.3, `${task}: valid actions ${base.validActionRate} → ${student.validActionRate}`);
+  }
+  const md = await fs.readFile(path.join(r.artifactDir, r.report!.markdown), 'utf8');
+  assert.match(md, /Valid-action rate before and after fine-tuning/);
+  assert.match(md, /replay of the GPT-4 trajectories released with FireAct/);
 
   const describe = JSON.parse(await temporal('workflow', 'describe', '--workflow-id', ID, '--output', 'json')) as {
     workflowExecutionInfo: { status: string; searchAttributes: { indexedFields: Record<string, unknown> } };

@@ -9,8 +9,10 @@ export function startHeartbeat(initial?: unknown, everyMs = 3000) {
   const timer = setInterval(() => ctx.heartbeat(details), everyMs);
   timer.unref();
   return {
+    /** New progress, heartbeated at once (the SDK throttles what actually goes to the server). */
     update(next: unknown) {
       details = next;
+      ctx.heartbeat(details);
     },
     stop() {
       clearInterval(timer);
