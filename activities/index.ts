@@ -22,11 +22,13 @@ import { createEvaluateActivities } from './evaluate/activities';
 import { createLocalFineTuneActivities } from './finetune/local/activities';
 import { createTrainerPythonResolver } from './finetune/local/trainer-process';
 import { createOpenAIFineTuneActivities } from './finetune/openai/activities';
-export type { EvalInput, EvalTarget } from './evaluate/activities';
+export type { EvalInput, EvalOutcome, EvalTarget } from './evaluate/activities';
 import { writeReport, type ReportRefs } from './report/write-report';
 import type { ReportInput, SpendRow } from './report/types';
 export type { EvalRow, ReportInput } from './report/types';
 import { estimateCost, mergePrices } from '../core/prices';
+import { episodeWorstCase, fits, ZERO, type Amount, type Cap, type BudgetPlan } from '../core/budget';
+import { budgetExhausted, meterModel } from './budget/metered-model';
 
 export type { ExperimentHandle };
 
@@ -63,6 +65,8 @@ export interface PrepareResult {
   } | null;
   name: string;
   description?: string;
+  /** Set when the config has a budget: caps, prices and reservations (replay and local models reserve nothing). */
+  budget?: BudgetPlan | null;
 }
 
 export interface EpisodeInput {
@@ -71,6 +75,8 @@ export interface EpisodeInput {
   method: MethodName;
   samplePath: string;
   index: number;
+  /** What this episode may spend, reserved for it by the workflow's ledger; absent = unlimited. */
+  allowance?: Cap;
 }
 
 export interface EpisodeSummary {
@@ -82,6 +88,8 @@ export interface EpisodeSummary {
   cachedCalls: number;
   /** True when the trajectory was already in the store (a retried or re-run activity). */
   reused: boolean;
+  /** What this run of the episode paid (calls the cache answered cost nothing); set when an allowance was given. */
+  paid?: Amount;
 }
 
 export interface CurateResult {
@@ -147,7 +155,7 @@ export function createActivities(deps: ActivityDeps = {}) {
       }
       const store = clients.store(config);
       const exp = input.experiment;
-      await store.writeJson(layout.config(exp), config);
+      const frozenRef = await store.writeJson(layout.config(exp), config);
       const shards: ShardPlan[] = [];
       const refs: ArtifactRef[] = [];
       let questions = 0;
@@ -185,7 +193,7 @@ export function createActivities(deps: ActivityDeps = {}) {
       }
       log.info('experiment prepared', { experiment: exp, questions, episodes, shards: shards.length });
       return {
-        handle: { experiment: exp, artifactDir: config.artifactDir },
+        handle: { experiment: exp, artifactDir: config.artifactDir, configSha: frozenRef.sha256 },
         shards,
         samples: refs,
         questions,
@@ -207,6 +215,7 @@ export function createActivities(deps: ActivityDeps = {}) {
           : null,
         name: config.name,
         description: config.description,
+        budget: budgetPlan(config),
       };
     },
 
@@ -227,7 +236,24 @@ export function createActivities(deps: ActivityDeps = {}) {
         }
       }
       const task = getTask(input.task);
-      const model = await clients.model(config, config.generate.teacher);
+      const teacherModel = await clients.model(config, config.generate.teacher);
+      let model = teacherModel;
+      let metered: ReturnType<typeof meterModel> | undefined;
+      if (input.allowance) {
+        // Refuse before the first call when the worst case does not fit; else meter every call.
+        const mc = config.models[config.generate.teacher];
+        const prices = mergePrices(config.prices);
+        const worst = episodeWorstCase(mc, { method: input.method, ...config.generate, maxTokens: mc.maxTokens }, prices);
+        if (!fits(worst, input.allowance)) {
+          throw budgetExhausted(`episode ${id}: its worst case ($${worst.usd.toFixed(4)}, ${worst.tokens} tokens) does not fit its allowance`, {
+            paid: ZERO,
+            allowance: input.allowance,
+            need: worst,
+          });
+        }
+        metered = meterModel(teacherModel, { allowance: input.allowance, maxTokens: mc.maxTokens, prices });
+        model = metered;
+      }
       const search = task.usesSearch ? await clients.search(config) : undefined;
       const heartbeat = startHeartbeat({ id, step: 0 });
       const teacherConfig = config.models[config.generate.teacher];
@@ -281,7 +307,7 @@ export function createActivities(deps: ActivityDeps = {}) {
         heartbeat.stop();
       }
       await store.writeJson(rel, record);
-      return summarize(record, false);
+      return { ...summarize(record, false), ...(metered ? { paid: metered.paid() } : {}) };
     },
 
     /** Keeps the good trajectories and counts every drop reason. */
@@ -398,6 +424,28 @@ export function createActivities(deps: ActivityDeps = {}) {
     ...createLocalFineTuneActivities({ python, env }),
     ...createOpenAIFineTuneActivities({ env }),
     ...createEvaluateActivities({ clients, python, env }),
+  };
+}
+
+/** The budget the workflow's ledger keeps, or null when the config sets none. */
+function budgetPlan(config: ExperimentConfig): BudgetPlan | null {
+  const b = config.budget;
+  if (!b) return null;
+  const prices = mergePrices(config.prices);
+  const teacher = config.models[config.generate.teacher];
+  const generate: Record<string, Amount> = {};
+  for (const gt of config.generate.tasks) {
+    for (const method of gt.methods) generate[method] = episodeWorstCase(teacher, { method, ...config.generate, maxTokens: teacher.maxTokens }, prices);
+  }
+  const ev = config.evaluate;
+  return {
+    caps: { usd: b.usd, tokens: b.tokens },
+    perModel: b.perModel ?? {},
+    prices,
+    teacher: config.generate.teacher,
+    generate,
+    evaluate: ev ? { maxSteps: ev.maxSteps, maxMalformedRetries: config.generate.maxMalformedRetries, reflexion: config.generate.reflexion } : null,
+    models: Object.fromEntries(Object.entries(config.models).map(([k, m]) => [k, { provider: m.provider, model: m.model, maxTokens: m.maxTokens }])),
   };
 }
 

@@ -1,5 +1,6 @@
 // The one experiment config schema. Workflows import it too, so it stays pure (zod only, no Node APIs).
 import { z } from 'zod';
+import { BudgetSchema } from './budget';
 import { PriceTableSchema } from './prices';
 
 export const TASK_NAMES = ['hotpotqa', 'strategyqa', 'bamboogle', 'mmlu'] as const;
@@ -218,6 +219,8 @@ export const ExperimentConfigSchema = z
     datasets: z.array(DatasetMixSchema).min(1),
     /** USD per 1M tokens, overriding the built-in list prices (which change). */
     prices: PriceTableSchema.optional(),
+    /** Spending caps (dollars and/or tokens, overall and per model); the experiment pauses before passing one. */
+    budget: BudgetSchema.optional(),
     students: z.array(StudentSchema).default([]),
     evaluate: EvaluateSchema.optional(),
   })
@@ -243,6 +246,9 @@ export const ExperimentConfigSchema = z
         path: ['generate', 'teacher'],
         message: `unknown model "${c.generate.teacher}"; defined models: ${Object.keys(c.models).join(', ')}`,
       });
+    }
+    for (const m of Object.keys(c.budget?.perModel ?? {})) {
+      if (!c.models[m]) ctx.addIssue({ code: 'custom', path: ['budget', 'perModel', m], message: `unknown model "${m}"; defined models: ${Object.keys(c.models).join(', ')}` });
     }
     const seen = new Set<string>();
     c.datasets.forEach((d, i) => {
@@ -274,6 +280,18 @@ function describeIssue(issue: z.core.$ZodIssue): string {
     return `${path}: ${JSON.stringify(issue.input)} is not allowed; use one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
   }
   if (issue.code === 'invalid_type' && issue.input === undefined) return `${path}: required (${issue.expected})`;
+  if (issue.code === 'invalid_type' && issue.path.length === 0) {
+    // A YAML list or an empty file parses fine; say what the top level must be.
+    const got = issue.input === null ? 'an empty file (null)' : Array.isArray(issue.input) ? 'a list' : `${typeof issue.input} ${JSON.stringify(issue.input)}`;
+    return `${path}: the config must be a mapping of fields (name, models, generate, datasets, …), got ${got}`;
+  }
+  // Bounds name the value given, so "-1" is visible next to the field.
+  if ((issue.code === 'too_small' || issue.code === 'too_big') && issue.origin === 'number') {
+    const op = issue.code === 'too_small' ? (issue.inclusive ? '>=' : '>') : issue.inclusive ? '<=' : '<';
+    const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
+    const rule = /^Too (small|big)/.test(issue.message) ? `must be ${op} ${String(bound)}` : issue.message;
+    return `${path}: got ${JSON.stringify(issue.input)}; ${rule}`;
+  }
   if (issue.code === 'unrecognized_keys') return `${path}: unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   return `${path}: ${issue.message}`;
 }

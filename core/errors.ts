@@ -15,6 +15,8 @@ export const ErrorType = {
   BadDatasetRecord: 'BadDatasetRecord',
   /** A fine-tuning job that ended in failure on the provider's side (bad data, quota, internal error). */
   FineTuneFailed: 'FineTuneFailed',
+  /** An episode whose worst-case cost does not fit the allowance it was given; the workflow pauses, not retries. */
+  BudgetExhausted: 'BudgetExhausted',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -28,4 +30,5 @@ export const NON_RETRYABLE_ERRORS: ErrorType[] = [
   ErrorType.ModelNotFound,
   ErrorType.BadDatasetRecord,
   ErrorType.FineTuneFailed,
+  ErrorType.BudgetExhausted,
 ];

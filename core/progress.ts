@@ -1,5 +1,6 @@
 // Progress shape, queries and signals: defined once, used by workflows, CLI and tests.
 import { defineQuery } from '@temporalio/workflow';
+import type { BudgetPause, BudgetState } from './budget';
 
 export const STAGES = ['prepare', 'generate', 'curate', 'build-datasets', 'fine-tune', 'evaluate', 'report'] as const;
 export type StageName = (typeof STAGES)[number];
@@ -21,6 +22,10 @@ export interface ExperimentProgress {
   counts: Record<string, number>;
   /** Where the experiment's artifacts live (folder in the artifact store). */
   artifactRoot?: string;
+  /** Set while the experiment waits for its budget to be raised (the stage it paused in stays in `stage`). */
+  paused?: BudgetPause;
+  /** Caps and spend so far, where the config has a budget. */
+  budget?: BudgetState;
 }
 
 export interface ShardProgress {

@@ -1,5 +1,5 @@
 // `fireact` command line: start | watch | status | list | cancel | validate | plan | score.
-import { WorkflowNotFoundError } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ConfigError } from '../core/config';
 import { WORKFLOW_TYPE } from '../core/ids';
 import { progressQuery, type ExperimentProgress } from '../core/progress';
@@ -9,7 +9,9 @@ import type { ExperimentInput, ExperimentResult } from '../workflows/experiment'
 import { connect, workflowLink } from './cli/connection';
 import { experimentInput, startExperiment, timestampId } from './cli/start';
 import { planCommand } from './cli/plan';
+import { budgetCommand } from './cli/budget';
 import { renderProgress } from './cli/render';
+import { resumeCommand } from './cli/resume';
 import { scoreCommand } from './cli/score';
 import { watch } from './cli/watch';
 
@@ -19,9 +21,11 @@ const USAGE = `usage: fireact <command>
   status <id>                                    progress and state, once
   list                                           recent experiments
   cancel <id>                                    cancel an experiment
+  budget <id> --add <usd> [--tokens N] [--model M]  raise a spending cap; a paused experiment continues
   report <id>                                    where the experiment's report.md, report.html and summary.json are
   validate <config>                              check a config file without starting anything
   plan <config> [--json]                         samples, episodes, calls, tokens and cost, before anything runs
+  resume <id> [--reset | --new] [--config F]     continue a failed, terminated or cancelled experiment, reusing finished work
   score --task T --predictions F.jsonl [--split S] [--data-dir D]   score predictions (means, bootstrap 95% CIs)
 env: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), FIREACT_UI_URL (http://localhost:8233)`;
 
@@ -32,6 +36,21 @@ function flag(args: string[], name: string): string | undefined {
   if (!v || v.startsWith('--')) throw new Error(`${name} needs a value`);
   args.splice(i, 2);
   return v;
+}
+
+const alreadyExists = (id: string, status: string) =>
+  `experiment ${id} already exists (${status}); pick another --id, or follow it with: npx fireact watch ${id}`;
+
+/** An id names one experiment: starting it again (even after it ended) would mix two runs' artifacts. */
+async function refuseExistingId(client: Client, id: string): Promise<void> {
+  let status: string;
+  try {
+    status = (await client.workflow.getHandle(id).describe()).status.name;
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return;
+    throw err;
+  }
+  throw new Error(alreadyExists(id, status));
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -48,11 +67,15 @@ async function main(argv: string[]): Promise<void> {
     console.log(`${file}: valid (experiment "${config.name}", ${config.generate.tasks.length} task entries, ${config.datasets.length} dataset mixes)`);
     return;
   }
+  if (cmd === 'resume') {
+    process.exitCode = await resumeCommand(args);
+    return;
+  }
   if (cmd === 'plan' || cmd === 'score') {
     process.exitCode = await (cmd === 'plan' ? planCommand : scoreCommand)(args);
     return;
   }
-  if (!['start', 'watch', 'status', 'list', 'cancel', 'report'].includes(cmd)) throw new Error(`unknown command "${cmd}"\n${USAGE}`);
+  if (!['start', 'watch', 'status', 'list', 'cancel', 'report', 'budget'].includes(cmd)) throw new Error(`unknown command "${cmd}"\n${USAGE}`);
 
   // Validate before connecting: a bad config fails at once, naming the field.
   let input: ExperimentInput | undefined;
@@ -62,7 +85,7 @@ async function main(argv: string[]): Promise<void> {
     id = flag(args, '--id');
     follow = args.includes('--watch');
     const file = args.find((a) => !a.startsWith('--'));
-    if (!file) throw new Error('start needs a config file');
+    if (!file) throw new Error('start needs a config file; usage: fireact start <config.yaml|json> [--id ID] [--watch]');
     const started = await experimentInput(file);
     id ??= timestampId(started.name);
     input = started.input;
@@ -72,7 +95,13 @@ async function main(argv: string[]): Promise<void> {
   try {
     switch (cmd) {
       case 'start': {
-        await startExperiment(client, connection, input!, id!);
+        await refuseExistingId(client, id!);
+        try {
+          await startExperiment(client, connection, input!, id!);
+        } catch (err) {
+          if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Error(alreadyExists(id!, 'RUNNING'));
+          throw err;
+        }
         console.log(`started experiment ${id}`);
         console.log(`  UI:    ${workflowLink(id!)}`);
         console.log(`  watch: npx fireact watch ${id}`);
@@ -123,6 +152,10 @@ async function main(argv: string[]): Promise<void> {
         console.log(`report.md:    ${path.join(r.artifactDir, r.report.markdown)}`);
         console.log(`report.html:  ${path.join(r.artifactDir, r.report.html)}`);
         console.log(`summary.json: ${path.join(r.artifactDir, r.report.summary)}`);
+        break;
+      }
+      case 'budget': {
+        await budgetCommand(client, args);
         break;
       }
       case 'cancel': {

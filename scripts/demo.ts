@@ -2,8 +2,8 @@
 // worker for the run, starts examples/demo.yaml, shows live progress and prints where the datasets are.
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { NativeConnection, Runtime, DefaultLogger, makeTelemetryFilterString } from '@temporalio/worker';
-import { createFireactWorkers } from '../workers/fireact-worker';
+import { NativeConnection, Runtime, makeTelemetryFilterString } from '@temporalio/worker';
+import { createFireactWorkers, workerLogger } from '../workers/fireact-worker';
 import { connect, workflowLink } from './cli/connection';
 import { experimentInput, startExperiment, timestampId } from './cli/start';
 import { watch } from './cli/watch';
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   execFileSync('bash', ['scripts/dev-server.sh', 'start'], { stdio: 'inherit' });
 
   Runtime.install({
-    logger: new DefaultLogger('WARN'),
+    logger: workerLogger('WARN'),
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'ERROR' }) } },
   });
   const configFile = process.argv[2] ?? 'examples/demo.yaml';

@@ -7,32 +7,26 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import YAML from 'yaml';
-import { createFireactWorker } from '../workers/fireact-worker';
 import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer } from './support/fake-openai-server';
 import { DATA_DIR, REPO_ROOT, tempDir } from './support/paths';
-import { startDevServer, workflowBundle } from './support/temporal';
+import { startStack } from './support/temporal';
 
 const exec = promisify(execFile);
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let stack: Awaited<ReturnType<typeof startStack>>;
 let dir: string;
 let slow: FakeOpenAIServer;
 
 before(async () => {
   dir = await tempDir('cli');
-  env = await startDevServer();
   slow = await startFakeOpenAIServer({ behaviour: async (b, n) => ({ content: (await fakeTeacher()(b, n)) as string, delayMs: 1000 }) });
-  worker = await createFireactWorker({ connection: env.nativeConnection, worker: { workflowBundle: await workflowBundle() } });
-  running = worker.run();
+  stack = await startStack();
+  env = stack.env;
 });
 
 after(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await stack?.stop();
   await slow?.close();
   await fs.rm(dir, { recursive: true, force: true });
 });

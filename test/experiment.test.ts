@@ -6,32 +6,26 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { type Worker } from '@temporalio/worker';
 import type { ExperimentConfigInput } from '../core/config';
 import { STAGE_SEARCH_ATTRIBUTE, TASK_QUEUE } from '../core/ids';
 import { progressQuery } from '../core/progress';
 import { validateAlpacaRecord, validateChatLine } from '../activities/datasets/formats';
 import { FireActExperiment } from '../workflows';
-import { createFireactWorker } from '../workers/fireact-worker';
 import { DATA_DIR, tempDir } from './support/paths';
-import { startDevServer, workflowBundle } from './support/temporal';
+import { startStack } from './support/temporal';
 
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let stack: Awaited<ReturnType<typeof startStack>>;
 let dir: string;
 
 before(async () => {
   dir = await tempDir('experiment');
-  env = await startDevServer();
-  worker = await createFireactWorker({ connection: env.nativeConnection, worker: { workflowBundle: await workflowBundle() } });
-  running = worker.run();
+  stack = await startStack();
+  env = stack.env;
 });
 
 after(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await stack?.stop();
   await fs.rm(dir, { recursive: true, force: true });
 });
 

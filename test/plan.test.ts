@@ -1,5 +1,6 @@
-// `fireact plan`: the samples it shows are the ones prepareExperiment freezes, its counts and
-// estimates add up, and missing secrets or data are reported (exit 1), in-process and via the CLI.
+// `fireact plan`: the samples it shows (generate and evaluate) are the ones prepareExperiment freezes,
+// its evaluation runs are the ones the workflow builds (core/eval-plan), its counts, estimates and
+// training costs add up, and missing secrets, data or base models are reported (exit 1), in-process and via the CLI.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -8,19 +9,22 @@ import { after, before, test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import YAML from 'yaml';
 import { parseExperimentConfig, type ExperimentConfigInput } from '../core/config';
+import { evalBaselines, evalRunName, evalRuns, evalTargets, type TrainedStudent } from '../core/eval-plan';
 import type { Question } from '../core/trajectory';
 import { createActivities, type PrepareResult } from '../activities';
 import { createClientProvider } from '../activities/experiment/clients';
 import { loadConfigFile } from '../activities/experiment/config-file';
 import { layout } from '../activities/experiment/layout';
 import { loadQuestions } from '../activities/experiment/questions';
-import { freezeSample } from '../activities/experiment/sample';
+import { freezeSample, type SampleFile } from '../activities/experiment/sample';
+import { openAIAutoEpochs } from '../activities/plan/estimates';
 import { planExperiment, type ExperimentPlan } from '../activities/plan/plan';
 import { DEFAULT_PRICES, estimateCost, estimateTrainingCost, lookupPrice, PriceTableSchema } from '../core/prices';
 import { sampleQuestions } from '../activities/tasks/sampling';
 import { DATA_DIR, REPO_ROOT, tempDir } from './support/paths';
 
 const KEY_VAR = 'FIREACT_PLAN_TEST_KEY';
+const STUDENT_KEY_VAR = 'FIREACT_PLAN_TEST_STUDENT_KEY';
 let dir: string;
 
 before(async () => {
@@ -259,4 +263,217 @@ test('CLI: a config that fails validation exits 1 naming the field', async () =>
   const r = runCli(['plan', file]);
   assert.equal(r.status, 1);
   assert.match(r.stderr, /generate\.teacher: unknown model "nobody"/);
+});
+
+/** smallConfig with two students, a second dataset mix and an evaluate section with baselines and tool noise. */
+function fullConfig(modelDir: string, over: Partial<ExperimentConfigInput> = {}): ExperimentConfigInput {
+  const base = smallConfig();
+  return {
+    ...base,
+    name: 'full',
+    models: { ...base.models, mini: { provider: 'openai', model: 'gpt-4o-mini', apiKeyEnv: KEY_VAR } },
+    datasets: [
+      { name: 'hq', tasks: ['hotpotqa'], methods: ['react'] },
+      { name: 'all', tasks: ['hotpotqa', 'strategyqa'], methods: ['react', 'cot', 'reflexion'] },
+    ],
+    students: [
+      { name: 'llama', backend: 'local', baseModel: modelDir, mode: 'lora', gpus: 2, datasets: ['hq', 'all'], evalMethods: ['react', 'cot'] },
+      { name: 'gpt35', backend: 'openai', baseModel: 'gpt-3.5-turbo-0125', apiKeyEnv: STUDENT_KEY_VAR, datasets: ['hq'], nEpochs: 2 },
+    ],
+    evaluate: {
+      tasks: [
+        { task: 'hotpotqa', split: 'dev', sample: { n: 3, order: 'fireact' } },
+        { task: 'strategyqa', split: 'dev', sample: { n: 2 } },
+      ],
+      baselines: [
+        { model: 'teacher', methods: ['react'] },
+        { model: 'mini', methods: ['cot', 'react'] },
+      ],
+      toolNoise: ['none', 'empty'],
+    },
+    ...over,
+  };
+}
+
+async function modelDir(): Promise<string> {
+  const d = path.join(dir, 'base-model');
+  await fs.mkdir(d, { recursive: true });
+  return d;
+}
+
+test('the demo plan lists the eval samples prepareExperiment freezes and the runs the workflow builds from them', async () => {
+  const raw = YAML.parse(await fs.readFile(path.join(REPO_ROOT, 'examples', 'demo.yaml'), 'utf8')) as ExperimentConfigInput;
+  Object.assign(raw, { dataDir: DATA_DIR, artifactDir: path.join(dir, 'demo-artifacts'), cacheDir: path.join(dir, 'demo-cache') });
+  const clients = createClientProvider({});
+  const plan = await planExperiment(parseExperimentConfig(raw), clients, { env: {} });
+  assert.deepEqual(plan.problems, []);
+  const ev = plan.evaluation!;
+  assert.deepEqual(ev.samples.map((s) => [s.entry, s.task, s.split, s.order, s.n]), [
+    [0, 'hotpotqa', 'dev', 'fireact', 8],
+    [1, 'strategyqa', 'dev', 'fireact', 8],
+  ]);
+
+  const activities = createActivities({ env: {}, clients });
+  const prepared: PrepareResult = await new MockActivityEnvironment().run(activities.prepareExperiment, { experiment: 'demo-prep', config: raw });
+  const pe = prepared.evaluation!;
+  assert.deepEqual(pe.samples.map((s) => [s.task, s.split, s.n]), ev.samples.map((s) => [s.task, s.split, s.n]));
+  const resolved = parseExperimentConfig(raw);
+  for (const s of ev.samples) {
+    const file = JSON.parse(await fs.readFile(path.join(dir, 'demo-artifacts', layout.evalSample('demo-prep', s.task, s.split)), 'utf8')) as SampleFile;
+    assert.deepEqual(file.questions.map((q) => q.id), s.ids);
+    assert.equal(file.seed, s.seed);
+    assert.equal(file.splitSize, s.splitSize);
+    assert.equal(file.order, s.order);
+    // The plan's indices pick, from the whole split, exactly the questions prepare froze.
+    const all = await loadQuestions(clients, resolved, s.task, s.split);
+    assert.equal(all.length, s.splitSize);
+    assert.deepEqual(s.indices.map((k) => all[k].id), file.questions.map((q) => q.id));
+    assert.equal(new Set(s.indices).size, s.n);
+  }
+
+  // What the workflow builds once the fine-tune stage has returned its outcome.
+  const trained: TrainedStudent[] = [
+    { student: 'tiny', dataset: 'multitask-multimethod', local: { modelDir: '/m/tiny-mm', adapterDir: null, baseModelDir: '/m/tiny-base' } },
+  ];
+  const targets = evalTargets({ students: prepared.students, trained, baselines: pe.baselines, baseModels: pe.baseModels });
+  const want = evalRuns(targets, pe.samples, pe.toolNoise).map(({ target, sample, noise }) => [evalRunName(target, sample.task, noise, sample.split), target.name, target.kind, target.prompt, target.method, sample.task, sample.split, noise, sample.n]);
+  assert.deepEqual(ev.runs.map((r) => [r.id, r.target, r.kind, r.prompt, r.method, r.task, r.split, r.noise, r.episodes]), want);
+  assert.deepEqual(want.map((w) => w[0]), ['tiny@multitask-multimethod-hotpotqa-dev-react', 'tiny@multitask-multimethod-strategyqa-dev-react', 'tiny-base-hotpotqa-dev-react', 'tiny-base-strategyqa-dev-react']);
+  // Local models are served on own hardware: counted, not priced.
+  for (const r of ev.runs) assert.deepEqual([r.provider, r.flags, r.costUsd.upper], ['local', ['unpriced'], 0]);
+  assert.ok(ev.runs.every((r) => r.calls.upper === r.episodes * (4 + 1)), 'evaluate.maxSteps 4 plus the forced finish');
+});
+
+test('evaluation runs: students × evalMethods (base model once per student and method), baselines × methods, × samples × noise', async () => {
+  const env = { [KEY_VAR]: 'sk-test', [STUDENT_KEY_VAR]: 'sk-student' };
+  const raw = fullConfig(await modelDir());
+  const config = parseExperimentConfig(raw);
+  const plan = await planExperiment(config, createClientProvider({}), { env });
+  assert.deepEqual(plan.problems, []);
+  const ev = plan.evaluation!;
+
+  // Outcomes as FineTuneStudent returns them, in the fine-tune stage's order.
+  const trained: TrainedStudent[] = [
+    { student: 'llama', dataset: 'hq', local: { modelDir: '/b', adapterDir: '/a/hq', baseModelDir: '/b' } },
+    { student: 'llama', dataset: 'all', local: { modelDir: '/b', adapterDir: '/a/all', baseModelDir: '/b' } },
+    { student: 'gpt35', dataset: 'hq', openai: { model: 'ft:gpt-3.5-turbo-0125:acme:gpt35:x1', apiKeyEnv: STUDENT_KEY_VAR } },
+  ];
+  const targets = evalTargets({ students: config.students, trained, baselines: evalBaselines(config.evaluate!.baselines, 'teacher'), baseModels: true });
+  assert.deepEqual(
+    targets.map((t) => `${t.name}/${t.kind}/${t.prompt}/${t.method}`),
+    [
+      'llama@hq/student/student/react',
+      'llama-base/base/student/react',
+      'llama@hq/student/student/cot',
+      'llama-base/base/student/cot',
+      'llama@all/student/student/react',
+      'llama@all/student/student/cot',
+      'gpt35@hq/student/student/react',
+      'teacher/teacher/few-shot/react',
+      'mini/base/few-shot/cot',
+      'mini/base/few-shot/react',
+    ],
+  );
+  assert.deepEqual(targets[1].local, { modelDir: '/b', adapterDir: null });
+  assert.deepEqual(targets[6].openai, trained[2].openai);
+  assert.equal(targets[8].configModel, 'mini');
+  const samples = ev.samples.map((s) => ({ task: s.task, split: s.split, n: s.n }));
+  const want = evalRuns(targets, samples, ['none', 'empty']).map(({ target, sample, noise }) => [evalRunName(target, sample.task, noise, sample.split), target.name, target.kind, target.method, sample.task, sample.split, noise, sample.n]);
+  assert.equal(want.length, 10 * 2 * 2);
+  assert.deepEqual(ev.runs.map((r) => [r.id, r.target, r.kind, r.method, r.task, r.split, r.noise, r.episodes]), want);
+  assert.equal(ev.runs[1].id, 'llama@hq-hotpotqa-dev-react-empty');
+  assert.equal(ev.totals.episodes, 10 * (3 + 2) * 2);
+
+  // Without base models, no base target; with no outcomes, baselines only.
+  assert.equal(evalTargets({ students: config.students, trained, baselines: [], baseModels: false }).filter((t) => t.kind === 'base').length, 0);
+  assert.deepEqual(evalTargets({ students: config.students, trained: [], baselines: [{ model: 'mini', methods: ['io'], kind: 'base' }], baseModels: true }).map((t) => t.name), ['mini']);
+
+  // Who pays: the OpenAI fine-tune at ft:<base> prices, the baselines at their own, local models nothing.
+  const byModel = Object.fromEntries(ev.models.map((m) => [m.name, m]));
+  assert.equal(byModel['gpt35@hq'].priceKey, 'ft:gpt-3.5-turbo');
+  assert.ok(byModel['gpt35@hq'].costUsd.typical > 0);
+  const gptRun = ev.runs.find((r) => r.target === 'gpt35@hq')!;
+  assert.ok(Math.abs(gptRun.costUsd.typical - (gptRun.tokens.typical.prompt * 3 + gptRun.tokens.typical.completion * 6) / 1e6) < 1e-12);
+  assert.equal(byModel.mini.priceKey, 'gpt-4o-mini');
+  assert.equal(byModel.teacher.kind, 'teacher');
+  assert.deepEqual([byModel['llama@all'].flags, byModel['llama-base'].flags], [['unpriced'], ['unpriced']]);
+  // Students answer zero-shot (the question alone); the few-shot baselines carry the worked examples.
+  const first = (target: string, method: string) => ev.runs.find((r) => r.target === target && r.method === method && r.task === 'hotpotqa')!.firstPromptTokens;
+  assert.ok(first('llama@hq', 'react') < 100 && first('teacher', 'react') > 300, `${first('llama@hq', 'react')} vs ${first('teacher', 'react')}`);
+  assert.equal(ev.runs.find((r) => r.target === 'llama@hq')!.completionTokensPerCall.upper, 256);
+  assert.ok(Math.abs(ev.totals.costUsd.typical - ev.models.reduce((s, m) => s + m.costUsd.typical, 0)) < 1e-9);
+  assert.ok(Math.abs(plan.cost.total.typical - (plan.cost.generate.typical + plan.cost.fineTune.typical + plan.cost.evaluate.typical)) < 1e-9);
+});
+
+test('fine-tuning: an OpenAI student shows its training cost; a local one its GPUs and mode, unpriced', async () => {
+  const env = { [KEY_VAR]: 'sk-test', [STUDENT_KEY_VAR]: 'sk-student' };
+  const plan = await planExperiment(parseExperimentConfig(fullConfig(await modelDir())), createClientProvider({}), { env });
+  assert.deepEqual(
+    plan.fineTune.map((f) => [f.student, f.dataset, f.backend, f.examplesAtMost]),
+    [
+      ['llama', 'hq', 'local', 7],
+      ['llama', 'all', 'local', 7 + 7 + 4],
+      ['gpt35', 'hq', 'openai', 7],
+    ],
+  );
+  const gpt = plan.fineTune[2];
+  assert.equal(gpt.hardware, 'openai');
+  assert.deepEqual([gpt.epochs, gpt.epochsFrom, gpt.priceKey, gpt.flags], [2, 'nEpochs', 'gpt-3.5-turbo-0125', []]);
+  assert.ok(gpt.tokensPerExample.typical > 100 && gpt.tokensPerExample.typical < gpt.tokensPerExample.upper, JSON.stringify(gpt.tokensPerExample));
+  assert.equal(gpt.tokensPerEpoch.typical, 7 * gpt.tokensPerExample.typical);
+  assert.equal(gpt.trainingTokens.typical, 2 * gpt.tokensPerEpoch.typical);
+  assert.ok(gpt.costUsd.typical > 0);
+  assert.ok(Math.abs(gpt.costUsd.typical - (gpt.trainingTokens.typical * 8) / 1e6) < 1e-12);
+  assert.ok(Math.abs(gpt.costUsd.upper - (gpt.trainingTokens.upper * 8) / 1e6) < 1e-12);
+  assert.ok(Math.abs(plan.cost.fineTune.typical - gpt.costUsd.typical) < 1e-12);
+
+  const llama = plan.fineTune[1];
+  assert.deepEqual([llama.hardware, llama.flags, llama.costUsd], ['own', ['unpriced'], { typical: 0, upper: 0 }]);
+  assert.deepEqual([llama.local!.mode, llama.local!.gpus, llama.local!.stepsPerEpochAtMost, llama.local!.totalStepsAtMost], ['lora', 2, 3, 3]); // 18 over 2 GPUs, batches of 4
+  assert.ok(llama.tokensPerExample.upper <= 1024, 'truncated to maxLen');
+  assert.ok(plan.cost.unpriced.some((u) => u.includes('llama') && u.includes('own hardware')));
+
+  // No nEpochs: OpenAI's "auto" (7 examples → 14 epochs, to reach 100 examples).
+  const auto = fullConfig(await modelDir());
+  auto.students = [{ name: 'mini', backend: 'openai', baseModel: 'gpt-4o-mini-2024-07-18', apiKeyEnv: STUDENT_KEY_VAR, datasets: ['hq'] }];
+  const p2 = await planExperiment(parseExperimentConfig(auto), createClientProvider({}), { env });
+  assert.deepEqual([p2.fineTune[0].epochs, p2.fineTune[0].epochsFrom, p2.fineTune[0].priceKey], [14, 'auto', 'gpt-4o-mini']);
+  assert.deepEqual([openAIAutoEpochs(50), openAIAutoEpochs(20_000), openAIAutoEpochs(1000)], [3, 1, 3]);
+  assert.ok(Math.abs(p2.fineTune[0].costUsd.typical - (p2.fineTune[0].tokensPerEpoch.typical * 14 * 3) / 1e6) < 1e-12);
+  assert.equal(p2.evaluation!.models.find((m) => m.name === 'mini@hq')!.priceKey, 'ft:gpt-4o-mini');
+});
+
+test('CLI: a student key that is not set and a local base model path that does not exist are problems (exit 1)', async () => {
+  const file = path.join(dir, 'students.yaml');
+  const missing = path.join(dir, 'no-such-model');
+  const cfg = fullConfig(missing, { name: 'students' });
+  cfg.students!.push({ name: 'rel', backend: 'local', baseModel: './no-such-model-dir/x', datasets: ['hq'] });
+  cfg.students!.push({ name: 'tiny', backend: 'local', baseModel: 'init', datasets: ['hq'] });
+  await fs.writeFile(file, YAML.stringify(cfg));
+  const env = { ...envWithout(STUDENT_KEY_VAR), [KEY_VAR]: 'sk-test' };
+
+  const text = runCli(['plan', file], env);
+  assert.equal(text.status, 1, text.stderr);
+  assert.match(text.stdout, /problems \(3\):/);
+  assert.ok(text.stdout.includes(`student "gpt35" needs the environment variable ${STUDENT_KEY_VAR}`), text.stdout);
+  assert.ok(text.stdout.includes(`student "llama" has baseModel "${missing}"`), text.stdout);
+  assert.ok(text.stdout.includes(`student "rel" has baseModel "./no-such-model-dir/x", and ${path.join(REPO_ROOT, 'no-such-model-dir', 'x')} does not exist`), text.stdout);
+  assert.doesNotMatch(text.stdout, /student "tiny"/);
+  assert.match(text.stdout, /evaluation runs/);
+  assert.match(text.stdout, /fine-tuning/);
+
+  const json = runCli(['plan', file, '--json'], env);
+  assert.equal(json.status, 1);
+  const plan = JSON.parse(json.stdout) as ExperimentPlan;
+  assert.deepEqual(plan.missingSecrets, [STUDENT_KEY_VAR]);
+  assert.equal(plan.problems.length, 3);
+  assert.ok(json.stderr.includes(STUDENT_KEY_VAR) && json.stderr.includes(missing));
+
+  // The key set and the model directory made: no problem left.
+  await fs.writeFile(file, YAML.stringify(fullConfig(await modelDir(), { name: 'students' })));
+  const ok = runCli(['plan', file, '--json'], { ...env, [STUDENT_KEY_VAR]: 'sk-student' });
+  assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+  const good = JSON.parse(ok.stdout) as ExperimentPlan;
+  assert.deepEqual(good.problems, []);
+  assert.ok(good.fineTune[2].costUsd.typical > 0);
 });

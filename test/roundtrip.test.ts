@@ -5,7 +5,6 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import type { ExperimentConfigInput, MethodName, TaskName } from '../core/config';
 import { TASK_QUEUE } from '../core/ids';
 import type { Question } from '../core/trajectory';
@@ -14,26 +13,21 @@ import { experimentDir, layout } from '../activities/experiment/layout';
 import { buildReplayLibrary } from '../activities/replay/library';
 import { loadRecordings } from '../activities/replay/recordings';
 import { FireActExperiment } from '../workflows';
-import { createFireactWorker } from '../workers/fireact-worker';
 import { DATA_DIR, tempDir } from './support/paths';
-import { startDevServer, workflowBundle } from './support/temporal';
+import { startStack } from './support/temporal';
 
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let stack: Awaited<ReturnType<typeof startStack>>;
 let dir: string;
 
 before(async () => {
   dir = await tempDir('roundtrip');
-  env = await startDevServer();
-  worker = await createFireactWorker({ connection: env.nativeConnection, worker: { workflowBundle: await workflowBundle() } });
-  running = worker.run();
+  stack = await startStack();
+  env = stack.env;
 });
 
 after(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await stack?.stop();
   await fs.rm(dir, { recursive: true, force: true });
 });
 

@@ -5,35 +5,26 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import { TASK_QUEUE } from '../core/ids';
 import { FireActExperiment } from '../workflows';
-import { createFireactWorker } from '../workers/fireact-worker';
 import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer } from './support/fake-openai-server';
 import { DATA_DIR, tempDir } from './support/paths';
-import { startDevServer, workflowBundle } from './support/temporal';
+import { startStack } from './support/temporal';
 
 let env: TestWorkflowEnvironment;
-let worker: Worker;
-let running: Promise<void>;
+let stack: Awaited<ReturnType<typeof startStack>>;
 let model: FakeOpenAIServer;
 let dir: string;
 
 before(async () => {
   dir = await tempDir('scale');
   model = await startFakeOpenAIServer({ behaviour: fakeTeacher() });
-  env = await startDevServer();
-  worker = await createFireactWorker({
-    connection: env.nativeConnection,
-    worker: { workflowBundle: await workflowBundle(), maxConcurrentActivityTaskExecutions: 64 },
-  });
-  running = worker.run();
+  stack = await startStack();
+  env = stack.env;
 });
 
 after(async () => {
-  worker?.shutdown();
-  await running;
-  await env?.teardown();
+  await stack?.stop();
   await model?.close();
   await fs.rm(dir, { recursive: true, force: true });
 });

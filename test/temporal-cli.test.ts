@@ -7,29 +7,23 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
 import type { ExperimentProgress } from '../core/progress';
 import type { ExperimentResult } from '../workflows/experiment';
-import { createFireactWorkers } from '../workers/fireact-worker';
 import { REPO_ROOT } from './support/paths';
-import { startDevServer, temporalBin, workflowBundle } from './support/temporal';
+import { startStack, temporalBin } from './support/temporal';
 
 const run = promisify(execFile);
 let env: TestWorkflowEnvironment;
-let workers: Worker[];
-let running: Promise<unknown>;
+let stack: Awaited<ReturnType<typeof startStack>>;
 const ID = `cli-run-${process.pid}`;
 
 before(async () => {
-  env = await startDevServer();
-  workers = await createFireactWorkers({ connection: env.nativeConnection, worker: { workflowBundle: await workflowBundle() } });
-  running = Promise.all(workers.map((w) => w.run()));
+  stack = await startStack();
+  env = stack.env;
 });
 
 after(async () => {
-  for (const w of workers ?? []) w.shutdown();
-  await running;
-  await env?.teardown();
+  await stack?.stop();
   // examples/demo.json keeps the default artifact folder, inside the repository (ignored by git).
   await fs.rm(path.join(REPO_ROOT, '.fireact', 'artifacts', ID), { recursive: true, force: true });
 });

@@ -1,9 +1,11 @@
 // Workers for the two task queues: "fireact" hosts the workflows and the CPU/API activities;
 // "fireact-gpu" hosts the activities that need the accelerator (training, serving local models).
 // One process can run both (the default), or GPU machines run only "fireact-gpu".
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import type { PayloadCodec } from '@temporalio/common';
+import { DefaultLogger, NativeConnection, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { GPU_TASK_QUEUE, TASK_QUEUE } from '../core/ids';
+import { payloadCodecsFromEnv } from './payload-codec';
 
 export interface FireactWorkerOptions {
   connection: NativeConnection;
@@ -12,10 +14,13 @@ export interface FireactWorkerOptions {
   deps?: ActivityDeps;
   /** Extra Worker options (e.g. a pre-built workflow bundle in tests). */
   worker?: Partial<WorkerOptions>;
+  /** Payload encryption; default from FIREACT_PAYLOAD_KEY (none when unset). Clients need the same codec. */
+  payloadCodecs?: PayloadCodec[];
 }
 
 export async function createFireactWorker(opts: FireactWorkerOptions): Promise<Worker> {
   const taskQueue = opts.taskQueue ?? TASK_QUEUE;
+  const payloadCodecs = opts.payloadCodecs ?? payloadCodecsFromEnv(process.env);
   const base: WorkerOptions = {
     connection: opts.connection,
     namespace: opts.namespace ?? 'default',
@@ -26,6 +31,7 @@ export async function createFireactWorker(opts: FireactWorkerOptions): Promise<W
     // sent as rarely as once a minute and a cancelled fine-tune or trainer would run on that long.
     maxHeartbeatThrottleInterval: '5 seconds',
     defaultHeartbeatThrottleInterval: '5 seconds',
+    ...(payloadCodecs.length ? { dataConverter: { payloadCodecs } } : {}),
   };
   if (taskQueue === GPU_TASK_QUEUE) {
     const { workflowBundle: _bundle, ...rest } = opts.worker ?? {};
@@ -39,4 +45,16 @@ export async function createFireactWorker(opts: FireactWorkerOptions): Promise<W
 export async function createFireactWorkers(opts: Omit<FireactWorkerOptions, 'taskQueue'> & { queues?: string[] }): Promise<Worker[]> {
   const queues = opts.queues ?? [TASK_QUEUE, GPU_TASK_QUEUE];
   return Promise.all(queues.map((taskQueue) => createFireactWorker({ ...opts, taskQueue })));
+}
+
+/**
+ * The SDK's console logger, less one line: a "fireact-gpu" worker hosts activities only, and the
+ * SDK's warning that it registers no workflows says nothing a user should act on.
+ */
+export function workerLogger(level: LogLevel = 'INFO'): DefaultLogger {
+  const console = new DefaultLogger(level);
+  return new DefaultLogger(level, (entry) => {
+    if (entry.message.startsWith('No workflows registered')) return;
+    console.log(entry.level, entry.message, entry.meta);
+  });
 }

@@ -1,16 +1,23 @@
 // Entry point: `npm run worker` (or `node --import tsx workers/main.ts`).
 // Connects to TEMPORAL_ADDRESS (default 127.0.0.1:7233) in TEMPORAL_NAMESPACE (default "default") and
 // serves the task queues in FIREACT_QUEUES (default "fireact,fireact-gpu").
-import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime } from '@temporalio/worker';
-import { createFireactWorkers } from './fireact-worker';
+import { makeTelemetryFilterString, NativeConnection, Runtime } from '@temporalio/worker';
+import { createFireactWorkers, workerLogger } from './fireact-worker';
 
 async function main(): Promise<void> {
   Runtime.install({
-    logger: new DefaultLogger((process.env.FIREACT_LOG_LEVEL as 'INFO' | 'WARN' | undefined) ?? 'INFO'),
+    logger: workerLogger((process.env.FIREACT_LOG_LEVEL as 'INFO' | 'WARN' | undefined) ?? 'INFO'),
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
   });
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  const connection = await NativeConnection.connect({ address });
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect({ address });
+  } catch (err) {
+    // The SDK's transport error is a Rust debug string; name the address and the variable that set it.
+    const why = /message: "([^"]+)"/.exec((err as Error).message)?.[1] ?? (err as Error).message;
+    throw new UserError(`cannot reach Temporal at ${address} (TEMPORAL_ADDRESS): ${why}. Start the dev server with: npm run dev-server -- start`);
+  }
   const queues = process.env.FIREACT_QUEUES?.split(',').map((q) => q.trim()).filter(Boolean);
   const workers = await createFireactWorkers({ connection, namespace: process.env.TEMPORAL_NAMESPACE, queues });
   // SIGINT/SIGTERM make the workers finish in-flight tasks and stop (the SDK installs the handlers).
@@ -18,7 +25,11 @@ async function main(): Promise<void> {
   await connection.close();
 }
 
+/** A failure the user can fix from its message alone: printed without a stack. */
+class UserError extends Error {}
+
 main().catch((err: unknown) => {
-  process.stderr.write(`fireact worker failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  if (err instanceof UserError) process.stderr.write(`fireact worker: ${err.message}\n`);
+  else process.stderr.write(`fireact worker failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

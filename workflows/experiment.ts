@@ -2,8 +2,10 @@
 // datasets. History carries references only; every stage's progress answers the `progress` query.
 import {
   ApplicationFailure,
+  condition,
   executeChild,
   log,
+  patched,
   proxyActivities,
   setHandler,
   upsertSearchAttributes,
@@ -11,6 +13,8 @@ import {
 } from '@temporalio/workflow';
 import type { Activities, CurateResult, DatasetResult, EvalRow, EvalTarget, PrepareResult, ReportInput } from '../activities';
 import { profiles } from '../core/activity-profiles';
+import { checkRaise, createLedger, episodeWorstCase, fits, isZero, PAUSED_BUDGET_STAGE, raiseBudgetUpdate, ZERO, type Amount, type Ledger } from '../core/budget';
+import { evalRunName, evalRuns, evalTargets } from '../core/eval-plan';
 import { STAGE_SEARCH_ATTRIBUTE, shardWorkflowId } from '../core/ids';
 import { progressQuery, STAGES, type ExperimentProgress, type StageName } from '../core/progress';
 import { EvaluateModel } from './evaluate-model';
@@ -25,6 +29,12 @@ export interface ExperimentInput {
   config: unknown;
   /** Skip the FireActStage search attribute (for namespaces where it is not registered). */
   noSearchAttributes?: boolean;
+  /**
+   * Read and write the artifacts of this earlier experiment (`fireact resume --new`): finished
+   * episodes, trainings and evaluations there are reused. Needs no patch: only activity inputs
+   * change, and replay does not compare those; old histories lack it and take the old path.
+   */
+  artifactsOf?: string;
 }
 
 export interface ExperimentResult {
@@ -66,6 +76,25 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
     counts: {},
   };
   setHandler(progressQuery, () => progress);
+  // Budget (patched 'budget'): the ledger lives here; `raiseBudget` raises a cap and wakes a paused stage.
+  let ledger: Ledger | undefined;
+  setHandler(
+    raiseBudgetUpdate,
+    (r) => {
+      ledger!.raise(r);
+      progress.budget = ledger!.state(progress.paused !== undefined);
+      return progress.budget;
+    },
+    {
+      validator: (r) => {
+        if (!ledger) throw new Error(`experiment ${experiment} has no budget to raise (none configured, its teacher costs nothing, or it has not been prepared yet)`);
+        const cap = ledger.capFor(r.model);
+        if (!cap) throw new Error(`model "${r.model}" has no cap of its own in this experiment`);
+        const problem = checkRaise(r, cap);
+        if (problem) throw new Error(problem);
+      },
+    },
+  );
   const stageSeconds: Record<string, number> = {};
 
   async function stage<T>(name: StageName, total: number, run: () => Promise<T>): Promise<T> {
@@ -93,10 +122,10 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
 
   const prep: PrepareResult = await stage('prepare', 1, async () => {
     const r = await quick.prepareExperiment.executeWithOptions({ ...profiles.quick, summary: 'validate config, freeze question sample' }, [
-      { experiment, config: input.config },
+      { experiment: input.artifactsOf ?? experiment, config: input.config },
     ]);
     progress.stages.prepare.done = 1;
-    progress.artifactRoot = `${r.handle.artifactDir}/${experiment}`;
+    progress.artifactRoot = `${r.handle.artifactDir}/${r.handle.experiment}`;
     progress.counts.questions = r.questions;
     progress.counts.episodes = r.episodes;
     return r;
@@ -105,17 +134,47 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
   const maxShards = prep.concurrency.shards;
   const episodeConcurrency = prep.concurrency.episodes;
 
+  const budgetPlan = prep.budget && patched('budget') ? prep.budget : undefined;
+  if (budgetPlan) {
+    ledger = createLedger(budgetPlan);
+    progress.budget = ledger.state(false);
+  }
+  /** The ledger and a generation method's reservation, when the teacher costs anything. */
+  const genBudget = (method: string): { l: Ledger; key: string; base: Amount; need: Amount } | undefined => {
+    if (!ledger || !budgetPlan) return undefined;
+    const key = `generate/${method}`;
+    const base = budgetPlan.generate[method] ?? ZERO;
+    return isZero(base) ? undefined : { l: ledger, key, base, need: ledger.reservation(key, base) };
+  };
+
   const gen = await stage('generate', prep.episodes, async () => {
     const totals = { succeeded: 0, failed: 0, calls: 0, cachedCalls: 0 };
-    const queue = [...prep.shards];
+    // With a budget a shard may stop early and come back here with where to resume (`from`).
+    const queue: Array<{ plan: (typeof prep.shards)[number]; from?: number }> = prep.shards.map((plan) => ({ plan }));
     const running = new Set<Promise<void>>();
-    const startShard = (plan: (typeof prep.shards)[number]) => {
+    const startShard = ({ plan, from }: (typeof queue)[number]) => {
+      const gb = genBudget(plan.method);
+      const budget = gb && { allowance: gb.l.grant(budgetPlan!.teacher, gb.need, plan.end - (from ?? plan.start)), perEpisode: gb.need };
       const p: Promise<void> = executeChild(GenerateShard, {
         workflowId: shardWorkflowId(experiment, plan.task, plan.method, plan.shard),
-        args: [{ handle: prep.handle, plan, concurrency: episodeConcurrency, continueAsNewAfterEvents: prep.continueAsNewAfterEvents }],
-        staticSummary: `${plan.task} × ${plan.method}, questions ${plan.start}–${plan.end - 1}`,
+        args: [
+          {
+            handle: prep.handle,
+            plan,
+            concurrency: episodeConcurrency,
+            continueAsNewAfterEvents: prep.continueAsNewAfterEvents,
+            ...(budget ? { budget, ...(from !== undefined ? { from, next: from } : {}) } : {}),
+          },
+        ],
+        staticSummary: `${plan.task} × ${plan.method}, questions ${from ?? plan.start}–${plan.end - 1}`,
       })
         .then((r: ShardResult) => {
+          if (gb && budget) {
+            gb.l.settle(budgetPlan!.teacher, budget.allowance, r.spent ?? ZERO);
+            if (r.outgrew) gb.l.outgrew(gb.key, gb.base, r.outgrew);
+            progress.budget = gb.l.state(false);
+            if (r.stoppedAt !== undefined) queue.unshift({ plan, from: r.stoppedAt });
+          }
           totals.succeeded += r.succeeded;
           totals.failed += r.failed;
           totals.calls += r.calls;
@@ -128,11 +187,55 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
       running.add(p);
     };
     while (queue.length || running.size) {
-      while (running.size < maxShards && queue.length) startShard(queue.shift()!);
-      await Promise.race(running);
+      const fits = () => {
+        const gb = genBudget(queue[0].plan.method);
+        return !gb || gb.l.canStart(budgetPlan!.teacher, gb.need);
+      };
+      while (running.size < maxShards && queue.length && fits()) startShard(queue.shift()!);
+      if (running.size) {
+        await Promise.race(running);
+        continue;
+      }
+      const gb = genBudget(queue[0].plan.method)!;
+      await waitForBudget(() => gb.l.canStart(budgetPlan!.teacher, gb.l.reservation(gb.key, gb.base)), budgetPlan!.teacher, gb.need, `the next ${queue[0].plan.method} episode`, 'generate');
     }
     return totals;
   });
+
+  /** An evaluation target's ledger entry and reservation, when it costs anything (local models do not). */
+  function evalBudget(target: EvalTarget): { l: Ledger; model: string; key: string; base: Amount } | undefined {
+    if (!ledger || !budgetPlan?.evaluate || target.local) return undefined;
+    // An OpenAI fine-tune is reached with ModelSchema's default maxTokens (512), as evaluateModel builds it.
+    const m = target.configModel ? budgetPlan.models[target.configModel] : target.openai ? { provider: 'openai', model: target.openai.model, maxTokens: 512 } : undefined;
+    if (!m) return undefined;
+    const base = episodeWorstCase(m, { method: target.method, ...budgetPlan.evaluate, maxTokens: m.maxTokens }, budgetPlan.prices);
+    const model = target.configModel ?? target.name;
+    return isZero(base) ? undefined : { l: ledger, model, key: `evaluate/${model}/${target.method}`, base };
+  }
+
+  let evalRunning = 0;
+  /** Waits until the ledger funds one episode of this evaluation, pausing the experiment when nothing else runs. */
+  async function admitEvaluation(eb: { l: Ledger; model: string; key: string; base: Amount }, what: string): Promise<Amount> {
+    const fundable = () => eb.l.canStart(eb.model, eb.l.reservation(eb.key, eb.base));
+    while (!fundable()) {
+      if (evalRunning === 0 && !progress.paused) await waitForBudget(fundable, eb.model, eb.l.reservation(eb.key, eb.base), what, 'evaluate');
+      else await condition(() => fundable() || (evalRunning === 0 && !progress.paused));
+    }
+    return eb.l.reservation(eb.key, eb.base);
+  }
+
+  /** Nothing runs and the next piece of work does not fit: pause (not fail) until a raise makes room. */
+  async function waitForBudget(fundable: () => boolean, model: string, need: Amount, what: string, stageName: StageName): Promise<void> {
+    const l = ledger!;
+    progress.paused = l.pause(model, need, what, stageName, new Date().toISOString());
+    progress.budget = l.state(true);
+    if (!input.noSearchAttributes) upsertSearchAttributes({ [STAGE_SEARCH_ATTRIBUTE]: [PAUSED_BUDGET_STAGE] });
+    log.info('paused for budget', { experiment, reason: progress.paused.reason });
+    await condition(fundable);
+    delete progress.paused;
+    progress.budget = l.state(false);
+    if (!input.noSearchAttributes) upsertSearchAttributes({ [STAGE_SEARCH_ATTRIBUTE]: [stageName] });
+  }
 
   const cur: CurateResult = await stage('curate', prep.episodes, async () => {
     const r = await data.curate.executeWithOptions({ ...profiles.dataJob, summary: 'keep good trajectories, drop duplicates and leaks' }, [
@@ -191,30 +294,37 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
   let evaluation: EvalRow[] = [];
   const ev = prep.evaluation;
   if (ev && ev.samples.length) {
-    const targets: EvalTarget[] = [];
-    const baseDone = new Set<string>();
-    for (const o of students) {
-      const methods = prep.students.find((s) => s.name === o.student)!.evalMethods;
-      for (const method of methods) {
-        targets.push({ name: `${o.student}@${o.dataset}`, kind: 'student', method, prompt: 'student', local: o.local && { modelDir: o.local.modelDir, adapterDir: o.local.adapterDir }, openai: o.openai });
-        if (ev.baseModels && o.local && !baseDone.has(`${o.student}/${method}`)) {
-          baseDone.add(`${o.student}/${method}`);
-          targets.push({ name: `${o.student}-base`, kind: 'base', method, prompt: 'student', local: { modelDir: o.local.baseModelDir, adapterDir: null } });
-        }
-      }
-    }
-    for (const b of ev.baselines) for (const method of b.methods) targets.push({ name: b.model, kind: b.kind, method, prompt: 'few-shot', configModel: b.model });
-    const runs = targets.flatMap((target) => ev.samples.flatMap((sample) => ev.toolNoise.map((noise) => ({ target, sample, noise }))));
+    const targets: EvalTarget[] = evalTargets({ students: prep.students, trained: students, baselines: ev.baselines, baseModels: ev.baseModels });
+    const runs = evalRuns(targets, ev.samples, ev.toolNoise);
     if (runs.length) {
       evaluation = await stage('evaluate', runs.length, () =>
         bounded(runs, ev.maxParallel, async ({ target, sample, noise }) => {
-          const row = await executeChild(EvaluateModel, {
-            workflowId: `${experiment}/evaluate/${target.name}-${sample.task}-${target.method}${noise === 'none' ? '' : `-${noise}`}`,
-            args: [{ handle: prep.handle, target, task: sample.task, split: sample.split, samplePath: sample.samplePath, noise }],
-            staticSummary: `evaluate ${target.name} on ${sample.task} ${sample.split} (${target.method}, ${sample.n} questions)`,
-          });
-          progress.stages.evaluate.done += 1;
-          return row;
+          const workflowId = `${experiment}/evaluate/${evalRunName(target, sample.task, noise, patched('eval-id-split') ? sample.split : undefined)}`;
+          const eb = evalBudget(target);
+          // With a budget an evaluation may stop when its allowance runs out; it runs again (from its stored episodes) once funded.
+          for (;;) {
+            const budget = eb && { perEpisode: await admitEvaluation(eb, `evaluating ${target.name} (${target.method})`), allowance: {} };
+            if (eb && budget) {
+              budget.allowance = eb.l.grant(eb.model, budget.perEpisode, sample.n);
+              evalRunning += 1;
+            }
+            const out = await executeChild(EvaluateModel, {
+              workflowId,
+              args: [{ handle: prep.handle, target, task: sample.task, split: sample.split, samplePath: sample.samplePath, noise, ...(budget ? { budget } : {}) }],
+              staticSummary: `evaluate ${target.name} on ${sample.task} ${sample.split} (${target.method}, ${sample.n} questions)`,
+            });
+            if (eb && budget) {
+              evalRunning -= 1;
+              const paid = 'stopped' in out ? out.stopped.paid : (out.paid ?? ZERO);
+              eb.l.settle(eb.model, budget.allowance, paid);
+              if ('stopped' in out && !fits(out.stopped.need, budget.perEpisode)) eb.l.outgrew(eb.key, eb.base, out.stopped.need);
+              progress.budget = eb.l.state(progress.paused !== undefined);
+            }
+            if ('stopped' in out) continue;
+            progress.stages.evaluate.done += 1;
+            const { paid: _paid, ...row } = out;
+            return row;
+          }
         }),
       );
     } else skip('evaluate');

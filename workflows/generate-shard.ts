@@ -1,12 +1,16 @@
 // One (task, method, shard) of generation: runs its episodes with bounded concurrency and continues
 // as new when its history grows, so a shard of any size stays far inside Temporal's limits.
-import { continueAsNew, isCancellation, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { Activities, ShardPlan } from '../activities';
+import { ActivityFailure, ApplicationFailure, continueAsNew, isCancellation, log, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities, EpisodeSummary, ShardPlan } from '../activities';
 import { profiles } from '../core/activity-profiles';
+import { add, fits, room, sub, ZERO, type Amount, type BudgetExhaustedDetails, type Cap } from '../core/budget';
+import { ErrorType } from '../core/errors';
 import { shardName } from '../core/ids';
 import { shardProgressQuery, type ShardProgress } from '../core/progress';
 
 const { runEpisode } = proxyActivities<Activities>(profiles.llmCall);
+
+const FATAL_EPISODE_ERRORS: string[] = [ErrorType.ModelAuth, ErrorType.ModelNotFound, ErrorType.ModelBadRequest, ErrorType.MissingSecret, ErrorType.InvalidConfig];
 
 export interface ShardInput {
   handle: Parameters<Activities['runEpisode']>[0]['handle'];
@@ -16,6 +20,12 @@ export interface ShardInput {
   /** Carried across continue-as-new. */
   next?: number;
   totals?: { succeeded: number; failed: number; calls: number; cachedCalls: number; reused: number; run: number };
+  /** Set by an experiment with a budget: what this shard may spend, and what each episode reserves before it starts. */
+  budget?: { allowance: Cap; perEpisode: Amount };
+  /** Where this shard's runs started (past plan.start when resumed after a budget pause). */
+  from?: number;
+  /** Spent so far by this shard's runs (carried across continue-as-new). */
+  spent?: Amount;
 }
 
 export interface ShardResult {
@@ -27,6 +37,17 @@ export interface ShardResult {
   cachedCalls: number;
   reused: number;
   runs: number;
+  /** With a budget: what the episodes paid, and where the shard stopped when its allowance ran out. */
+  spent?: Amount;
+  stoppedAt?: number;
+  /** An episode needed more than its reservation (the experiment reserves more next time). */
+  outgrew?: Amount;
+}
+
+function budgetDetails(err: unknown): BudgetExhaustedDetails | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  if (cause instanceof ApplicationFailure && cause.type === ErrorType.BudgetExhausted) return cause.details?.[0] as BudgetExhaustedDetails;
+  return undefined;
 }
 
 export async function GenerateShard(input: ShardInput): Promise<ShardResult> {
@@ -46,18 +67,43 @@ export async function GenerateShard(input: ShardInput): Promise<ShardResult> {
     run: totals.run,
   }));
 
+  // Budget: each episode reserves its worst case before it starts and gives back what it did not pay;
+  // the shard launches only what fits its allowance and stops (returns) when the next one would not.
+  const budget = input.budget !== undefined && patched('budget') ? input.budget : undefined;
+  let spent = input.spent ?? ZERO;
+  let reserved = ZERO;
+  let stoppedAt: number | undefined;
+  let outgrew: Amount | undefined;
+  const completed: Array<{ index: number; s: EpisodeSummary }> = [];
+  const episodeAllowance: Cap | undefined = budget && {
+    usd: budget.allowance.usd === undefined ? undefined : budget.perEpisode.usd,
+    tokens: budget.allowance.tokens === undefined ? undefined : budget.perEpisode.tokens,
+  };
+  const canLaunch = () => fatal === undefined && (!budget || (stoppedAt === undefined && fits(budget.perEpisode, room(budget.allowance, add(spent, reserved)))));
+  const count = (s: EpisodeSummary, sign: 1 | -1) => {
+    if (s.reward === 1) totals.succeeded += sign;
+    totals.calls += sign * s.calls;
+    totals.cachedCalls += sign * s.cachedCalls;
+    if (s.reused) totals.reused += sign;
+  };
+
   const inFlight = new Set<Promise<void>>();
   let cancelled: unknown;
+  // A model or setup error that every episode would meet (bad key, unknown model, bad request): stop
+  // launching and fail the shard with that message, instead of meeting it once per question.
+  let fatal: ApplicationFailure | undefined;
   const launch = (index: number) => {
+    if (budget) reserved = add(reserved, budget.perEpisode);
     const p: Promise<void> = runEpisode
       .executeWithOptions({ ...profiles.llmCall, summary: `${plan.task} ${plan.method} question #${index}` }, [
-        { handle: input.handle, task: plan.task, method: plan.method, samplePath: plan.samplePath, index },
+        { handle: input.handle, task: plan.task, method: plan.method, samplePath: plan.samplePath, index, ...(episodeAllowance ? { allowance: episodeAllowance } : {}) },
       ])
       .then((s) => {
-        if (s.reward === 1) totals.succeeded += 1;
-        totals.calls += s.calls;
-        totals.cachedCalls += s.cachedCalls;
-        if (s.reused) totals.reused += 1;
+        count(s, 1);
+        if (budget) {
+          spent = add(spent, s.paid ?? ZERO);
+          completed.push({ index, s });
+        }
       })
       .catch((err: unknown) => {
         // Cancellation stops the shard; an episode that fails for good is counted (curation reports it missing).
@@ -65,10 +111,21 @@ export async function GenerateShard(input: ShardInput): Promise<ShardResult> {
           cancelled ??= err;
           return;
         }
+        const refused = budget && budgetDetails(err);
+        if (refused) {
+          // Not a failure: the episode is run again, from its cached turns, once the experiment grants more.
+          spent = add(spent, refused.paid);
+          stoppedAt = Math.min(stoppedAt ?? index, index);
+          outgrew = refused.need;
+          return;
+        }
         totals.failed += 1;
         log.warn('episode failed', { shard: name, index, error: String(err) });
+        const cause = err instanceof ActivityFailure ? err.cause : undefined;
+        if (!fatal && cause instanceof ApplicationFailure && FATAL_EPISODE_ERRORS.includes(cause.type ?? '') && patched('shard-stops-on-fatal-error')) fatal = cause;
       })
       .finally(() => {
+        if (budget) reserved = sub(reserved, budget.perEpisode);
         done += 1;
         inFlight.delete(p);
       });
@@ -76,25 +133,34 @@ export async function GenerateShard(input: ShardInput): Promise<ShardResult> {
   };
 
   while (next < plan.end) {
-    while (inFlight.size < input.concurrency && next < plan.end) launch(next++);
+    while (inFlight.size < input.concurrency && next < plan.end && canLaunch()) launch(next++);
+    if (inFlight.size === 0) break; // the allowance cannot fund another episode
     await Promise.race(inFlight);
     if (cancelled !== undefined) throw cancelled;
     const info = workflowInfo();
     if (next < plan.end && (info.historyLength > input.continueAsNewAfterEvents || info.continueAsNewSuggested)) {
       await Promise.all(inFlight);
-      await continueAsNew<typeof GenerateShard>({ ...input, next, totals });
+      if (stoppedAt === undefined) await continueAsNew<typeof GenerateShard>({ ...input, next, totals, ...(budget ? { spent } : {}) });
     }
   }
   await Promise.all(inFlight);
   if (cancelled !== undefined) throw cancelled;
+  if (fatal) throw ApplicationFailure.create({ type: fatal.type ?? undefined, message: fatal.message, nonRetryable: true });
+  let end = plan.end;
+  if (budget && (stoppedAt !== undefined || next < plan.end)) {
+    end = Math.min(stoppedAt ?? next, next);
+    // Episodes past the stop are run (or reused) again when the shard resumes there: count them then.
+    for (const c of completed) if (c.index >= end) count(c.s, -1);
+  }
   return {
     shard: name,
-    episodes: plan.end - plan.start,
+    episodes: end - (input.from ?? plan.start),
     succeeded: totals.succeeded,
     failed: totals.failed,
     calls: totals.calls,
     cachedCalls: totals.cachedCalls,
     reused: totals.reused,
     runs: totals.run,
+    ...(budget ? { spent, ...(end < plan.end ? { stoppedAt: end } : {}), ...(outgrew ? { outgrew } : {}) } : {}),
   };
 }

@@ -3,10 +3,14 @@
 // model); each episode's trajectory is stored, so a retried activity resumes where it stopped.
 import path from 'node:path';
 import { Context, log } from '@temporalio/activity';
+import { ApplicationFailure } from '@temporalio/common';
+import { add, fits, room, sub, ZERO, type Amount, type BudgetExhaustedDetails, type Cap } from '../../core/budget';
 import { ModelSchema, type MethodName, type TaskName } from '../../core/config';
+import { ErrorType } from '../../core/errors';
 import { estimateCost, mergePrices } from '../../core/prices';
 import { TRAJECTORY_SCHEMA, trajectoryId, type TrajectoryRecord } from '../../core/trajectory';
 import { runEpisode as runAgentEpisode } from '../agent/episode';
+import { budgetExhausted, meterModel } from '../budget/metered-model';
 import { createContentCache } from '../cache/content-cache';
 import type { ClientProvider } from '../experiment/clients';
 import { createFrozenState, type ExperimentHandle } from '../experiment/frozen';
@@ -41,14 +45,19 @@ export interface EvalInput {
   split: string;
   samplePath: string;
   noise: EvalRow['noise'];
+  /** Set by an experiment with a budget: what this evaluation may spend, and what each episode reserves. */
+  budget?: { allowance: Cap; perEpisode: Amount };
 }
+
+/** The row, and with a budget what the evaluation paid. */
+export type EvalOutcome = EvalRow & { paid?: Amount };
 
 export function createEvaluateActivities(deps: { clients: ClientProvider; python: () => Promise<string>; env?: NodeJS.ProcessEnv }) {
   const env = deps.env ?? process.env;
   const frozen = createFrozenState(deps.clients);
 
   return {
-    async evaluateModel(input: EvalInput): Promise<EvalRow> {
+    async evaluateModel(input: EvalInput): Promise<EvalOutcome> {
       const config = await frozen.config(input.handle);
       const evalConfig = config.evaluate!;
       const store = deps.clients.store(config);
@@ -63,6 +72,7 @@ export function createEvaluateActivities(deps: { clients: ClientProvider; python
       try {
         let model: ChatModel;
         let priced = { provider: 'local', model: target.name };
+        let maxTokens = 256;
         if (target.local) {
           served = await serveLocalModel(await deps.python(), { ...target.local, maxNewTokens: 256 }, env);
           model = createOpenAIModel({
@@ -75,10 +85,12 @@ export function createEvaluateActivities(deps: { clients: ClientProvider; python
           const mc = ModelSchema.parse({ provider: 'openai', ...target.openai });
           model = createOpenAIModel({ name: target.name, config: mc, apiKey: resolveApiKey(mc, env), cache });
           priced = { provider: 'openai', model: target.openai.model };
+          maxTokens = mc.maxTokens;
         } else {
           model = await deps.clients.model(config, target.configModel!);
           const mc = config.models[target.configModel!];
           priced = { provider: mc.provider, model: mc.model };
+          maxTokens = mc.maxTokens;
         }
 
         let search: SearchBackend | undefined = task.usesSearch ? await deps.clients.search(config) : undefined;
@@ -92,29 +104,59 @@ export function createEvaluateActivities(deps: { clients: ClientProvider; python
         let next = 0;
         let done = 0;
         const signal = Context.current().cancellationSignal;
+        // Budget: each new episode reserves its worst case from the allowance and is metered call by call;
+        // once the next one does not fit, none start, and the activity reports what it paid.
+        const prices = mergePrices(config.prices);
+        const { budget } = input;
+        const episodeAllowance: Cap | undefined = budget && {
+          usd: budget.allowance.usd === undefined ? undefined : budget.perEpisode.usd,
+          tokens: budget.allowance.tokens === undefined ? undefined : budget.perEpisode.tokens,
+        };
+        let spent = ZERO;
+        let reserved = ZERO;
+        let refused: BudgetExhaustedDetails | undefined;
         const worker = async () => {
-          while (next < questions.length && !signal.aborted) {
+          while (next < questions.length && !signal.aborted && !refused) {
             const i = next++;
             const q = questions[i];
             const rel = `${runDir}/${q.id.replace(/[^A-Za-z0-9._-]/g, '_')}.json`;
             if (await store.exists(rel)) {
               records[i] = await store.readJson<TrajectoryRecord>(rel);
             } else {
-              const result = await runAgentEpisode({
-                question: q,
-                method: target.method,
-                model,
-                search,
-                score: (p, a) => task.score(p, a),
-                options: {
-                  maxSteps: evalConfig.maxSteps,
-                  maxMalformedRetries: config.generate.maxMalformedRetries,
-                  reflexion: config.generate.reflexion,
-                  fewShot: config.generate.fewShot,
-                  prompt: target.prompt,
-                },
-                signal,
-              });
+              if (budget && !fits(budget.perEpisode, room(budget.allowance, add(spent, reserved)))) {
+                refused ??= { paid: ZERO, allowance: budget.allowance, need: budget.perEpisode };
+                return;
+              }
+              if (budget) reserved = add(reserved, budget.perEpisode);
+              const metered = episodeAllowance && meterModel(model, { allowance: episodeAllowance, maxTokens, prices });
+              let result: Awaited<ReturnType<typeof runAgentEpisode>>;
+              try {
+                result = await runAgentEpisode({
+                  question: q,
+                  method: target.method,
+                  model: metered ?? model,
+                  search,
+                  score: (p, a) => task.score(p, a),
+                  options: {
+                    maxSteps: evalConfig.maxSteps,
+                    maxMalformedRetries: config.generate.maxMalformedRetries,
+                    reflexion: config.generate.reflexion,
+                    fewShot: config.generate.fewShot,
+                    prompt: target.prompt,
+                  },
+                  signal,
+                });
+              } catch (err) {
+                if (!(metered && err instanceof ApplicationFailure && err.type === ErrorType.BudgetExhausted)) throw err;
+                // It outgrew its reservation: book what it paid; the experiment reserves more next time.
+                refused = err.details?.[0] as BudgetExhaustedDetails;
+                return;
+              } finally {
+                if (metered && budget) {
+                  spent = add(spent, metered.paid());
+                  reserved = sub(reserved, budget.perEpisode);
+                }
+              }
               records[i] = {
                 schema: TRAJECTORY_SCHEMA,
                 id: trajectoryId(input.task, target.method, q.id),
@@ -130,8 +172,14 @@ export function createEvaluateActivities(deps: { clients: ClientProvider; python
         };
         await Promise.all(Array.from({ length: Math.min(evalConfig.episodeConcurrency, questions.length) }, worker));
         if (signal.aborted) throw signal.reason ?? new Error('cancelled');
+        if (refused) {
+          // Finished episodes are stored; a later run with more allowance picks up from them.
+          throw budgetExhausted(`evaluation of ${target.name} on ${input.task}: ${done} of ${questions.length} episodes fit the allowance`, {
+            ...refused,
+            paid: spent,
+          });
+        }
 
-        const prices = mergePrices(config.prices);
         const outcomes: EpisodeOutcome[] = records.map((r) => ({
           reward: r.reward,
           metrics: r.metrics,
@@ -167,7 +215,7 @@ export function createEvaluateActivities(deps: { clients: ClientProvider; python
         };
         await store.writeJson(`${runDir}/result.json`, row);
         log.info('evaluation finished', { model: target.name, task: input.task, method: target.method, noise: input.noise, n: agg.n });
-        return row;
+        return budget ? { ...row, paid: spent } : row;
       } finally {
         heartbeat.stop();
         await served?.stop();

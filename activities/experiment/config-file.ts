@@ -19,7 +19,8 @@ export async function readConfigFile(file: string): Promise<unknown> {
     }
   }
   const doc = YAML.parseDocument(text, { prettyErrors: true });
-  if (doc.errors.length) throw new ConfigError(doc.errors.map((e) => `${file}: YAML error: ${e.message.split('\n')[0]}`));
+  // The first line of a pretty YAML error ends with ":" before a code excerpt we do not show.
+  if (doc.errors.length) throw new ConfigError(doc.errors.map((e) => `${file}: YAML error: ${e.message.split('\n')[0].replace(/:\s*$/, '')}`));
   return doc.toJS();
 }
 

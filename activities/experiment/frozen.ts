@@ -9,6 +9,8 @@ export interface ExperimentHandle {
   experiment: string;
   /** Absolute artifact folder (the frozen config lives under it). */
   artifactDir: string;
+  /** sha256 of the frozen config: a run that rewrites it (`fireact resume --new --config`) gets a fresh cache entry. */
+  configSha?: string;
 }
 
 export function createFrozenState(clients: ClientProvider) {
@@ -25,7 +27,7 @@ export function createFrozenState(clients: ClientProvider) {
   };
   return {
     config: (handle: ExperimentHandle) =>
-      memo(configs, `${handle.artifactDir}\u0000${handle.experiment}`, () =>
+      memo(configs, `${handle.artifactDir}\u0000${handle.experiment}\u0000${handle.configSha ?? ''}`, () =>
         createArtifactStore(handle.artifactDir)
           .readJson(layout.config(handle.experiment))
           .then((raw) => parseExperimentConfig(raw)),

@@ -70,3 +70,74 @@ export function promptGrowthPerStep(task: TaskName, completion: number): number 
 export function promptTokensOverCalls(calls: number, first: number, growth: number): number {
   return calls * first + (growth * calls * (calls - 1)) / 2;
 }
+
+/** Completion cap of a served local model under evaluation (evaluateModel serves it with 256 new tokens). */
+export const LOCAL_EVAL_MAX_TOKENS = 256;
+
+/** Tokens of one search observation as a message ("Observation: …"), with its chat overhead. */
+function observationTokens(task: TaskName): number {
+  return charsToTokens('Observation: '.length + TURN_CHARS[task].observation) + MESSAGE_OVERHEAD_TOKENS;
+}
+
+/**
+ * Tokens of one training conversation as the chat datasets store it: the question, then `steps`
+ * assistant turns of `turnTokens` each, with an observation between steps when the method searches.
+ */
+export function trainingExampleTokens(task: TaskName, method: MethodName, questionTokens: number, steps: number, turnTokens: number): number {
+  const single = method === 'io' || method === 'cot';
+  const turns = single ? 1 : Math.max(1, steps);
+  const observations = single ? 0 : turns - 1;
+  return questionTokens + MESSAGE_OVERHEAD_TOKENS + turns * (turnTokens + MESSAGE_OVERHEAD_TOKENS) + observations * observationTokens(task);
+}
+
+/**
+ * Epochs OpenAI picks for n_epochs "auto", as its fine-tuning data-preparation guide describes it:
+ * 3, raised until the job sees at least 100 examples (at most 25 epochs), lowered to stay near 25,000.
+ */
+export function openAIAutoEpochs(examples: number): number {
+  const target = 3;
+  if (examples <= 0) return target;
+  if (examples * target < 100) return Math.min(25, Math.floor(100 / examples));
+  if (examples * target > 25_000) return Math.max(1, Math.floor(25_000 / examples));
+  return target;
+}
+
+/** Optimizer steps per epoch of the local trainer: examples split over GPUs, then batches, then accumulation. */
+export function localStepsPerEpoch(examples: number, s: { gpus: number; batchSize: number; gradAccum: number }): number {
+  const perRank = Math.ceil(examples / s.gpus);
+  return Math.ceil(Math.ceil(perRank / s.batchSize) / s.gradAccum);
+}
+
+export interface TokenRange {
+  typical: { prompt: number; completion: number };
+  upper: { prompt: number; completion: number };
+}
+
+export function sumRanges(rs: readonly Range[]): Range {
+  return { typical: rs.reduce((s, r) => s + r.typical, 0), upper: rs.reduce((s, r) => s + r.upper, 0) };
+}
+
+export function sumTokens(ts: readonly TokenRange[]): TokenRange {
+  const out: TokenRange = { typical: { prompt: 0, completion: 0 }, upper: { prompt: 0, completion: 0 } };
+  for (const t of ts) {
+    out.typical.prompt += t.typical.prompt;
+    out.typical.completion += t.typical.completion;
+    out.upper.prompt += t.upper.prompt;
+    out.upper.completion += t.upper.completion;
+  }
+  return out;
+}
+
+/** Tokens of `episodes` episodes of `calls` calls each, whose first prompt is `first` tokens and grows by `growth` a step. */
+export function episodeTokens(episodes: number, calls: Range, first: number, completion: Range, growth: Range): TokenRange {
+  return {
+    typical: {
+      prompt: Math.round(episodes * promptTokensOverCalls(calls.typical, first, growth.typical)),
+      completion: episodes * calls.typical * completion.typical,
+    },
+    upper: {
+      prompt: Math.round(episodes * promptTokensOverCalls(calls.upper, first, growth.upper)),
+      completion: episodes * calls.upper * completion.upper,
+    },
+  };
+}

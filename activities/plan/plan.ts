@@ -2,30 +2,39 @@
 // samples (the very ones prepareExperiment freezes), episodes and shards, model calls, tokens and
 // cost, the datasets to be built, and the problems (missing data, missing secrets) that would stop it.
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import type { DatasetMix, ExperimentConfig, MethodName, TaskName } from '../../core/config';
-import { ErrorType } from '../../core/errors';
+import { estimateCost, mergePrices, type PriceFlag, type PriceTable } from '../../core/prices';
 import type { Question } from '../../core/trajectory';
-import { promptMessages } from '../agent/prompts';
 import type { ClientProvider } from '../experiment/clients';
 import { resolveConfigPaths } from '../experiment/config-file';
-import { freezeSample } from '../experiment/sample';
 import { resolveApiKey } from '../models/openai-model';
 import { REPLAY_SPLITS } from '../replay/library';
 import { getTask } from '../tasks/registry';
-import type { SampleOrder } from '../tasks/sampling';
 import {
-  MESSAGE_OVERHEAD_TOKENS,
   callsPerEpisode,
   charsToTokens,
   completionTokensPerCall,
+  episodeTokens,
+  MESSAGE_OVERHEAD_TOKENS,
   promptGrowthPerStep,
-  promptTokensOverCalls,
   searchesPerEpisode,
+  sumRanges,
+  sumTokens,
+  trainingExampleTokens,
   type Range,
+  type TokenRange,
 } from './estimates';
-import { estimateCost, mergePrices, type PriceFlag, type PriceTable } from '../../core/prices';
+import { planEvaluation, type EvaluationPlan } from './evaluation';
+import { expectedFineTunes, planFineTunes, type PlannedFineTune } from './finetune';
+import { meanFirstPromptTokens, meanQuestionTokens } from './prompt-size';
+import { planSample, type PlannedSampleView } from './samples';
+
+export type { TokenRange } from './estimates';
+export type { EvaluationPlan, PlannedEvalModel, PlannedEvalRun, PlannedEvalSample } from './evaluation';
+export type { PlannedFineTune } from './finetune';
+export type { PlannedSampleView } from './samples';
 
 export interface PlanOptions {
   /** Where secrets are looked up (default: this process's environment). */
@@ -36,27 +45,8 @@ export interface PlanOptions {
   base?: string;
 }
 
-export interface PlannedSample {
-  /** Index in generate.tasks. */
-  entry: number;
-  task: TaskName;
-  split: string;
+export interface PlannedSample extends PlannedSampleView {
   methods: MethodName[];
-  order: SampleOrder;
-  seed: number;
-  /** Questions in the split; null when it could not be loaded. */
-  splitSize: number | null;
-  /** Questions chosen (0 when the split could not be loaded or sampled). */
-  n: number;
-  /** Positions in the split, in sample order. */
-  indices: number[];
-  ids: string[];
-  error?: string;
-}
-
-export interface TokenRange {
-  typical: { prompt: number; completion: number };
-  upper: { prompt: number; completion: number };
 }
 
 export interface PlannedRun {
@@ -77,6 +67,8 @@ export interface PlannedRun {
   searches: Range;
   tokens: TokenRange;
   costUsd: Range;
+  /** Tokens of one training conversation from this run, as the chat datasets store it (typical; upper: curation's caps). */
+  trainingExampleTokens: Range;
   /** Replayed teacher only: sampled questions with a recording of this method. */
   recorded?: number;
 }
@@ -123,39 +115,20 @@ export interface ExperimentPlan {
   runs: PlannedRun[];
   models: PlannedModel[];
   datasets: PlannedDataset[];
+  /** Generation totals. */
   totals: { questions: number; episodes: number; shards: number; calls: Range; searches: Range; tokens: TokenRange; costUsd: Range };
+  /** One job per (student, dataset mix), in the order the fine-tune stage runs them. */
+  fineTune: PlannedFineTune[];
+  /** Null when the config has no `evaluate` section. */
+  evaluation: EvaluationPlan | null;
+  /** What the whole experiment costs, stage by stage; `unpriced` names what no price covers. */
+  cost: { generate: Range; fineTune: Range; evaluate: Range; total: Range; unpriced: string[] };
   /** Environment variables that must be set (on the worker) and are not set here. */
   missingSecrets: string[];
   assumptions: string[];
   /** What would make the experiment fail; the CLI exits 1 when there is any. */
   problems: string[];
   warnings: string[];
-}
-
-function sumRanges(rs: readonly Range[]): Range {
-  return { typical: rs.reduce((s, r) => s + r.typical, 0), upper: rs.reduce((s, r) => s + r.upper, 0) };
-}
-
-function sumTokens(ts: readonly TokenRange[]): TokenRange {
-  const out: TokenRange = { typical: { prompt: 0, completion: 0 }, upper: { prompt: 0, completion: 0 } };
-  for (const t of ts) {
-    out.typical.prompt += t.typical.prompt;
-    out.typical.completion += t.typical.completion;
-    out.upper.prompt += t.upper.prompt;
-    out.upper.completion += t.upper.completion;
-  }
-  return out;
-}
-
-/** Mean tokens of the first request of an episode: the real prompt rendered for each sampled question. */
-function meanFirstPromptTokens(method: MethodName, questions: readonly Question[], fewShot: number): number {
-  if (questions.length === 0) return 0;
-  let total = 0;
-  for (const q of questions) {
-    const messages = promptMessages(method, q, [], fewShot);
-    total += messages.reduce((s, m) => s + charsToTokens(m.content.length) + MESSAGE_OVERHEAD_TOKENS, 0);
-  }
-  return Math.round(total / questions.length);
 }
 
 async function fileExists(file: string): Promise<boolean> {
@@ -167,10 +140,20 @@ async function fileExists(file: string): Promise<boolean> {
   }
 }
 
+/** A local baseModel that names a directory rather than a hub id (absolute, relative or home-relative). */
+function looksLikePath(model: string): boolean {
+  return /^[/.~]/.test(model);
+}
+
+function expandPath(p: string, base: string): string {
+  if (p === '~' || p.startsWith('~/')) return path.join(os.homedir(), p.slice(1));
+  return path.resolve(base, p);
+}
 
 export async function planExperiment(rawConfig: ExperimentConfig, clients: ClientProvider, options: PlanOptions = {}): Promise<ExperimentPlan> {
   const env = options.env ?? process.env;
-  const config = resolveConfigPaths(rawConfig, options.base);
+  const base = options.base ?? process.cwd();
+  const config = resolveConfigPaths(rawConfig, base);
   const prices = mergePrices(options.prices ?? config.prices);
   const gen = config.generate;
   const limits = { maxSteps: gen.maxSteps, reflexion: gen.reflexion };
@@ -194,12 +177,20 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
       }
     }
   }
-  const searches = gen.tasks.some((t) => getTask(t.task).usesSearch && t.methods.some((m) => m === 'react' || m === 'reflexion'));
-  if (searches && config.search.backend === 'serpapi') {
-    const keyEnv = config.search.apiKeyEnv ?? 'SERPAPI_API_KEY';
-    if (!env[keyEnv]?.trim()) {
-      missingSecrets.add(keyEnv);
-      problems.push(`missing secret: search backend serpapi needs the environment variable ${keyEnv}, which is not set here (the worker needs it too)`);
+
+  // Students: an OpenAI key as prepareExperiment checks it; a local base model given as a path must exist.
+  for (const st of config.students) {
+    if (st.backend === 'openai' && st.apiKeyEnv && !env[st.apiKeyEnv]?.trim()) {
+      missingSecrets.add(st.apiKeyEnv);
+      problems.push(`missing secret: student "${st.name}" needs the environment variable ${st.apiKeyEnv}, which is not set here (the worker needs it too)`);
+    }
+    if (st.backend === 'local' && st.baseModel !== 'init') {
+      if (looksLikePath(st.baseModel)) {
+        const dir = expandPath(st.baseModel, base);
+        if (!(await fileExists(dir))) problems.push(`missing model: student "${st.name}" has baseModel "${st.baseModel}", and ${dir} does not exist`);
+      } else {
+        warnings.push(`student "${st.name}": baseModel "${st.baseModel}" is not a path, so the GPU worker loads it as a hub id; it must already be there (e.g. in its Hugging Face cache)`);
+      }
     }
   }
 
@@ -225,28 +216,24 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
     }
   }
 
+  // Curation drops any trajectory longer than these, which bounds a training conversation.
+  const curatedCap = (turns: number) => charsToTokens(config.curate.maxChars) + (Math.min(turns, config.curate.maxTurns) + 1) * MESSAGE_OVERHEAD_TOKENS;
+
   const samples: PlannedSample[] = [];
   const runs: PlannedRun[] = [];
   for (const [entry, gt] of gen.tasks.entries()) {
-    const seed = gt.sample.seed ?? config.seed;
-    const base = { entry, task: gt.task, split: gt.split, methods: gt.methods, order: gt.sample.order, seed };
-    let chosen: Question[];
-    try {
-      const frozen = await freezeSample(clients, config, gt, `generate.tasks.${entry}`);
-      chosen = frozen.file.questions;
-      samples.push({ ...base, splitSize: frozen.file.splitSize, n: chosen.length, indices: frozen.indices, ids: chosen.map((q) => q.id) });
-    } catch (err) {
-      const message = (err as Error).message;
-      const where = `generate.tasks.${entry} (${gt.task} ${gt.split})`;
-      const kind = err instanceof ApplicationFailure && err.type === ErrorType.MissingData ? 'missing data: ' : '';
-      problems.push(kind + (message.startsWith('generate.tasks.') ? message : `${where}: ${message}`));
-      samples.push({ ...base, splitSize: null, n: 0, indices: [], ids: [], error: message });
+    const planned = await planSample(clients, config, gt, 'generate.tasks', entry);
+    samples.push({ ...planned.view, methods: gt.methods });
+    if (planned.problem) {
+      problems.push(planned.problem);
       continue;
     }
+    const chosen: Question[] = planned.questions;
     if (teacher.provider === 'replay' && !REPLAY_SPLITS.includes(gt.split)) {
       warnings.push(`generate.tasks.${entry}: the replayed teacher only knows recorded questions; split "${gt.split}" is not a fireact split`);
     }
     const usesSearch = getTask(gt.task).usesSearch;
+    const questionTokens = meanQuestionTokens(chosen);
     for (const method of gt.methods) {
       const episodes = chosen.length;
       const perEpisode = callsPerEpisode(gt.task, method, limits);
@@ -254,15 +241,10 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
       const completion = completionTokensPerCall(gt.task, method, teacher.maxTokens);
       const growth: Range = { typical: promptGrowthPerStep(gt.task, completion.typical), upper: promptGrowthPerStep(gt.task, completion.upper) };
       const first = meanFirstPromptTokens(method, chosen, gen.fewShot);
-      const tokens: TokenRange = {
-        typical: {
-          prompt: Math.round(episodes * promptTokensOverCalls(perEpisode.typical, first, growth.typical)),
-          completion: episodes * perEpisode.typical * completion.typical,
-        },
-        upper: {
-          prompt: Math.round(episodes * promptTokensOverCalls(perEpisode.upper, first, growth.upper)),
-          completion: episodes * perEpisode.upper * completion.upper,
-        },
+      const tokens = episodeTokens(episodes, perEpisode, first, completion, growth);
+      const example: Range = {
+        typical: trainingExampleTokens(gt.task, method, questionTokens, perEpisode.typical, completion.typical),
+        upper: Math.min(trainingExampleTokens(gt.task, method, questionTokens, perEpisode.upper, completion.upper), curatedCap(2 * perEpisode.upper - 1)),
       };
       const run: PlannedRun = {
         entry,
@@ -283,6 +265,7 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
           typical: estimateCost(teacher, { promptTokens: tokens.typical.prompt, completionTokens: tokens.typical.completion }, prices).usd,
           upper: estimateCost(teacher, { promptTokens: tokens.upper.prompt, completionTokens: tokens.upper.completion }, prices).usd,
         },
+        trainingExampleTokens: example,
       };
       if (library) {
         const lib = library;
@@ -309,8 +292,9 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
     warnings.push(`teacher "${teacherName}" is unpriced: ${why}`);
   }
 
+  const mixRuns = (mix: DatasetMix) => runs.filter((r) => mix.tasks.includes(r.task) && mix.methods.includes(r.method));
   const datasets = config.datasets.map((mix: DatasetMix): PlannedDataset => {
-    const episodes = runs.filter((r) => mix.tasks.includes(r.task) && mix.methods.includes(r.method)).reduce((s, r) => s + r.episodes, 0);
+    const episodes = mixRuns(mix).reduce((s, r) => s + r.episodes, 0);
     if (episodes === 0) warnings.push(`dataset "${mix.name}": no generated episode matches its tasks and methods, so it will be empty`);
     return {
       name: mix.name,
@@ -322,6 +306,33 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
       recordsAtMost: Math.min(episodes, mix.maxRecords ?? Infinity),
     };
   });
+
+  const fineTune = planFineTunes({
+    config,
+    prices,
+    sources: (name) => mixRuns(config.datasets.find((d) => d.name === name)!),
+    warnings,
+  });
+  const evaluation = await planEvaluation({ config, clients, prices, expected: expectedFineTunes(config), problems, warnings });
+
+  const searches =
+    gen.tasks.some((t) => getTask(t.task).usesSearch && t.methods.some((m) => m === 'react' || m === 'reflexion')) ||
+    (evaluation?.runs.some((r) => r.searchesPerEpisode.upper > 0) ?? false);
+  if (searches && config.search.backend === 'serpapi') {
+    const keyEnv = config.search.apiKeyEnv ?? 'SERPAPI_API_KEY';
+    if (!env[keyEnv]?.trim()) {
+      missingSecrets.add(keyEnv);
+      problems.push(`missing secret: search backend serpapi needs the environment variable ${keyEnv}, which is not set here (the worker needs it too)`);
+    }
+  }
+
+  const fineTuneCost = sumRanges(fineTune.map((f) => f.costUsd));
+  const evaluateCost = evaluation?.totals.costUsd ?? { typical: 0, upper: 0 };
+  const unpriced = [
+    ...(price.flags.includes('unpriced') ? [`generation by teacher "${teacherName}" (${teacher.provider === 'replay' ? 'replay' : teacher.model})`] : []),
+    ...fineTune.filter((f) => f.flags.includes('unpriced')).map((f) => `fine-tuning ${f.student} on ${f.dataset} (${f.hardware === 'own' ? 'own hardware' : `no training price for ${f.baseModel}`})`),
+    ...(evaluation?.models ?? []).filter((m) => m.flags.includes('unpriced')).map((m) => `evaluation of ${m.name} (${m.provider === 'local' ? 'own hardware' : m.provider === 'replay' ? 'replay' : `no price for ${m.model}`})`),
+  ];
 
   return {
     experiment: config.name,
@@ -350,6 +361,9 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
       tokens,
       costUsd,
     },
+    fineTune,
+    evaluation,
+    cost: { generate: costUsd, fineTune: fineTuneCost, evaluate: evaluateCost, total: sumRanges([costUsd, fineTuneCost, evaluateCost]), unpriced },
     missingSecrets: [...missingSecrets].sort(),
     assumptions: [
       'tokens ≈ characters / 4, plus 4 per chat message',
@@ -358,6 +372,17 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
       `upper: every episode runs to its step cap (react ${gen.maxSteps}, reflexion ${gen.reflexion.maxTrials}×${gen.reflexion.stepsPerTrial}) plus a forced finish, every reply ${teacher.maxTokens} tokens; re-asks after malformed replies (up to ${gen.maxMalformedRetries} per step) come on top`,
       'cache hits (a re-run, or questions already answered) are not subtracted',
       'prices are list prices that change; override them with `prices` in the config',
+      ...(fineTune.length
+        ? [
+            'fine-tuning examples are an upper bound: every generated episode of the mix reaches it (curation drops failures, duplicates and eval questions); a training conversation is the question and the recorded mean turns, at most curation\'s maxChars (local: maxLen tokens)',
+            'OpenAI epochs: nEpochs, else "auto" as OpenAI\'s data-preparation guide describes it (3, more for under 34 examples, fewer past 8,333), computed at the upper-bound example count',
+          ]
+        : []),
+      ...(evaluation
+        ? [
+            `evaluation: students answer zero-shot (the question alone), baselines few-shot; steps capped at evaluate.maxSteps ${evaluation.maxSteps}; served local models reply with at most 256 tokens; a fine-tuned OpenAI model is priced as ft:<base>`,
+          ]
+        : []),
     ],
     problems,
     warnings,

@@ -2,6 +2,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { STAGE_SEARCH_ATTRIBUTE } from '../../core/ids';
 import { temporal } from '@temporalio/proto';
+import { payloadCodecsFromEnv } from '../../workers/payload-codec';
 
 export const address = () => process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
 export const namespace = () => process.env.TEMPORAL_NAMESPACE ?? 'default';
@@ -12,13 +13,16 @@ export function workflowLink(id: string): string {
 }
 
 export async function connect(): Promise<{ client: Client; connection: Connection }> {
+  // With FIREACT_PAYLOAD_KEY set, inputs and results are encrypted as the workers expect (a bad key fails here, before connecting).
+  const payloadCodecs = payloadCodecsFromEnv(process.env);
   let connection: Connection;
   try {
     connection = await Connection.connect({ address: address(), connectTimeout: '5 seconds' });
   } catch (err) {
     throw new Error(`cannot reach Temporal at ${address()} (${(err as Error).message}). Start the dev server with: npm run dev-server`);
   }
-  return { client: new Client({ connection, namespace: namespace() }), connection };
+  const dataConverter = payloadCodecs.length ? { payloadCodecs } : undefined;
+  return { client: new Client({ connection, namespace: namespace(), dataConverter }), connection };
 }
 
 /** Registers the stage search attribute if the namespace lacks it; false when that is not allowed. */

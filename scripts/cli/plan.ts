@@ -1,9 +1,10 @@
 // `fireact plan <config> [--json]`: what the experiment will do and cost, before it starts.
-// Exit status 1 when the plan has problems (missing data, missing secrets), after printing them.
+// Covers generation, fine-tuning and evaluation. Exit status 1 when the plan has problems (missing
+// data, secrets or models), after printing them.
 import { loadConfigFile } from '../../activities/experiment/config-file';
 import { createClientProvider } from '../../activities/experiment/clients';
 import type { Range } from '../../activities/plan/estimates';
-import { planExperiment, type ExperimentPlan } from '../../activities/plan/plan';
+import { planExperiment, type ExperimentPlan, type PlannedSampleView } from '../../activities/plan/plan';
 
 type Cell = string | number;
 
@@ -19,6 +20,58 @@ const count = (n: number) => Math.round(n).toLocaleString('en-US');
 const range = (r: Range) => (r.typical === r.upper ? count(r.typical) : `~${count(r.typical)} (≤ ${count(r.upper)})`);
 const usd = (n: number) => `$${n < 10 ? n.toFixed(2) : Math.round(n).toLocaleString('en-US')}`;
 const usdRange = (r: Range) => `~${usd(r.typical)} (≤ ${usd(r.upper)})`;
+const firstIds = (s: PlannedSampleView) => (s.error ? `(error: ${s.error})` : s.ids.slice(0, 3).join(', ') + (s.ids.length > 3 ? ', …' : ''));
+const tokenPair = (t: ExperimentPlan['totals']['tokens']) => ({
+  prompt: range({ typical: t.typical.prompt, upper: t.upper.prompt }),
+  completion: range({ typical: t.typical.completion, upper: t.upper.completion }),
+});
+
+function fineTuneLines(plan: ExperimentPlan): string[] {
+  if (!plan.fineTune.length) return ['fine-tuning: no students'];
+  return [
+    'fine-tuning (examples are an upper bound: curation keeps fewer)',
+    ...table(
+      ['student', 'dataset', 'backend', 'base model', 'examples ≤', 'tok/example', 'tok/epoch', 'epochs', 'training tok', 'cost'],
+      plan.fineTune.map((f) => [
+        f.student,
+        f.dataset,
+        f.local ? `local ${f.local.mode}, ${f.local.gpus} GPU${f.local.gpus > 1 ? 's' : ''}` : f.backend,
+        f.baseModel,
+        f.examplesAtMost,
+        range(f.tokensPerExample),
+        range(f.tokensPerEpoch),
+        `${f.epochs} (${f.epochsFrom}${f.local ? `, ${count(f.local.totalStepsAtMost)} steps` : ''})`,
+        range(f.trainingTokens),
+        f.hardware === 'own' ? 'unpriced (own hardware)' : f.flags.includes('unpriced') ? 'unpriced' : `${usdRange(f.costUsd)} at ${f.priceKey}`,
+      ]),
+    ),
+  ];
+}
+
+function evaluationLines(plan: ExperimentPlan): string[] {
+  const ev = plan.evaluation;
+  if (!ev) return ['evaluation: none configured'];
+  const cost = (r: { provider: string; flags: string[]; costUsd: Range }) =>
+    r.flags.includes('unpriced') ? (r.provider === 'local' ? 'own hardware' : 'unpriced') : usdRange(r.costUsd);
+  return [
+    'evaluation samples',
+    ...table(
+      ['#', 'task', 'split', 'order', 'seed', 'split size', 'n', 'first ids'],
+      ev.samples.map((s) => [s.entry, s.task, s.split, s.order, s.seed, s.splitSize ?? '-', s.n, firstIds(s)]),
+    ),
+    '',
+    `evaluation runs (max steps ${ev.maxSteps}, ${ev.maxParallel} at a time; tool noise ${ev.toolNoise.join(', ')})`,
+    ...table(
+      ['model', 'kind', 'prompt', 'method', 'task', 'split', 'noise', 'episodes', 'calls', 'prompt tok', 'completion tok', 'cost'],
+      ev.runs.map((r) => {
+        const t = tokenPair(r.tokens);
+        return [r.target, r.kind, r.prompt, r.method, r.task, r.split, r.noise, r.episodes, range(r.calls), t.prompt, t.completion, cost(r)];
+      }),
+    ),
+    `  ${count(ev.totals.runs)} runs, ${count(ev.totals.episodes)} episodes, model calls ${range(ev.totals.calls)}, searches ${range(ev.totals.searches)}`,
+    ...ev.models.map((m) => `  ${m.kind} ${m.name} (${m.provider}, ${m.model}): ${m.runs} runs, ${cost(m)}${m.priceKey ? ` at ${m.priceKey} prices` : ''}`),
+  ];
+}
 
 export function renderPlan(plan: ExperimentPlan): string {
   const t = plan.teacher;
@@ -32,7 +85,7 @@ export function renderPlan(plan: ExperimentPlan): string {
     'question samples',
     ...table(
       ['#', 'task', 'split', 'order', 'seed', 'split size', 'n', 'first ids'],
-      plan.samples.map((s) => [s.entry, s.task, s.split, s.order, s.seed, s.splitSize ?? '-', s.n, s.error ? `(error: ${s.error})` : s.ids.slice(0, 3).join(', ') + (s.ids.length > 3 ? ', …' : '')]),
+      plan.samples.map((s) => [s.entry, s.task, s.split, s.order, s.seed, s.splitSize ?? '-', s.n, firstIds(s)]),
     ),
     '',
     'episodes',
@@ -54,7 +107,7 @@ export function renderPlan(plan: ExperimentPlan): string {
       ]),
     ),
     '',
-    `totals: ${count(plan.totals.questions)} questions, ${count(plan.totals.episodes)} episodes in ${count(plan.totals.shards)} shards`,
+    `generation totals: ${count(plan.totals.questions)} questions, ${count(plan.totals.episodes)} episodes in ${count(plan.totals.shards)} shards`,
     `  model calls ${range(plan.totals.calls)}, searches ${range(plan.totals.searches)}`,
     `  tokens: prompt ${range({ typical: plan.totals.tokens.typical.prompt, upper: plan.totals.tokens.upper.prompt })}, completion ${range({ typical: plan.totals.tokens.typical.completion, upper: plan.totals.tokens.upper.completion })}`,
     ...plan.models.map((m) => `  ${m.role} ${m.name} (${m.model}): ${m.flags.includes('unpriced') ? 'unpriced ($0)' : `${usdRange(m.costUsd)} at ${m.priceKey} prices`}`),
@@ -64,6 +117,15 @@ export function renderPlan(plan: ExperimentPlan): string {
       ['name', 'tasks', 'methods', 'formats', 'from episodes', 'records at most'],
       plan.datasets.map((d) => [d.name, d.tasks.join(','), d.methods.join(','), d.formats.join(','), d.episodes, d.recordsAtMost]),
     ),
+    '',
+    ...fineTuneLines(plan),
+    '',
+    ...evaluationLines(plan),
+    '',
+    'cost',
+    `  generate ${usdRange(plan.cost.generate)}, fine-tune ${usdRange(plan.cost.fineTune)}, evaluate ${usdRange(plan.cost.evaluate)}`,
+    `  total ${usdRange(plan.cost.total)}`,
+    ...plan.cost.unpriced.map((u) => `  not priced: ${u}`),
     '',
     'estimates assume:',
     ...plan.assumptions.map((a) => `  - ${a}`),

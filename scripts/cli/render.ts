@@ -1,5 +1,6 @@
 // Text rendering of experiment progress for `status` and `watch`.
 import type { ExperimentProgress } from '../../core/progress';
+import { describeBudget } from './budget';
 
 function bar(done: number, total: number, width = 28): string {
   const frac = total > 0 ? Math.min(1, done / total) : 0;
@@ -8,13 +9,15 @@ function bar(done: number, total: number, width = 28): string {
 }
 
 export function renderProgress(p: ExperimentProgress): string {
-  const lines = [`experiment ${p.experiment} — stage: ${p.stage}`];
+  const lines = [`experiment ${p.experiment} — stage: ${p.stage}${p.paused ? ' (PAUSED: budget)' : ''}`];
+  if (p.paused) lines.push(`  paused since ${p.paused.since}: ${p.paused.reason}`);
   for (const [name, s] of Object.entries(p.stages)) {
     const pct = s.total > 0 ? `${Math.floor((100 * s.done) / s.total)}%`.padStart(4) : '    ';
     lines.push(`  ${name.padEnd(15)} ${bar(s.done, s.total)} ${pct} ${String(s.done).padStart(6)}/${String(s.total).padEnd(6)} ${s.status}${s.note ? ` (${s.note})` : ''}`);
   }
   const counts = Object.entries(p.counts).map(([k, v]) => `${k}=${v}`).join(' ');
   if (counts) lines.push(`  ${counts}`);
+  if (p.budget) lines.push(`  budget: ${describeBudget(p.budget)}`);
   if (p.artifactRoot) lines.push(`  artifacts: ${p.artifactRoot}`);
   return lines.join('\n');
 }

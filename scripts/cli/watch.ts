@@ -5,6 +5,13 @@ import { progressQuery } from '../../core/progress';
 import type { ExperimentResult } from '../../workflows/experiment';
 import { renderProgress } from './render';
 
+/** The innermost failure's message: "Activity task failed" says where, the cause says why. */
+export function rootCause(err: Error): string {
+  let e: Error = err;
+  while (e.cause instanceof Error) e = e.cause;
+  return e.message;
+}
+
 export async function describeResult(client: Client, id: string): Promise<ExperimentResult | undefined> {
   const handle = client.workflow.getHandle(id);
   try {
@@ -19,7 +26,7 @@ export async function describeResult(client: Client, id: string): Promise<Experi
     return r;
   } catch (err) {
     if (err instanceof WorkflowFailedError) {
-      console.error(`experiment ${id} failed: ${err.cause?.message ?? err.message}`);
+      console.error(`experiment ${id} failed: ${rootCause(err)}`);
       process.exitCode = 1;
       return undefined;
     }

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { StudentConfig } from '../../../core/config';
+import { ErrorType } from '../../../core/errors';
 import { startHeartbeat } from '../../experiment/heartbeat';
 import { startTrainer, type TrainerEvent } from './trainer-process';
 
@@ -34,6 +35,11 @@ async function exists(p: string): Promise<boolean> {
     () => true,
     () => false,
   );
+}
+
+/** A folder path rather than a hub id ("org/name"): absolute, or starting with "." or "~". */
+function looksLikePath(model: string): boolean {
+  return path.isAbsolute(model) || model.startsWith('.') || model.startsWith('~');
 }
 
 export function createLocalFineTuneActivities(deps: { python: () => Promise<string>; env?: NodeJS.ProcessEnv }) {
@@ -79,6 +85,14 @@ export function createLocalFineTuneActivities(deps: { python: () => Promise<stri
       const { student } = input;
       const tinyDemoModel = student.baseModel === 'init';
       let baseModel = student.baseModel;
+      if (!tinyDemoModel && looksLikePath(baseModel) && !(await exists(path.join(baseModel, 'config.json')))) {
+        // Found before the trainer starts: a retry cannot make the folder appear.
+        throw ApplicationFailure.create({
+          type: ErrorType.MissingData,
+          nonRetryable: true,
+          message: `student "${student.name}": base model ${baseModel} does not exist or has no config.json (give a model folder, a hub id cached on the GPU worker, or "init")`,
+        });
+      }
       if (tinyDemoModel) {
         baseModel = input.baseDir;
         if (!(await exists(path.join(input.baseDir, 'config.json')))) {

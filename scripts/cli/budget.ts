@@ -1,0 +1,67 @@
+// `fireact budget <id> --add <usd> [--tokens N] [--model NAME]`: raises an experiment's cap through the
+// `raiseBudget` update and prints the new cap; a paused experiment continues on its own.
+import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { raiseBudgetUpdate, type BudgetState, type RaiseBudget } from '../../core/budget';
+
+function positive(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} needs a positive number, got "${v}"`);
+  return n;
+}
+
+function value(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  if (i < 0) return undefined;
+  const v = args[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
+  args.splice(i, 2);
+  return v;
+}
+
+/** Parses the command's arguments (after "budget"); throws with the usage on a mistake. */
+export function parseBudgetArgs(argv: string[]): { id: string; raise: RaiseBudget } {
+  const args = [...argv];
+  const usd = positive('--add', value(args, '--add'));
+  const tokens = positive('--tokens', value(args, '--tokens'));
+  const model = value(args, '--model');
+  const id = args.find((a) => !a.startsWith('--'));
+  if (!id || (usd === undefined && tokens === undefined)) throw new Error('usage: fireact budget <id> --add <usd> [--tokens <n>] [--model <name>]');
+  if (tokens !== undefined && !Number.isInteger(tokens)) throw new Error(`--tokens needs a whole number, got ${tokens}`);
+  return { id, raise: { ...(usd !== undefined ? { usd } : {}), ...(tokens !== undefined ? { tokens } : {}), ...(model ? { model } : {}) } };
+}
+
+type Caps = { capUsd?: number; capTokens?: number; spentUsd: number; spentTokens: number };
+
+function spentOf(c: Caps): string[] {
+  const parts: string[] = [];
+  if (c.capUsd !== undefined) parts.push(`$${c.spentUsd.toFixed(4)} of $${+c.capUsd.toFixed(6)} spent`);
+  if (c.capTokens !== undefined) parts.push(`${c.spentTokens} of ${c.capTokens} tokens spent`);
+  return parts;
+}
+
+function capOf(c: Caps): string {
+  return [c.capUsd !== undefined ? `$${+c.capUsd.toFixed(6)}` : '', c.capTokens !== undefined ? `${c.capTokens} tokens` : ''].filter(Boolean).join(' and ');
+}
+
+export function describeBudget(s: BudgetState): string {
+  const parts = spentOf(s);
+  if (!parts.length) parts.push(`$${s.spentUsd.toFixed(4)} spent`);
+  for (const [m, c] of Object.entries(s.models ?? {})) parts.push(`model ${m}: ${spentOf(c).join(', ')}`);
+  return `${parts.join('; ')}${s.paused ? ' (still paused: the next piece of work needs more)' : ''}`;
+}
+
+export async function budgetCommand(client: Client, argv: string[]): Promise<void> {
+  const { id, raise } = parseBudgetArgs(argv);
+  let state: BudgetState;
+  try {
+    state = await client.workflow.getHandle(id).executeUpdate(raiseBudgetUpdate, { args: [raise] });
+  } catch (err) {
+    // The validator's message is what the user needs (no budget, no such cap, bad amount).
+    if (err instanceof WorkflowUpdateFailedError) throw new Error(`budget not raised: ${err.cause?.message ?? err.message}`);
+    throw err;
+  }
+  const raisedCap = raise.model ? state.models?.[raise.model] : state;
+  console.log(`budget of ${id} raised: ${raise.model ? `model ${raise.model} ` : ''}cap now ${raisedCap ? capOf(raisedCap) : '?'}`);
+  console.log(`  ${describeBudget(state)}`);
+}

@@ -1,0 +1,605 @@
+// Bad input, driven as users meet it: the `fireact` CLI, `temporal workflow start --input-file`, the
+// worker entry, `scripts/dev-server.sh`, and the activities where those are the only way in. Each case
+// asserts the message a user reads and that nothing was spent or lost: the fake model server saw no
+// request, and the shared artifact folder (holding an earlier, completed experiment) is byte for byte
+// what it was.
+//
+// Catalogue (input → what the user reads; "…" elides paths and lists):
+//  1 validate: malformed YAML                → "bad.yaml: YAML error: … at line 3, column 1"
+//  2 validate: JSON syntax error             → "bad.json: not valid JSON: Expected double-quoted property name …"
+//  3 validate: config file does not exist    → "nope.yaml: cannot read config file (ENOENT)"
+//  4 validate: config is a YAML list         → "(root): the config must be a mapping of fields (name, models, generate, datasets, …), got a list"
+//  5 validate: config file is empty          → "(root): the config must be a mapping of fields (…), got an empty file (null)"
+//  6 validate: unknown task                  → 'generate.tasks.0.task: "hotpot" is not allowed; use one of "hotpotqa", …'
+//  7 validate: unknown method                → 'generate.tasks.0.methods.0: "reactt" is not allowed; use one of "io", "cot", "react", "reflexion"'
+//  8 validate: unknown provider              → 'models.teacher.provider: "anthropic" is not allowed; use one of "openai", "replay"'
+//  9 validate: unknown search backend        → 'search.backend: "bing" is not allowed; use one of "replay", "local", "serpapi", "wikipedia"'
+// 10 validate: unknown field (typo)          → 'generate: unknown field "maxStep"'
+// 11 validate: negative maxSteps             → "generate.maxSteps: got -1; must be > 0"
+// 12 validate: teacher names undefined model → 'generate.teacher: unknown model "gpt4"; defined models: teacher'
+// 13 validate: student's dataset undefined   → 'students.0.datasets.0: unknown dataset "hotpotqa-mix"; defined datasets: hotpotqa'
+// 14 validate: baseline names undefined model→ 'evaluate.baselines.0.model: unknown model "llama"; defined models: teacher'
+// 15 validate: openai model without key/url  → 'models.teacher.apiKeyEnv: provider "openai" needs apiKeyEnv …'
+// 16 plan: sample larger than the split      → "generate.tasks.0 (hotpotqa fireact-react): sample n = 100000 is larger than the split, which has 500 questions"
+// 17 plan: missing data directory            → "data file …/hotpotqa/dev.json cannot be read (ENOENT); dataDir is …"
+// 18 plan: one split's data file missing     → "data file …/hotpotqa/test.json cannot be read (ENOENT)"
+// 19 plan: eval split that does not exist    → 'task hotpotqa has no split "dvv"; its splits are: dev, test, …'
+// 20 plan: missing API key                   → 'missing secret: model "teacher" needs the environment variable FIREACT_BAD_INPUT_KEY …'
+// 21 start: missing API key, found by prepare→ 'experiment nokey-1 failed: … model "teacher": … FIREACT_BAD_INPUT_KEY …' (0 model requests)
+// 22 start with no config argument           → "start needs a config file; usage: fireact start <config.yaml|json> …"
+// 23 unknown CLI command                     → 'unknown command "frobnicate"' and the usage
+// 24 start --id X twice                      → 'experiment dup-1 already exists (RUNNING|COMPLETED); pick another --id …'; the first completes untouched
+// 25 status of an unknown id                 → "no such experiment: no-such-experiment"
+// 26 watch of an unknown id                  → "no such experiment: ghost-2"
+// 27 CLI, unreachable Temporal               → "cannot reach Temporal at 127.0.0.1:1 (…). Start the dev server …"
+// 28 worker, unreachable Temporal            → "fireact worker: cannot reach Temporal at 127.0.0.1:1 (TEMPORAL_ADDRESS): … Connection refused"
+// 29 dev-server.sh, port taken               → "port N on 127.0.0.1 is in use by another program (not a Temporal server) …"
+// 30 temporal workflow start, bad config     → workflow fails InvalidConfig: 'generate.tasks.0.methods.0: "magic" is not allowed …'
+// 31 temporal workflow start, input not JSON → Temporal CLI: 'input #1 is not valid JSON'; no workflow exists
+// 32 score: predictions file with a bad line → "preds.jsonl:2: not JSON (…)"
+// 33 score: empty predictions file           → "empty.jsonl: no predictions"
+// 34 score: predictions file missing         → "missing.jsonl: cannot read (ENOENT)"
+// 35 score: unknown task                     → 'score: unknown task "trivia"; known tasks: hotpotqa, …'
+// 36 chat JSONL line not valid JSON          → "fine-tuning file …/train.jsonl has 1 bad line(s): line 2: not valid JSON (…)"
+// 37 chat record with wrong role order       → "line 1: messages[2].role: expected user (user and assistant must alternate)"
+// 38 trajectory with wrong role order        → "1 record(s) do not make valid fine-tuning examples: hotpotqa/react/… (openai): … messages[2].role: expected user …"
+// 39 local student, unknown base model path  → 'student "s": base model /…/no-such-model does not exist …' (MissingData; trainer never started)
+// 40 plan: local student, unknown base path  → 'missing model: student "s" has baseModel "/…/no-such-model", and … does not exist'
+// 41 validate: negative budget               → "budget.usd: got -5; usd must be a positive number"
+// 42 validate: budget for an undefined model → 'budget.perModel.gpt4: unknown model "gpt4"; defined models: teacher'
+// 43 budget --add -5                         → '--add needs a positive number, got "-5"'
+// 44 budget of an unknown id                 → "no such experiment: ghost-3"
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { promisify } from 'node:util';
+import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowFailedError } from '@temporalio/client';
+import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import YAML from 'yaml';
+import { ErrorType } from '../core/errors';
+import { TRAJECTORY_SCHEMA, type TrajectoryRecord } from '../core/trajectory';
+import { buildDatasetMix } from '../activities/datasets/build';
+import { validateOpenAIChatFile } from '../activities/finetune/openai/validate';
+import { createLocalFineTuneActivities } from '../activities/finetune/local/activities';
+import { parseExperimentConfig } from '../core/config';
+import { createFireactWorker } from '../workers/fireact-worker';
+import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer } from './support/fake-openai-server';
+import { DATA_DIR, REPO_ROOT, tempDir } from './support/paths';
+import { startDevServer, temporalBin, workflowBundle } from './support/temporal';
+
+const exec = promisify(execFile);
+const KEY_ENV = 'FIREACT_BAD_INPUT_KEY';
+delete process.env[KEY_ENV]; // the in-process worker must not find it
+
+let env: TestWorkflowEnvironment;
+let worker: Worker;
+let running: Promise<void>;
+let dir: string;
+let artifacts: string;
+let model: FakeOpenAIServer;
+/** The shared artifact folder as it was once the earlier experiment completed. */
+let earlier: Map<string, string>;
+
+before(async () => {
+  dir = await tempDir('bad-input');
+  artifacts = path.join(dir, 'artifacts');
+  model = await startFakeOpenAIServer({ behaviour: fakeTeacher() });
+  env = await startDevServer();
+  worker = await createFireactWorker({ connection: env.nativeConnection, worker: { workflowBundle: await workflowBundle() } });
+  running = worker.run();
+});
+
+after(async () => {
+  worker?.shutdown();
+  await running;
+  await env?.teardown();
+  await model?.close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+interface Run {
+  code: number;
+  out: string;
+  err: string;
+}
+
+async function run(cmd: string, args: string[], extraEnv: NodeJS.ProcessEnv = {}): Promise<Run> {
+  try {
+    const { stdout, stderr } = await exec(cmd, args, { cwd: REPO_ROOT, env: { ...process.env, ...extraEnv }, timeout: 60_000 });
+    return { code: 0, out: stdout, err: stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, out: err.stdout, err: err.stderr };
+  }
+}
+
+const fireact = (args: string[], address = env.address) => run(process.execPath, [path.join(REPO_ROOT, 'bin', 'fireact.js'), ...args], { TEMPORAL_ADDRESS: address });
+
+/** Every file under `root` with its sha256 (empty when `root` does not exist). */
+async function snapshot(root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  async function walk(d: string): Promise<void> {
+    let entries;
+    try {
+      entries = await fs.readdir(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) await walk(p);
+      else out.set(path.relative(root, p), createHash('sha256').update(await fs.readFile(p)).digest('hex'));
+    }
+  }
+  await walk(root);
+  return out;
+}
+
+/**
+ * Runs one bad input and checks that it spent and lost nothing: no model request, and the artifact
+ * and cache folders exactly as before.
+ */
+async function nothingSpent<T>(what: () => Promise<T>): Promise<T> {
+  const before = await snapshot(dir);
+  const requests = model.requests.length;
+  const result = await what();
+  assert.equal(model.requests.length, requests, 'no model request');
+  const after = await snapshot(dir);
+  for (const k of [...after.keys()]) if (k.startsWith('scratch')) after.delete(k); // files this test itself wrote
+  for (const k of [...before.keys()]) if (k.startsWith('scratch')) before.delete(k);
+  assert.deepEqual(after, before, 'no artifact written, changed or deleted');
+  return result;
+}
+
+const baseConfig = () => ({
+  name: 'bad-input',
+  dataDir: DATA_DIR,
+  artifactDir: artifacts,
+  cacheDir: path.join(dir, 'cache'),
+  models: { teacher: { provider: 'replay', model: 'gpt-4', replayFiles: ['hotpotqa'] } } as Record<string, unknown>,
+  generate: { teacher: 'teacher', tasks: [{ task: 'hotpotqa', split: 'fireact-react', methods: ['react'], sample: { n: 3 } }], shardSize: 3 } as Record<string, unknown>,
+  datasets: [{ name: 'hotpotqa', tasks: ['hotpotqa'], methods: ['react'] }] as unknown[],
+});
+const openaiTeacher = () => ({ teacher: { provider: 'openai', model: 'gpt-4', baseUrl: model.url, apiKeyEnv: KEY_ENV } });
+
+let written = 0;
+async function scratch(name: string, text: string): Promise<string> {
+  const d = path.join(dir, 'scratch', String(written++));
+  await fs.mkdir(d, { recursive: true });
+  const file = path.join(d, name);
+  await fs.writeFile(file, text);
+  return file;
+}
+const configFile = (c: unknown, name = 'bad.yaml') => scratch(name, YAML.stringify(c));
+
+/** `validate` and `start` both refuse the config, with `message` on stderr, before anything runs. */
+async function refused(file: string, message: RegExp): Promise<void> {
+  await nothingSpent(async () => {
+    const v = await fireact(['validate', file]);
+    assert.equal(v.code, 1, v.out);
+    assert.match(v.err, /^invalid experiment config:\n/);
+    assert.match(v.err, message);
+  });
+}
+
+// The earlier experiment first: later cases prove they leave its artifacts as they were.
+test('24 duplicate experiment id: the second start fails clearly, the first completes untouched', { timeout: 90_000 }, async () => {
+  const file = await configFile({ ...baseConfig(), name: 'dup' }, 'dup.yaml');
+  const first = await fireact(['start', file, '--id', 'dup-1']);
+  assert.equal(first.code, 0, first.err);
+  const runId = (await env.client.workflow.getHandle('dup-1').describe()).runId;
+
+  const second = await fireact(['start', file, '--id', 'dup-1']);
+  assert.equal(second.code, 1);
+  assert.match(second.err, /experiment dup-1 already exists \((RUNNING|COMPLETED)\); pick another --id, or follow it with: npx fireact watch dup-1/);
+
+  await env.client.workflow.getHandle('dup-1').result();
+  const desc = await env.client.workflow.getHandle('dup-1').describe();
+  assert.equal(desc.runId, runId, 'the first run is the only run');
+  assert.equal(desc.status.name, 'COMPLETED');
+  earlier = await snapshot(artifacts);
+  assert.ok([...earlier.keys()].some((k) => k.startsWith(path.join('dup-1', 'datasets'))), 'the first run wrote its datasets');
+  // Once it is done, a third try is refused the same way and changes nothing.
+  await nothingSpent(async () => {
+    const third = await fireact(['start', file, '--id', 'dup-1']);
+    assert.match(third.err, /experiment dup-1 already exists \(COMPLETED\)/);
+  });
+});
+
+// Each case spends nothing, so they may run side by side (the CLI's start-up dominates).
+describe('bad inputs', { concurrency: 3 }, () => {
+  test('1 malformed YAML', async () => {
+    const file = await scratch('bad.yaml', 'name: x\nmodels: [\n');
+    await refused(file, /bad\.yaml: YAML error: .* at line 3, column 1$/m);
+  });
+
+  test('2 JSON syntax error', async () => {
+    const file = await scratch('bad.json', '{"name": "x",}');
+    await refused(file, /bad\.json: not valid JSON: Expected double-quoted property name in JSON at position 13/);
+  });
+
+  test('3 config file that does not exist', async () => {
+    await refused(path.join(dir, 'nope.yaml'), /nope\.yaml: cannot read config file \(ENOENT\)/);
+  });
+
+  test('4 config that is a YAML list, not a mapping', async () => {
+    const file = await scratch('list.yaml', '- name: x\n- models: {}\n');
+    await refused(file, /list\.yaml: \(root\): the config must be a mapping of fields \(name, models, generate, datasets, …\), got a list/);
+  });
+
+  test('5 empty config file', async () => {
+    const file = await scratch('empty.yaml', '');
+    await refused(file, /empty\.yaml: \(root\): the config must be a mapping of fields \(name, models, generate, datasets, …\), got an empty file/);
+  });
+
+  test('6 unknown task', async () => {
+    const c = baseConfig();
+    c.generate.tasks = [{ task: 'hotpot', split: 'dev', methods: ['react'] }];
+    await refused(await configFile(c), /generate\.tasks\.0\.task: "hotpot" is not allowed; use one of "hotpotqa", "strategyqa", "bamboogle", "mmlu"/);
+  });
+
+  test('7 unknown method', async () => {
+    const c = baseConfig();
+    c.generate.tasks = [{ task: 'hotpotqa', split: 'dev', methods: ['reactt'] }];
+    await refused(await configFile(c), /generate\.tasks\.0\.methods\.0: "reactt" is not allowed; use one of "io", "cot", "react", "reflexion"/);
+  });
+
+  test('8 unknown provider', async () => {
+    const c = baseConfig();
+    c.models = { teacher: { provider: 'anthropic', model: 'claude' } };
+    await refused(await configFile(c), /models\.teacher\.provider: "anthropic" is not allowed; use one of "openai", "replay"/);
+  });
+
+  test('9 unknown search backend', async () => {
+    await refused(await configFile({ ...baseConfig(), search: { backend: 'bing' } }), /search\.backend: "bing" is not allowed; use one of "replay", "local", "serpapi", "wikipedia"/);
+  });
+
+  test('10 unknown field (a typo)', async () => {
+    const c = baseConfig();
+    c.generate.maxStep = 5;
+    await refused(await configFile(c), /generate: unknown field "maxStep"/);
+  });
+
+  test('11 a negative number where a positive one is required', async () => {
+    const c = baseConfig();
+    c.generate.maxSteps = -1;
+    await refused(await configFile(c), /generate\.maxSteps: got -1; must be > 0/);
+  });
+
+  test('12 teacher names an undefined model', async () => {
+    const c = baseConfig();
+    c.generate.teacher = 'gpt4';
+    await refused(await configFile(c), /generate\.teacher: unknown model "gpt4"; defined models: teacher/);
+  });
+
+  test('13 student whose dataset is undefined', async () => {
+    const c = { ...baseConfig(), students: [{ name: 's', backend: 'local', baseModel: 'init', datasets: ['hotpotqa-mix'] }] };
+    await refused(await configFile(c), /students\.0\.datasets\.0: unknown dataset "hotpotqa-mix"; defined datasets: hotpotqa/);
+  });
+
+  test('14 baseline that names an undefined model', async () => {
+    const c = { ...baseConfig(), evaluate: { tasks: [{ task: 'hotpotqa', split: 'dev' }], baselines: [{ model: 'llama', methods: ['react'] }] } };
+    await refused(await configFile(c), /evaluate\.baselines\.0\.model: unknown model "llama"; defined models: teacher/);
+  });
+
+  test('15 openai model with neither a key variable nor a base URL', async () => {
+    const c = baseConfig();
+    c.models = { teacher: { provider: 'openai', model: 'gpt-4' } };
+    await refused(await configFile(c), /models\.teacher\.apiKeyEnv: provider "openai" needs apiKeyEnv \(or a baseUrl of a keyless endpoint\)/);
+  });
+
+  /** `plan` finds the problem, prints it and exits 1, having spent nothing. */
+  async function planProblem(c: unknown, message: RegExp): Promise<Run> {
+    return nothingSpent(async () => {
+      const p = await fireact(['plan', await configFile(c)]);
+      assert.equal(p.code, 1, p.err);
+      assert.match(p.out, /problems \(\d+\):/);
+      assert.match(p.out, message);
+      return p;
+    });
+  }
+
+  test('16 sample larger than the split', async () => {
+    const c = baseConfig();
+    c.generate.tasks = [{ task: 'hotpotqa', split: 'fireact-react', methods: ['react'], sample: { n: 100_000 } }];
+    await planProblem(c, /generate\.tasks\.0 \(hotpotqa fireact-react\): sample n = 100000 is larger than the split, which has \d+ questions/);
+  });
+
+  test('17 missing data directory', async () => {
+    const c = { ...baseConfig(), dataDir: path.join(dir, 'no-data') };
+    c.generate.tasks = [{ task: 'hotpotqa', split: 'dev', methods: ['react'], sample: { n: 2 } }];
+    c.models = openaiTeacher();
+    await planProblem(c, new RegExp(`data file ${path.join(dir, 'no-data', 'hotpotqa', 'dev.json').replace(/[.]/g, '\\.')} cannot be read \\(ENOENT\\); dataDir is`));
+  });
+
+  test('18 data file missing for one split', async () => {
+    const data = path.join(dir, 'scratch', 'partial-data');
+    await fs.mkdir(path.join(data, 'hotpotqa'), { recursive: true });
+    await fs.copyFile(path.join(DATA_DIR, 'hotpotqa', 'dev.json'), path.join(data, 'hotpotqa', 'dev.json'));
+    const c = { ...baseConfig(), dataDir: data, models: openaiTeacher() };
+    c.generate.tasks = [
+      { task: 'hotpotqa', split: 'dev', methods: ['react'], sample: { n: 2 } },
+      { task: 'hotpotqa', split: 'test', methods: ['react'], sample: { n: 2 } },
+    ];
+    const p = await planProblem(c, /data file .*hotpotqa\/test\.json cannot be read \(ENOENT\)/);
+    assert.doesNotMatch(p.out, /hotpotqa\/dev\.json cannot be read/);
+  });
+
+  test('19 eval split that does not exist', async () => {
+    const c = { ...baseConfig(), evaluate: { tasks: [{ task: 'hotpotqa', split: 'dvv', sample: { n: 2 } }] } };
+    await planProblem(c, /task hotpotqa has no split "dvv"; its splits are: dev, test/);
+  });
+
+  test('20 missing API key, found by plan', async () => {
+    const c = { ...baseConfig(), models: openaiTeacher() };
+    c.generate.tasks = [{ task: 'hotpotqa', split: 'dev', methods: ['react'], sample: { n: 2 } }];
+    await planProblem(c, new RegExp(`missing secret: model "teacher" needs the environment variable ${KEY_ENV}, which is not set here`));
+  });
+
+  test('21 missing API key, found by prepare before any model call', { timeout: 60_000 }, async () => {
+    const c = { ...baseConfig(), name: 'nokey', models: openaiTeacher() };
+    c.generate.tasks = [{ task: 'hotpotqa', split: 'dev', methods: ['react'], sample: { n: 2 } }];
+    const file = await configFile(c);
+    await nothingSpent(async () => {
+      const start = await fireact(['start', file, '--id', 'nokey-1']);
+      assert.equal(start.code, 0, start.err);
+      const watched = await fireact(['watch', 'nokey-1']);
+      assert.equal(watched.code, 1);
+      assert.match(watched.err, new RegExp(`experiment nokey-1 failed: .*model "teacher": .*${KEY_ENV}`));
+      assert.match(watched.out, /prepare .*failed/);
+    });
+    assert.equal(model.requests.length, 0, 'the model server was never called');
+  });
+
+  test('22 start with no config argument', async () => {
+    const r = await nothingSpent(() => fireact(['start']));
+    assert.equal(r.code, 1);
+    assert.match(r.err, /start needs a config file; usage: fireact start <config\.yaml\|json> \[--id ID\] \[--watch\]/);
+  });
+
+  test('23 unknown CLI command', async () => {
+    const r = await nothingSpent(() => fireact(['frobnicate']));
+    assert.equal(r.code, 1);
+    assert.match(r.err, /unknown command "frobnicate"\nusage: fireact <command>/);
+  });
+
+  test('25 status of an unknown experiment id', async () => {
+    const r = await nothingSpent(() => fireact(['status', 'no-such-experiment']));
+    assert.equal(r.code, 1);
+    assert.match(r.err, /no such experiment: no-such-experiment/);
+  });
+
+  test('26 watch of an unknown experiment id', async () => {
+    const r = await nothingSpent(() => fireact(['watch', 'ghost-2']));
+    assert.equal(r.code, 1);
+    assert.match(r.err, /no such experiment: ghost-2/);
+  });
+
+  test('27 CLI with an unreachable Temporal address', async () => {
+    const file = await configFile(baseConfig());
+    const r = await nothingSpent(() => fireact(['start', file, '--id', 'never'], '127.0.0.1:1'));
+    assert.equal(r.code, 1);
+    assert.match(r.err, /cannot reach Temporal at 127\.0\.0\.1:1 \(.*\)\. Start the dev server with: npm run dev-server/);
+  });
+
+  test('28 worker with an unreachable Temporal address', async () => {
+    const r = await nothingSpent(() =>
+      run(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'workers', 'main.ts')], { TEMPORAL_ADDRESS: '127.0.0.1:1', FIREACT_LOG_LEVEL: 'WARN' }),
+    );
+    assert.equal(r.code, 1);
+    assert.match(r.err, /fireact worker: cannot reach Temporal at 127\.0\.0\.1:1 \(TEMPORAL_ADDRESS\): .*Connection refused/);
+    assert.doesNotMatch(r.err, /at Function\.connect/, 'a message, not a stack trace');
+  });
+
+  test('29 dev server on a port already in use', { timeout: 30_000 }, async () => {
+    const holder = net.createServer((s) => s.destroy());
+    await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
+    const port = (holder.address() as net.AddressInfo).port;
+    const state = path.join(dir, 'scratch', 'dev-state');
+    try {
+      const r = await run('bash', [path.join(REPO_ROOT, 'scripts', 'dev-server.sh'), 'start'], {
+        FIREACT_TEMPORAL_PORT: String(port),
+        FIREACT_UI_PORT: String(port + 1),
+        FIREACT_STATE_DIR: state,
+        FIREACT_TEMPORAL_BIN: temporalBin(),
+      });
+      assert.equal(r.code, 1);
+      assert.match(r.err, new RegExp(`port ${port} on 127\\.0\\.0\\.1 is in use by another program \\(not a Temporal server\\); stop it or choose another port with FIREACT_TEMPORAL_PORT`));
+      await assert.rejects(fs.access(path.join(state, 'temporal.db')), 'no server state was created');
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+
+  test('30 temporal workflow start with a bad config in --input-file', { timeout: 60_000 }, async () => {
+    const c = baseConfig();
+    c.generate.tasks = [{ task: 'hotpotqa', split: 'dev', methods: ['magic'] }];
+    const input = await scratch('input.json', JSON.stringify({ config: c }));
+    await nothingSpent(async () => {
+      const r = await run(temporalBin(), ['workflow', 'start', '--address', env.address, '--type', 'FireActExperiment', '--task-queue', 'fireact', '--workflow-id', 'badfile-1', '--input-file', input]);
+      assert.equal(r.code, 0, r.err);
+      const err = await env.client.workflow.getHandle('badfile-1').result().then(
+        () => assert.fail('the workflow should fail'),
+        (e: unknown) => e as WorkflowFailedError,
+      );
+      assert.ok(err instanceof WorkflowFailedError);
+      let cause: unknown = err.cause;
+      while (cause instanceof Error && !(cause instanceof ApplicationFailure)) cause = cause.cause;
+      assert.ok(cause instanceof ApplicationFailure);
+      assert.equal(cause.type, ErrorType.InvalidConfig);
+      assert.match(cause.message, /generate\.tasks\.0\.methods\.0: "magic" is not allowed; use one of "io", "cot", "react", "reflexion"/);
+      const watched = await fireact(['watch', 'badfile-1']);
+      assert.match(watched.err, /experiment badfile-1 failed: invalid experiment config:\n {2}generate\.tasks\.0\.methods\.0: "magic"/);
+    });
+  });
+
+  test('31 temporal workflow start with an --input-file that is not JSON', async () => {
+    const input = await scratch('input.json', '{config: oops');
+    const r = await nothingSpent(() =>
+      run(temporalBin(), ['workflow', 'start', '--address', env.address, '--type', 'FireActExperiment', '--task-queue', 'fireact', '--workflow-id', 'badjson-1', '--input-file', input]),
+    );
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /input #1 is not valid JSON/);
+    await assert.rejects(env.client.workflow.getHandle('badjson-1').describe(), /not found/i);
+  });
+
+  const score = (args: string[]) => nothingSpent(() => fireact(['score', '--task', 'hotpotqa', ...args]));
+
+  test('32 score with a predictions file that has a bad line', async () => {
+    const file = await scratch('preds.jsonl', '{"prediction": "Paris", "answer": "Paris"}\n{"prediction": "x", answer}\n');
+    const r = await score(['--predictions', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /fireact score: .*preds\.jsonl:2: not JSON \(/);
+    assert.equal(r.out, '', 'no partial score is printed');
+  });
+
+  test('33 score with an empty predictions file', async () => {
+    const file = await scratch('empty.jsonl', '\n');
+    const r = await score(['--predictions', file]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /fireact score: .*empty\.jsonl: no predictions/);
+  });
+
+  test('34 score with a predictions file that does not exist', async () => {
+    const r = await score(['--predictions', path.join(dir, 'missing.jsonl')]);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /missing\.jsonl: cannot read \(ENOENT\)/);
+  });
+
+  test('35 score with an unknown task', async () => {
+    const r = await nothingSpent(() => fireact(['score', '--task', 'trivia', '--predictions', 'x.jsonl']));
+    assert.equal(r.code, 1);
+    assert.match(r.err, /score: unknown task "trivia"; known tasks: hotpotqa, strategyqa, bamboogle, mmlu/);
+  });
+
+  const chat = (...roles: string[]) => JSON.stringify({ messages: roles.map((role, i) => ({ role, content: `turn ${i}` })) });
+
+  async function failure(p: Promise<unknown>): Promise<ApplicationFailure> {
+    const err = await p.then(
+      () => assert.fail('expected a failure'),
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof ApplicationFailure, String(err));
+    return err;
+  }
+
+  test('36 a fine-tuning chat JSONL line that is not valid JSON', async () => {
+    const lines = Array.from({ length: 12 }, () => chat('user', 'assistant'));
+    lines[1] = '{"messages": [{"role": "user", "content": "q"}';
+    const file = await scratch('train.jsonl', lines.join('\n') + '\n');
+    const err = await nothingSpent(() => failure(validateOpenAIChatFile(file)));
+    assert.equal(err.type, ErrorType.BadDatasetRecord);
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, /fine-tuning file .*train\.jsonl has 1 bad line\(s\): line 2: not valid JSON \(/);
+  });
+
+  test('37 a chat record with the wrong role order', async () => {
+    const lines = Array.from({ length: 12 }, () => chat('user', 'assistant'));
+    lines[0] = chat('user', 'assistant', 'assistant');
+    const file = await scratch('train.jsonl', lines.join('\n') + '\n');
+    const err = await nothingSpent(() => failure(validateOpenAIChatFile(file)));
+    assert.match(err.message, /line 1: messages\[2\]\.role: expected user \(user and assistant must alternate\)/);
+  });
+
+  test('38 a trajectory with the wrong role order', () => {
+    const record: TrajectoryRecord = {
+      schema: TRAJECTORY_SCHEMA,
+      id: 'hotpotqa/react/q1',
+      experiment: 'x',
+      question: { id: 'q1', task: 'hotpotqa', split: 'dev', text: 'Who?', answers: ['Ann'] },
+      method: 'react',
+      teacher: { name: 't', provider: 'replay', model: 'gpt-4', replay: true },
+      turns: [
+        { role: 'assistant', content: 'Thought: x\nAction: finish[Ann]' },
+        { role: 'assistant', content: 'Thought: y\nAction: finish[Ann]' },
+      ],
+      prediction: 'Ann',
+      finished: true,
+      reward: 1,
+      metrics: {},
+      steps: 1,
+      trials: 1,
+      malformed: 0,
+      forcedFinish: false,
+      usage: { calls: 0, promptTokens: 0, completionTokens: 0, cachedCalls: 0 },
+    } as unknown as TrajectoryRecord;
+    const mix = parseExperimentConfig({ ...baseConfig() }).datasets[0];
+    assert.throws(
+      () => buildDatasetMix([record], mix, 233),
+      (e: unknown) => {
+        assert.ok(e instanceof ApplicationFailure);
+        assert.equal(e.type, ErrorType.BadDatasetRecord);
+        assert.match(e.message, /1 record\(s\) do not make valid fine-tuning examples:\n {2}hotpotqa\/react\/q1 \(openai\): .*messages\[2\]\.role: expected user/);
+        return true;
+      },
+    );
+  });
+
+  test('39 a local student whose base model path does not exist', async () => {
+    let trainerStarted = false;
+    const activities = createLocalFineTuneActivities({
+      python: () => {
+        trainerStarted = true;
+        return Promise.resolve('/bin/false');
+      },
+    });
+    const student = parseExperimentConfig({
+      ...baseConfig(),
+      students: [{ name: 's', backend: 'local', baseModel: path.join(dir, 'no-such-model'), datasets: ['hotpotqa'] }],
+    }).students[0];
+    const out = path.join(dir, 'scratch', 'model-out');
+    const err = await nothingSpent(() =>
+      failure(
+        new MockActivityEnvironment().run(activities.trainLocal, {
+          student,
+          datasetName: 'hotpotqa',
+          datasetPath: path.join(dir, 'train.jsonl'),
+          baseDir: path.join(dir, 'scratch', 'base'),
+          outDir: out,
+        }),
+      ),
+    );
+    assert.equal(err.type, ErrorType.MissingData);
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, new RegExp(`student "s": base model ${path.join(dir, 'no-such-model')} does not exist`));
+    assert.equal(trainerStarted, false, 'the trainer was never started');
+  });
+
+  test('40 plan: a local student whose base model path does not exist', async () => {
+    const missing = path.join(dir, 'no-such-model');
+    const c = { ...baseConfig(), students: [{ name: 's', backend: 'local', baseModel: missing, datasets: ['hotpotqa'] }] };
+    await planProblem(c, new RegExp(`missing model: student "s" has baseModel "${missing}", and ${missing} does not exist`));
+  });
+
+  test('41 a negative budget', async () => {
+    await refused(await configFile({ ...baseConfig(), budget: { usd: -5 } }), /budget\.usd: got -5; usd must be a positive number/);
+  });
+
+  test('42 a budget for a model that is not defined', async () => {
+    await refused(await configFile({ ...baseConfig(), budget: { perModel: { gpt4: { usd: 5 } } } }), /budget\.perModel\.gpt4: unknown model "gpt4"; defined models: teacher/);
+  });
+
+  test('43 budget --add with a negative amount', async () => {
+    const r = await nothingSpent(() => fireact(['budget', 'dup-1', '--add', '-5']));
+    assert.equal(r.code, 1);
+    assert.match(r.err, /--add needs a positive number, got "-5"/);
+  });
+
+  test('44 budget of an unknown experiment id', async () => {
+    const r = await nothingSpent(() => fireact(['budget', 'ghost-3', '--add', '10']));
+    assert.equal(r.code, 1);
+    assert.match(r.err, /no such experiment: ghost-3/);
+  });
+});
+
+test('the earlier experiment is intact after every bad input', async () => {
+  assert.ok(earlier && earlier.size > 0);
+  assert.deepEqual(await snapshot(artifacts), earlier);
+  assert.equal(model.requests.length, 0, 'no bad input reached the model server');
+});
