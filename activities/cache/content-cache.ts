@@ -1,6 +1,7 @@
 // Content-addressed cache on disk: every paid model or tool answer is kept under the hash of its
 // request, so a retried or resumed activity finds it again instead of paying twice.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256 as sha256Hex } from '../artifacts/store';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
@@ -53,9 +54,7 @@ export function canonicalJson(value: unknown): string {
   return out ?? 'null';
 }
 
-export function sha256Hex(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
-}
+export { sha256 as sha256Hex } from '../artifacts/store';
 
 export function createContentCache(dir: string): ContentCache {
   const root = path.resolve(dir);

@@ -1,10 +1,10 @@
 // Builds one training mix (FireAct's tasks × methods union) from curated trajectory records: the file
 // texts, their counts and content hashes. Pure: the caller writes the texts to the artifact store.
-import { createHash } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DatasetMix } from '../../core/config';
 import { ErrorType } from '../../core/errors';
 import type { TrajectoryRecord } from '../../core/trajectory';
+import { sha256 as sha256Hex } from '../artifacts/store';
 import { toAlpacaJson, toAlpacaRecord, toChatLine, validateAlpacaRecord, validateChatLine, type AlpacaRecord } from './formats';
 import { pythonJsonDumps } from './python-json';
 
@@ -24,10 +24,6 @@ export interface BuiltDataset {
   sha256: { openai?: string; alpaca?: string };
   /** Record ids in file order. */
   ids: string[];
-}
-
-function sha256Hex(text: string): string {
-  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /** Code-unit order, so the result never depends on the process locale. */

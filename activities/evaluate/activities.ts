@@ -5,7 +5,8 @@ import path from 'node:path';
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { add, fits, room, sub, ZERO, type Amount, type BudgetExhaustedDetails, type Cap } from '../../core/budget';
-import { ModelSchema, type MethodName, type TaskName } from '../../core/config';
+import type { EvalPlanTarget } from '../../core/eval-plan';
+import { ModelSchema, type TaskName } from '../../core/config';
 import { ErrorType } from '../../core/errors';
 import { estimateCost, mergePrices } from '../../core/prices';
 import { TRAJECTORY_SCHEMA, trajectoryId, type TrajectoryRecord } from '../../core/trajectory';
@@ -25,18 +26,8 @@ import { aggregateEpisodes, type EpisodeOutcome } from './metrics';
 import { emptySearch, randomSnippetSearch } from './noise';
 import { serveLocalModel, type ServedModel } from './serve';
 
-export interface EvalTarget {
-  /** Row label in the report, e.g. "tiny@multitask-multimethod". */
-  name: string;
-  kind: EvalRow['kind'];
-  method: MethodName;
-  /** 'student': zero-shot in the training format; 'few-shot': the method's prompt with exemplars. */
-  prompt: 'student' | 'few-shot';
-  /** A model from config.models (prompted baselines). */
-  configModel?: string;
-  local?: { modelDir: string; adapterDir: string | null };
-  openai?: { model: string; baseUrl?: string; apiKeyEnv?: string };
-}
+/** Who is evaluated and how it is reached; built by core/eval-plan.ts for the workflow and `plan`. */
+export type EvalTarget = EvalPlanTarget;
 
 export interface EvalInput {
   handle: ExperimentHandle;
@@ -189,7 +180,7 @@ export function createEvaluateActivities(deps: { clients: ClientProvider; python
           steps: r.steps,
           promptTokens: r.usage.promptTokens,
           completionTokens: r.usage.completionTokens,
-          costUsd: estimateCost(priced, { promptTokens: r.usage.promptTokens - 0, completionTokens: r.usage.completionTokens }, prices).usd,
+          costUsd: estimateCost(priced, r.usage, prices).usd,
         }));
         const agg = aggregateEpisodes(outcomes, { resamples: evalConfig.bootstrapSamples, seed: config.seed });
         const metrics: EvalRow['metrics'] = {};
