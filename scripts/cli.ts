@@ -13,7 +13,7 @@ import { budgetCommand } from './cli/budget';
 import { renderProgress } from './cli/render';
 import { resumeCommand } from './cli/resume';
 import { scoreCommand } from './cli/score';
-import { watch } from './cli/watch';
+import { rootCause, watch } from './cli/watch';
 
 const USAGE = `usage: fireact <command>
   start <config.yaml|json> [--id ID] [--watch]   start an experiment; prints its id and UI link
@@ -123,6 +123,10 @@ async function main(argv: string[]): Promise<void> {
           console.log(renderProgress((await handle.query(progressQuery)) as ExperimentProgress));
         } catch (err) {
           console.log(`  (no progress: ${(err as Error).message})`);
+        }
+        if (desc.status.name === 'FAILED') {
+          // The failure sits in the result; its innermost cause names what went wrong.
+          await handle.result().catch((err: Error) => console.log(`  failed: ${rootCause(err)}`));
         }
         console.log(`  UI: ${workflowLink(target)}`);
         break;

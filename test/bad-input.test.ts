@@ -353,6 +353,9 @@ describe('bad inputs', { concurrency: 3 }, () => {
       assert.equal(watched.code, 1);
       assert.match(watched.err, new RegExp(`experiment nokey-1 failed: .*model "teacher": .*${KEY_ENV}`));
       assert.match(watched.out, /prepare .*failed/);
+      const status = await fireact(['status', 'nokey-1']);
+      assert.match(status.out, /nokey-1: FAILED/);
+      assert.match(status.out, new RegExp(`failed: model "teacher": .*${KEY_ENV}`));
     });
     assert.equal(model.requests.length, 0, 'the model server was never called');
   });
