@@ -423,7 +423,7 @@ export function createActivities(deps: ActivityDeps = {}) {
     ...experiment,
     ...createLocalFineTuneActivities({ python, env }),
     ...createOpenAIFineTuneActivities({ env }),
-    ...createEvaluateActivities({ clients, python, env }),
+    ...createEvaluateActivities({ clients, frozen, python, env }),
   };
 }
 

@@ -1,11 +1,9 @@
 // Budget: an experiment whose cap funds about half its episodes pauses before it would pass the cap
 // (the model server sees nothing past it), shows the pause, and completes after `fireact budget --add`.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import YAML from 'yaml';
@@ -17,10 +15,10 @@ import { progressQuery, type ExperimentProgress } from '../core/progress';
 import type { ExperimentResult } from '../workflows/experiment';
 import { createFireactWorker } from '../workers/fireact-worker';
 import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer } from './support/fake-openai-server';
-import { DATA_DIR, REPO_ROOT, tempDir } from './support/paths';
+import { DATA_DIR, tempDir } from './support/paths';
 import { startDevServer, workflowBundle } from './support/temporal';
+import { runFireact } from './support/cli';
 
-const exec = promisify(execFile);
 let env: TestWorkflowEnvironment;
 let worker: Worker;
 let running: Promise<void>;
@@ -53,18 +51,7 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-async function fireact(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [path.join(REPO_ROOT, 'bin', 'fireact.js'), ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, TEMPORAL_ADDRESS: env.address },
-    });
-    return { code: 0, out: stdout, err: stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, out: err.stdout, err: err.stderr };
-  }
-}
+const fireact = (args: string[]) => runFireact(args, env.address);
 
 async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const end = Date.now() + timeoutMs;

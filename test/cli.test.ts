@@ -1,18 +1,16 @@
 // The `fireact` command against a real dev server: start, status, watch, list, cancel, validate,
 // and the errors a user sees for an unknown experiment or an unreachable server.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import YAML from 'yaml';
 import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer } from './support/fake-openai-server';
-import { DATA_DIR, REPO_ROOT, tempDir } from './support/paths';
+import { DATA_DIR, tempDir } from './support/paths';
 import { startStack } from './support/temporal';
+import { runFireact } from './support/cli';
 
-const exec = promisify(execFile);
 let env: TestWorkflowEnvironment;
 let stack: Awaited<ReturnType<typeof startStack>>;
 let dir: string;
@@ -31,18 +29,7 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-async function fireact(args: string[], address = env.address): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [path.join(REPO_ROOT, 'bin', 'fireact.js'), ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, TEMPORAL_ADDRESS: address },
-    });
-    return { code: 0, out: stdout, err: stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, out: err.stdout, err: err.stderr };
-  }
-}
+const fireact = (args: string[], address = env.address) => runFireact(args, address);
 
 async function writeConfig(name: string, overrides: Record<string, unknown> = {}): Promise<string> {
   const file = path.join(dir, `${name}.yaml`);

@@ -4,13 +4,11 @@
 // and reuses every episode. The teacher, the baseline and the fine-tuned student answer from a fake
 // chat server; the fine-tuning API is a fake too, so jobs and uploads can be counted.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
@@ -23,10 +21,10 @@ import { progressQuery } from '../core/progress';
 import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer } from './support/fake-openai-server';
 import { startFakeFineTuneServer, type FakeFineTuneServer } from './support/fake-finetune-server';
 import { historyFromJsonValue } from './support/history-json';
-import { DATA_DIR, REPO_ROOT, tempDir } from './support/paths';
+import { DATA_DIR, tempDir } from './support/paths';
 import { startDevServer, workflowBundle } from './support/temporal';
+import { runFireact } from './support/cli';
 
-const exec = promisify(execFile);
 const KEY_ENV = 'FIREACT_TEST_RESUME_KEY';
 let env: TestWorkflowEnvironment;
 let workers: Worker[];
@@ -111,18 +109,7 @@ function config(name: string) {
 const requestsFor = (model: string) => chat.requests.filter((r) => (r.body as { model?: string } | undefined)?.model === model).length;
 const teacherRequests = () => requestsFor('fake-teacher');
 
-async function fireact(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [path.join(REPO_ROOT, 'bin', 'fireact.js'), ...args], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, TEMPORAL_ADDRESS: env.address },
-    });
-    return { code: 0, out: stdout, err: stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, out: err.stdout, err: err.stderr };
-  }
-}
+const fireact = (args: string[]) => runFireact(args, env.address);
 
 /** Starts an experiment that fails in evaluation (the baseline's endpoint answers 401). */
 async function failedExperiment(id: string) {

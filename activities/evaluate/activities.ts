@@ -1,7 +1,6 @@
 // Evaluation of one (model, task, method, tool noise) on a frozen eval sample: the model is reached
 // through an OpenAI-compatible endpoint (a served local model, an OpenAI fine-tune, or a configured
 // model); each episode's trajectory is stored, so a retried activity resumes where it stopped.
-import path from 'node:path';
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { add, fits, room, sub, ZERO, type Amount, type BudgetExhaustedDetails, type Cap } from '../../core/budget';
@@ -12,9 +11,8 @@ import { estimateCost, mergePrices } from '../../core/prices';
 import { TRAJECTORY_SCHEMA, trajectoryId, type TrajectoryRecord } from '../../core/trajectory';
 import { runEpisode as runAgentEpisode } from '../agent/episode';
 import { budgetExhausted, meterModel } from '../budget/metered-model';
-import { createContentCache } from '../cache/content-cache';
 import type { ClientProvider } from '../experiment/clients';
-import { createFrozenState, type ExperimentHandle } from '../experiment/frozen';
+import type { createFrozenState, ExperimentHandle } from '../experiment/frozen';
 import { startHeartbeat } from '../experiment/heartbeat';
 import { layout } from '../experiment/layout';
 import { createOpenAIModel, resolveApiKey } from '../models/openai-model';
@@ -43,9 +41,14 @@ export interface EvalInput {
 /** The row, and with a budget what the evaluation paid. */
 export type EvalOutcome = EvalRow & { paid?: Amount };
 
-export function createEvaluateActivities(deps: { clients: ClientProvider; python: () => Promise<string>; env?: NodeJS.ProcessEnv }) {
+export function createEvaluateActivities(deps: {
+  clients: ClientProvider;
+  frozen: ReturnType<typeof createFrozenState>;
+  python: () => Promise<string>;
+  env?: NodeJS.ProcessEnv;
+}) {
   const env = deps.env ?? process.env;
-  const frozen = createFrozenState(deps.clients);
+  const { frozen } = deps;
 
   return {
     async evaluateModel(input: EvalInput): Promise<EvalOutcome> {
@@ -56,7 +59,7 @@ export function createEvaluateActivities(deps: { clients: ClientProvider; python
       const { target } = input;
       const runDir = layout.evalRun(input.handle.experiment, target.name, input.task, input.split, target.method, input.noise);
       const task = getTask(input.task);
-      const cache = createContentCache(path.join(config.cacheDir, 'models'));
+      const cache = deps.clients.modelCache(config);
       const heartbeat = startHeartbeat({ done: 0, total: questions.length });
 
       let served: ServedModel | undefined;

@@ -6,11 +6,11 @@ import type { ExperimentConfig } from '../../core/config';
 import { ErrorType } from '../../core/errors';
 import { createArtifactStore, type ArtifactStore } from '../artifacts/store';
 import { withSearchCache } from '../cache/cached-search';
-import { createContentCache } from '../cache/content-cache';
+import { createContentCache, type ContentCache } from '../cache/content-cache';
 import { createOpenAIModel, resolveApiKey } from '../models/openai-model';
 import type { ChatModel } from '../models/types';
-import { buildReplayLibrary, createReplayLibraryCache, type ReplayLibrary } from '../replay/library';
-import { FINETUNE_FILES, loadRecordings } from '../replay/recordings';
+import { createReplayLibraryCache, type ReplayLibrary } from '../replay/library';
+import { FINETUNE_FILES } from '../replay/recordings';
 import { createReplayModel } from '../replay/replay-model';
 import { createReplaySearch } from '../replay/replay-search';
 import { buildLocalIndex, loadCorpusJsonl } from '../tools/local-index';
@@ -24,6 +24,8 @@ export interface ClientProvider {
   model(config: ExperimentConfig, name: string): Promise<ChatModel>;
   search(config: ExperimentConfig): Promise<SearchBackend>;
   replayLibrary(config: ExperimentConfig, files?: readonly string[]): Promise<ReplayLibrary>;
+  /** The content-addressed cache of model calls, one per cache folder and process. */
+  modelCache(config: ExperimentConfig): ContentCache;
 }
 
 export function createClientProvider(env: NodeJS.ProcessEnv = process.env): ClientProvider {
@@ -47,6 +49,7 @@ export function createClientProvider(env: NodeJS.ProcessEnv = process.env): Clie
   const provider: ClientProvider = {
     store: (config) => createArtifactStore(config.artifactDir),
     replayLibrary: (config, files) => libraries(config.dataDir, files ?? [...FINETUNE_FILES]),
+    modelCache: (config) => cacheFor(path.join(config.cacheDir, 'models')),
 
     model(config, name) {
       const mc = config.models[name];
@@ -57,7 +60,7 @@ export function createClientProvider(env: NodeJS.ProcessEnv = process.env): Clie
         if (mc.provider === 'replay') {
           return createReplayModel(name, mc.model, await provider.replayLibrary(config, mc.replayFiles));
         }
-        return createOpenAIModel({ name, config: mc, apiKey: resolveApiKey(mc, env), cache: cacheFor(path.join(config.cacheDir, 'models')) });
+        return createOpenAIModel({ name, config: mc, apiKey: resolveApiKey(mc, env), cache: provider.modelCache(config) });
       });
     },
 
@@ -68,7 +71,7 @@ export function createClientProvider(env: NodeJS.ProcessEnv = process.env): Clie
         const local = async () => {
           const docs = sc.corpus
             ? await loadCorpusJsonl(sc.corpus)
-            : (await loadRecordings(config.dataDir, sc.replayFiles ?? [...FINETUNE_FILES]).then(buildReplayLibrary))
+            : (await provider.replayLibrary(config, sc.replayFiles))
                 .snippets()
                 .map((text, i) => ({ id: String(i), text }));
           return createLocalSearch({ index: buildLocalIndex(docs) });

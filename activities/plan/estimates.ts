@@ -117,6 +117,22 @@ export function sumRanges(rs: readonly Range[]): Range {
   return { typical: rs.reduce((s, r) => s + r.typical, 0), upper: rs.reduce((s, r) => s + r.upper, 0) };
 }
 
+/** The estimate every planned run carries, generation or evaluation. */
+export interface RunEstimate {
+  episodes: number;
+  callsPerEpisode: Range;
+  searchesPerEpisode: Range;
+  /** Mean prompt tokens of an episode's first call over the sampled questions (system prompt, examples, question). */
+  firstPromptTokens: number;
+  completionTokensPerCall: Range;
+  /** Prompt tokens each step adds to the next call (typical; upper uses maxTokens replies). */
+  promptGrowthPerStep: Range;
+  calls: Range;
+  searches: Range;
+  tokens: TokenRange;
+  costUsd: Range;
+}
+
 export function sumTokens(ts: readonly TokenRange[]): TokenRange {
   const out: TokenRange = { typical: { prompt: 0, completion: 0 }, upper: { prompt: 0, completion: 0 } };
   for (const t of ts) {

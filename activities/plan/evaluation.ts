@@ -17,6 +17,7 @@ import {
   sumRanges,
   sumTokens,
   type Range,
+  type RunEstimate,
   type TokenRange,
 } from './estimates';
 import type { ExpectedFineTune } from './finetune';
@@ -25,7 +26,7 @@ import { planSample, type PlannedSampleView } from './samples';
 
 export type PlannedEvalSample = PlannedSampleView;
 
-export interface PlannedEvalRun {
+export interface PlannedEvalRun extends RunEstimate {
   /** The run's child workflow name under `<experiment>/evaluate/`. */
   id: string;
   /** Report row label: "<student>@<dataset>", "<student>-base" or a configured model's name. */
@@ -41,16 +42,6 @@ export interface PlannedEvalRun {
   task: TaskName;
   split: string;
   noise: EvalNoise;
-  episodes: number;
-  callsPerEpisode: Range;
-  searchesPerEpisode: Range;
-  firstPromptTokens: number;
-  completionTokensPerCall: Range;
-  promptGrowthPerStep: Range;
-  calls: Range;
-  searches: Range;
-  tokens: TokenRange;
-  costUsd: Range;
   priceKey?: string;
   flags: PriceFlag[];
 }

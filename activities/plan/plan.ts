@@ -24,6 +24,7 @@ import {
   sumTokens,
   trainingExampleTokens,
   type Range,
+  type RunEstimate,
   type TokenRange,
 } from './estimates';
 import { planEvaluation, type EvaluationPlan } from './evaluation';
@@ -49,24 +50,12 @@ export interface PlannedSample extends PlannedSampleView {
   methods: MethodName[];
 }
 
-export interface PlannedRun {
+export interface PlannedRun extends RunEstimate {
   entry: number;
   task: TaskName;
   split: string;
   method: MethodName;
-  episodes: number;
   shards: number;
-  callsPerEpisode: Range;
-  searchesPerEpisode: Range;
-  /** Mean prompt tokens of an episode's first call over the sampled questions (system prompt, examples, question). */
-  firstPromptTokens: number;
-  completionTokensPerCall: Range;
-  /** Prompt tokens each step adds to the next call (typical; upper uses maxTokens replies). */
-  promptGrowthPerStep: Range;
-  calls: Range;
-  searches: Range;
-  tokens: TokenRange;
-  costUsd: Range;
   /** Tokens of one training conversation from this run, as the chat datasets store it (typical; upper: curation's caps). */
   trainingExampleTokens: Range;
   /** Replayed teacher only: sampled questions with a recording of this method. */

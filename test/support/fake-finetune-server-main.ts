@@ -8,6 +8,7 @@
 // --key defaults to $FAKE_FINETUNE_KEY, then "sk-fake-finetune-key"; --log to $FAKE_FINETUNE_LOG.
 import { parseArgs } from 'node:util';
 import { startFakeFineTuneServer } from './fake-finetune-server';
+import { serveUntilSignalled } from './serve-until-signalled';
 
 function num(value: string | undefined, name: string): number | undefined {
   if (value === undefined) return undefined;
@@ -43,15 +44,7 @@ async function main(): Promise<void> {
     fileProcessingMs: num(values['file-processing-ms'], 'file-processing-ms'),
     failure: failAt !== undefined ? { atStep: failAt, message: values['fail-message'] ?? 'failed' } : undefined,
   });
-  process.stdout.write(`${server.url}\n`);
-  const stop = () => {
-    server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  serveUntilSignalled(server);
 }
 
 main().catch((err: Error) => {

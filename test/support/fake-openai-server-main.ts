@@ -7,6 +7,7 @@
 // --log defaults to $FAKE_OPENAI_LOG; --faults maps chat-request numbers to faults (see faultReply).
 import { parseArgs } from 'node:util';
 import { faultReply, fakeTeacher, startFakeOpenAIServer, type FakeReply } from './fake-openai-server';
+import { serveUntilSignalled } from './serve-until-signalled';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -36,15 +37,7 @@ async function main(): Promise<void> {
       return typeof content === 'string' ? { content, delayMs } : content;
     },
   });
-  process.stdout.write(`${server.url}\n`);
-  const stop = () => {
-    server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  serveUntilSignalled(server);
 }
 
 main().catch((err: Error) => {
