@@ -313,10 +313,7 @@ void describe('curateTrajectories', () => {
         planted++;
       }
     }
-    const started = performance.now();
     const result = curateTrajectories(records, OPTIONS);
-    const ms = performance.now() - started;
-    console.log(`curated ${records.length} records in ${ms.toFixed(0)} ms`, result.counts);
     assert.equal(result.counts['near-duplicate'], planted);
     assert.equal(result.kept.length, records.length - planted);
   });
