@@ -193,7 +193,7 @@ export function createActivities(deps: ActivityDeps = {}) {
       }
       log.info('experiment prepared', { experiment: exp, questions, episodes, shards: shards.length });
       return {
-        handle: { experiment: exp, artifactDir: config.artifactDir, configSha: frozenRef.sha256 },
+        handle: { experiment: exp, artifactDir: config.artifactDir, configSha: frozenRef.sha256, blockedAfterMs: config.blockedAfterSeconds * 1000 },
         shards,
         samples: refs,
         questions,

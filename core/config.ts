@@ -1,5 +1,6 @@
 // The one experiment config schema. Workflows import it too, so it stays pure (zod only, no Node APIs).
 import { z } from 'zod';
+import { DEFAULT_BLOCKED_AFTER_SECONDS } from './blocked';
 import { BudgetSchema } from './budget';
 import { PriceTableSchema } from './prices';
 
@@ -221,6 +222,11 @@ export const ExperimentConfigSchema = z
     prices: PriceTableSchema.optional(),
     /** Spending caps (dollars and/or tokens, overall and per model); the experiment pauses before passing one. */
     budget: BudgetSchema.optional(),
+    /**
+     * An activity that keeps failing with no progress for this long (a model server down, a GPU worker
+     * that cannot train) pauses its stage as `blocked` instead of retrying silently; `fireact resume` goes on.
+     */
+    blockedAfterSeconds: z.number().positive().max(7 * 24 * 3600).default(DEFAULT_BLOCKED_AFTER_SECONDS),
     students: z.array(StudentSchema).default([]),
     evaluate: EvaluateSchema.optional(),
   })

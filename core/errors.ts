@@ -17,6 +17,14 @@ export const ErrorType = {
   FineTuneFailed: 'FineTuneFailed',
   /** An episode whose worst-case cost does not fit the allowance it was given; the workflow pauses, not retries. */
   BudgetExhausted: 'BudgetExhausted',
+  /** The trainer process failed (crash, out of memory, disk full): a retry resumes from its newest checkpoint. */
+  TrainerFailed: 'TrainerFailed',
+  /** The trainer refused its input (no examples, nothing left to learn from, bad arguments): a retry meets the same input. */
+  TrainerBadInput: 'TrainerBadInput',
+  /** The file system refuses a path itself (name too long, not a folder): a retry asks for the same path. */
+  PathRefused: 'PathRefused',
+  /** An activity kept failing with no progress for longer than the config's `blockedAfterSeconds`; the experiment pauses as `blocked`. */
+  Blocked: 'Blocked',
 } as const;
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
@@ -31,4 +39,7 @@ export const NON_RETRYABLE_ERRORS: ErrorType[] = [
   ErrorType.BadDatasetRecord,
   ErrorType.FineTuneFailed,
   ErrorType.BudgetExhausted,
+  ErrorType.TrainerBadInput,
+  ErrorType.PathRefused,
+  ErrorType.Blocked,
 ];

@@ -1,10 +1,11 @@
 // Progress shape, queries and signals: defined once, used by workflows, CLI and tests.
 import { defineQuery } from '@temporalio/workflow';
+import type { BlockedState } from './blocked';
 import type { BudgetPause, BudgetState } from './budget';
 
 export const STAGES = ['prepare', 'generate', 'curate', 'build-datasets', 'fine-tune', 'evaluate', 'report'] as const;
 export type StageName = (typeof STAGES)[number];
-export type StageStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped';
+export type StageStatus = 'pending' | 'running' | 'done' | 'failed' | 'cancelled' | 'skipped';
 
 export interface StageProgress {
   status: StageStatus;
@@ -17,13 +18,15 @@ export interface StageProgress {
 
 export interface ExperimentProgress {
   experiment: string;
-  stage: StageName | 'done' | 'failed';
+  stage: StageName | 'done' | 'failed' | 'cancelled';
   stages: Record<StageName, StageProgress>;
   counts: Record<string, number>;
   /** Where the experiment's artifacts live (folder in the artifact store). */
   artifactRoot?: string;
   /** Set while the experiment waits for its budget to be raised (the stage it paused in stays in `stage`). */
   paused?: BudgetPause;
+  /** Set while a stage waits for `fireact resume` after an activity made no progress for blockedAfterSeconds. */
+  blocked?: BlockedState;
   /** Caps and spend so far, where the config has a budget. */
   budget?: BudgetState;
 }

@@ -2,18 +2,18 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ConfigError } from '../core/config';
 import { WORKFLOW_TYPE } from '../core/ids';
-import { progressQuery, type ExperimentProgress } from '../core/progress';
+import { progressQuery } from '../core/progress';
 import { loadConfigFile } from '../activities/experiment/config-file';
 import path from 'node:path';
 import type { ExperimentInput, ExperimentResult } from '../workflows/experiment';
 import { connect, workflowLink } from './cli/connection';
-import { experimentInput, startExperiment, timestampId } from './cli/start';
+import { experimentInput, startExperiment, timestampId, workerWarning } from './cli/start';
+import { statusCommand } from './cli/status';
 import { planCommand } from './cli/plan';
 import { budgetCommand } from './cli/budget';
-import { renderProgress } from './cli/render';
 import { resumeCommand } from './cli/resume';
 import { scoreCommand } from './cli/score';
-import { rootCause, watch } from './cli/watch';
+import { watch } from './cli/watch';
 
 const USAGE = `usage: fireact <command>
   start <config.yaml|json> [--id ID] [--watch]   start an experiment; prints its id and UI link
@@ -105,6 +105,8 @@ async function main(argv: string[]): Promise<void> {
         console.log(`started experiment ${id}`);
         console.log(`  UI:    ${workflowLink(id!)}`);
         console.log(`  watch: npx fireact watch ${id}`);
+        const warning = await workerWarning(client, input!);
+        if (warning) console.log(warning);
         if (follow) await watch(client, id!);
         break;
       }
@@ -116,19 +118,7 @@ async function main(argv: string[]): Promise<void> {
           await watch(client, target);
           break;
         }
-        const handle = client.workflow.getHandle(target);
-        const desc = await handle.describe();
-        console.log(`${target}: ${desc.status.name} (started ${desc.startTime.toISOString()})`);
-        try {
-          console.log(renderProgress((await handle.query(progressQuery)) as ExperimentProgress));
-        } catch (err) {
-          console.log(`  (no progress: ${(err as Error).message})`);
-        }
-        if (desc.status.name === 'FAILED') {
-          // The failure sits in the result; its innermost cause names what went wrong.
-          await handle.result().catch((err: Error) => console.log(`  failed: ${rootCause(err)}`));
-        }
-        console.log(`  UI: ${workflowLink(target)}`);
+        await statusCommand(client, target);
         break;
       }
       case 'list': {

@@ -5,6 +5,7 @@ import type { PayloadCodec } from '@temporalio/common';
 import { DefaultLogger, NativeConnection, Worker, type LogLevel, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from '../activities';
 import { GPU_TASK_QUEUE, TASK_QUEUE } from '../core/ids';
+import { blockedInterceptor } from './blocked-interceptor';
 import { payloadCodecsFromEnv } from './payload-codec';
 
 export interface FireactWorkerOptions {
@@ -31,6 +32,8 @@ export async function createFireactWorker(opts: FireactWorkerOptions): Promise<W
     // sent as rarely as once a minute and a cancelled fine-tune or trainer would run on that long.
     maxHeartbeatThrottleInterval: '5 seconds',
     defaultHeartbeatThrottleInterval: '5 seconds',
+    // An activity failing with no progress past the experiment's blockedAfterSeconds pauses its stage.
+    interceptors: { activity: [blockedInterceptor] },
     ...(payloadCodecs.length ? { dataConverter: { payloadCodecs } } : {}),
   };
   if (taskQueue === GPU_TASK_QUEUE) {

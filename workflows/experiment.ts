@@ -4,6 +4,7 @@ import {
   ApplicationFailure,
   condition,
   executeChild,
+  isCancellation,
   log,
   patched,
   proxyActivities,
@@ -13,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities, CurateResult, DatasetResult, EvalRow, EvalTarget, PrepareResult, ReportInput } from '../activities';
 import { profiles } from '../core/activity-profiles';
+import { BLOCKED_STAGE, findBlocked, resumeBlockedUpdate } from '../core/blocked';
 import { checkRaise, createLedger, episodeWorstCase, fits, isZero, PAUSED_BUDGET_STAGE, raiseBudgetUpdate, ZERO, type Amount, type Ledger } from '../core/budget';
 import { evalRunName, evalRuns, evalTargets } from '../core/eval-plan';
 import { STAGE_SEARCH_ATTRIBUTE, shardWorkflowId } from '../core/ids';
@@ -97,6 +99,53 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
   );
   const stageSeconds: Record<string, number> = {};
 
+  // Blocked (patched 'blocked-pause'): work whose activity made no progress for blockedAfterSeconds
+  // waits here until `resumeBlocked` (`fireact resume <id>`), then runs again; finished parts are reused.
+  let resumes = 0;
+  setHandler(
+    resumeBlockedUpdate,
+    () => {
+      const was = progress.blocked!;
+      delete progress.blocked;
+      resumes += 1;
+      if (!input.noSearchAttributes) upsertSearchAttributes({ [STAGE_SEARCH_ATTRIBUTE]: [was.stage] });
+      log.info('resumed after blocked', { experiment, stage: was.stage });
+      return { stage: was.stage, reason: was.reason };
+    },
+    {
+      validator: () => {
+        if (!progress.blocked) throw new Error(`experiment ${experiment} is not blocked (stage: ${progress.stage}${progress.paused ? ', paused for budget: raise it with fireact budget' : ''})`);
+      },
+    },
+  );
+
+  /** Runs `work`; when it ends Blocked, pauses the stage until resumed and runs it again. */
+  async function unblocking<T>(stageName: StageName, work: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await work();
+      } catch (err) {
+        const b = findBlocked(err);
+        if (!b || !patched('blocked-pause')) throw err;
+        const seen = resumes;
+        if (!progress.blocked) {
+          progress.blocked = {
+            stage: stageName,
+            pausedAt: new Date().toISOString(),
+            ...(b.activity ? { activity: b.activity } : {}),
+            ...(b.workflowId ? { workflowId: b.workflowId } : {}),
+            ...(b.details ? { attempt: b.details.attempt, since: b.details.since } : {}),
+            lastError: b.details?.lastError ?? b.failure.message,
+            reason: `${b.workflowId ? `${b.workflowId}: ` : ''}${b.failure.message}`,
+          };
+          if (!input.noSearchAttributes) upsertSearchAttributes({ [STAGE_SEARCH_ATTRIBUTE]: [BLOCKED_STAGE] });
+          log.warn('stage blocked', { experiment, stage: stageName, reason: progress.blocked.reason });
+        }
+        await condition(() => resumes > seen);
+      }
+    }
+  }
+
   async function stage<T>(name: StageName, total: number, run: () => Promise<T>): Promise<T> {
     const s = progress.stages[name];
     progress.stage = name;
@@ -110,9 +159,12 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
       s.status = 'done';
       return out;
     } catch (err) {
-      s.status = 'failed';
-      progress.stage = 'failed';
-      if (!input.noSearchAttributes) upsertSearchAttributes({ [STAGE_SEARCH_ATTRIBUTE]: ['failed'] });
+      // A cancelled experiment reads as cancelled, not failed (patched: the search attribute differs).
+      const end = isCancellation(err) && patched('stage-cancelled') ? 'cancelled' : 'failed';
+      s.status = end;
+      progress.stage = end;
+      delete progress.blocked;
+      if (!input.noSearchAttributes) upsertSearchAttributes({ [STAGE_SEARCH_ATTRIBUTE]: [end] });
       throw err;
     } finally {
       s.endedAt = new Date().toISOString();
@@ -121,9 +173,9 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
   }
 
   const prep: PrepareResult = await stage('prepare', 1, async () => {
-    const r = await quick.prepareExperiment.executeWithOptions({ ...profiles.quick, summary: 'validate config, freeze question sample' }, [
+    const r = await unblocking('prepare', () => quick.prepareExperiment.executeWithOptions({ ...profiles.quick, summary: 'validate config, freeze question sample' }, [
       { experiment: input.artifactsOf ?? experiment, config: input.config },
-    ]);
+    ]));
     progress.stages.prepare.done = 1;
     progress.artifactRoot = `${r.handle.artifactDir}/${r.handle.experiment}`;
     progress.counts.questions = r.questions;
@@ -155,7 +207,7 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
     const startShard = ({ plan, from }: (typeof queue)[number]) => {
       const gb = genBudget(plan.method);
       const budget = gb && { allowance: gb.l.grant(budgetPlan!.teacher, gb.need, plan.end - (from ?? plan.start)), perEpisode: gb.need };
-      const p: Promise<void> = executeChild(GenerateShard, {
+      const p: Promise<void> = unblocking('generate', () => executeChild(GenerateShard, {
         workflowId: shardWorkflowId(experiment, plan.task, plan.method, plan.shard),
         args: [
           {
@@ -167,7 +219,7 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
           },
         ],
         staticSummary: `${plan.task} × ${plan.method}, questions ${from ?? plan.start}–${plan.end - 1}`,
-      })
+      }))
         .then((r: ShardResult) => {
           if (gb && budget) {
             gb.l.settle(budgetPlan!.teacher, budget.allowance, r.spent ?? ZERO);
@@ -191,7 +243,8 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
         const gb = genBudget(queue[0].plan.method);
         return !gb || gb.l.canStart(budgetPlan!.teacher, gb.need);
       };
-      while (running.size < maxShards && queue.length && fits()) startShard(queue.shift()!);
+      // While blocked, no new shard starts: it would meet the same cause.
+      while (running.size < maxShards && queue.length && !progress.blocked && fits()) startShard(queue.shift()!);
       if (running.size) {
         await Promise.race(running);
         continue;
@@ -238,9 +291,9 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
   }
 
   const cur: CurateResult = await stage('curate', prep.episodes, async () => {
-    const r = await data.curate.executeWithOptions({ ...profiles.dataJob, summary: 'keep good trajectories, drop duplicates and leaks' }, [
-      { handle: prep.handle, shards: prep.shards },
-    ]);
+    const r = await unblocking('curate', () =>
+      data.curate.executeWithOptions({ ...profiles.dataJob, summary: 'keep good trajectories, drop duplicates and leaks' }, [{ handle: prep.handle, shards: prep.shards }]),
+    );
     progress.stages.curate.done = r.total;
     progress.counts.kept = r.kept;
     return r;
@@ -254,9 +307,9 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
   }
 
   const datasets = await stage('build-datasets', 1, async () => {
-    const r = await data.buildDatasets.executeWithOptions({ ...profiles.dataJob, summary: 'write OpenAI chat JSONL and Alpaca JSON per mix' }, [
-      { handle: prep.handle, curated: cur.curated },
-    ]);
+    const r = await unblocking('build-datasets', () =>
+      data.buildDatasets.executeWithOptions({ ...profiles.dataJob, summary: 'write OpenAI chat JSONL and Alpaca JSON per mix' }, [{ handle: prep.handle, curated: cur.curated }]),
+    );
     progress.stages['build-datasets'].done = 1;
     progress.counts.datasets = r.length;
     return r;
@@ -278,11 +331,13 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
     students = await stage('fine-tune', jobs.length, () =>
       Promise.all(
         jobs.map(async ({ student, dataset }) => {
-          const r = await executeChild(FineTuneStudent, {
-            workflowId: `${experiment}/finetune/${student.name}-${dataset.name}`,
-            args: [{ handle: prep.handle, student, dataset }],
-            staticSummary: `fine-tune ${student.name} (${student.backend}, ${student.baseModel}) on ${dataset.name}`,
-          });
+          const r = await unblocking('fine-tune', () =>
+            executeChild(FineTuneStudent, {
+              workflowId: `${experiment}/finetune/${student.name}-${dataset.name}`,
+              args: [{ handle: prep.handle, student, dataset }],
+              staticSummary: `fine-tune ${student.name} (${student.backend}, ${student.baseModel}) on ${dataset.name}`,
+            }),
+          );
           progress.stages['fine-tune'].done += 1;
           return r;
         }),
@@ -308,11 +363,13 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
               budget.allowance = eb.l.grant(eb.model, budget.perEpisode, sample.n);
               evalRunning += 1;
             }
-            const out = await executeChild(EvaluateModel, {
-              workflowId,
-              args: [{ handle: prep.handle, target, task: sample.task, split: sample.split, samplePath: sample.samplePath, noise, ...(budget ? { budget } : {}) }],
-              staticSummary: `evaluate ${target.name} on ${sample.task} ${sample.split} (${target.method}, ${sample.n} questions)`,
-            });
+            const out = await unblocking('evaluate', () =>
+              executeChild(EvaluateModel, {
+                workflowId,
+                args: [{ handle: prep.handle, target, task: sample.task, split: sample.split, samplePath: sample.samplePath, noise, ...(budget ? { budget } : {}) }],
+                staticSummary: `evaluate ${target.name} on ${sample.task} ${sample.split} (${target.method}, ${sample.n} questions)`,
+              }),
+            );
             if (eb && budget) {
               evalRunning -= 1;
               const paid = 'stopped' in out ? out.stopped.paid : (out.paid ?? ZERO);
@@ -354,9 +411,11 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
     stageSeconds,
   };
   const report = await stage('report', 1, async () => {
-    const r = await quick.writeExperimentReport.executeWithOptions({ ...profiles.quick, summary: 'report.md, report.html, summary.json' }, [
-      { handle: prep.handle, report: reportInput, generation: { model: prep.teacher, usage: cur.usage } },
-    ]);
+    const r = await unblocking('report', () =>
+      quick.writeExperimentReport.executeWithOptions({ ...profiles.quick, summary: 'report.md, report.html, summary.json' }, [
+        { handle: prep.handle, report: reportInput, generation: { model: prep.teacher, usage: cur.usage } },
+      ]),
+    );
     progress.stages.report.done = 1;
     return r;
   });

@@ -47,7 +47,16 @@ export async function FineTuneStudent(input: FineTuneInput): Promise<FineTuneOut
     const modelRoot = `${handle.artifactDir}/${handle.experiment.replace(/[^A-Za-z0-9._-]/g, '_')}/models`;
     const r = await gpu.trainLocal.executeWithOptions(
       { ...profiles.longJob, taskQueue: GPU_TASK_QUEUE, summary: `train ${student.name} (${student.mode}) on ${dataset.name}, ${dataset.records} records` },
-      [{ student, datasetName: dataset.name, datasetPath, baseDir: `${modelRoot}/${student.name}-base`, outDir: `${modelRoot}/${student.name}-${dataset.name}` }],
+      [
+        {
+          student,
+          datasetName: dataset.name,
+          datasetPath,
+          baseDir: `${modelRoot}/${student.name}-base`,
+          outDir: `${modelRoot}/${student.name}-${dataset.name}`,
+          ...(handle.blockedAfterMs ? { blockedAfterMs: handle.blockedAfterMs } : {}),
+        },
+      ],
     );
     state.status = 'done';
     return {
@@ -65,11 +74,13 @@ export async function FineTuneStudent(input: FineTuneInput): Promise<FineTuneOut
   }
 
   const endpoint = { baseUrl: student.baseUrl, apiKeyEnv: student.apiKeyEnv };
+  const stuck = handle.blockedAfterMs ? { blockedAfterMs: handle.blockedAfterMs } : {};
   const started = await quick.startOpenAIFineTune.executeWithOptions(
     { ...profiles.quick, summary: `upload ${dataset.name} and create the ${student.baseModel} fine-tuning job` },
     [
       {
         ...endpoint,
+        ...stuck,
         datasetPath,
         datasetSha256: dataset.sha256,
         baseModel: student.baseModel,
@@ -84,7 +95,7 @@ export async function FineTuneStudent(input: FineTuneInput): Promise<FineTuneOut
   try {
     const r = await remote.followOpenAIFineTune.executeWithOptions(
       { ...profiles.longJob, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED, summary: `follow job ${started.jobId}` },
-      [{ ...endpoint, jobId: started.jobId, baseModel: student.baseModel }],
+      [{ ...endpoint, ...stuck, jobId: started.jobId, baseModel: student.baseModel }],
     );
     if (r.status !== 'succeeded' || !r.fineTunedModel) throw new Error(`fine-tuning job ${started.jobId} ended ${r.status} without a model`);
     state.status = 'done';

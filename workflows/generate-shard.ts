@@ -10,7 +10,17 @@ import { shardProgressQuery, type ShardProgress } from '../core/progress';
 
 const { runEpisode } = proxyActivities<Activities>(profiles.llmCall);
 
-const FATAL_EPISODE_ERRORS: string[] = [ErrorType.ModelAuth, ErrorType.ModelNotFound, ErrorType.ModelBadRequest, ErrorType.MissingSecret, ErrorType.InvalidConfig];
+// Blocked: the episode made no progress for blockedAfterSeconds; its neighbours meet the same cause,
+// so the shard stops and the experiment pauses, then runs the shard again (finished episodes are reused).
+const FATAL_EPISODE_ERRORS: string[] = [
+  ErrorType.ModelAuth,
+  ErrorType.ModelNotFound,
+  ErrorType.ModelBadRequest,
+  ErrorType.MissingSecret,
+  ErrorType.InvalidConfig,
+  ErrorType.PathRefused,
+  ErrorType.Blocked,
+];
 
 export interface ShardInput {
   handle: Parameters<Activities['runEpisode']>[0]['handle'];
@@ -145,7 +155,7 @@ export async function GenerateShard(input: ShardInput): Promise<ShardResult> {
   }
   await Promise.all(inFlight);
   if (cancelled !== undefined) throw cancelled;
-  if (fatal) throw ApplicationFailure.create({ type: fatal.type ?? undefined, message: fatal.message, nonRetryable: true });
+  if (fatal) throw ApplicationFailure.create({ type: fatal.type ?? undefined, message: fatal.message, nonRetryable: true, details: fatal.details ?? undefined });
   let end = plan.end;
   if (budget && (stoppedAt !== undefined || next < plan.end)) {
     end = Math.min(stoppedAt ?? next, next);

@@ -27,6 +27,20 @@ export function sha256(text: string | Buffer): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+/** Errno codes for a path the file system refuses as such: retrying asks for the same path. */
+const REFUSED_PATH_CODES = new Set(['ENAMETOOLONG', 'ENOTDIR', 'EISDIR', 'ELOOP']);
+
+/** A non-retryable PathRefused failure when `err` is the file system refusing the path itself, else undefined. */
+export function pathRefused(err: unknown, what: string): ApplicationFailure | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (!code || !REFUSED_PATH_CODES.has(code)) return undefined;
+  return ApplicationFailure.create({
+    type: ErrorType.PathRefused,
+    nonRetryable: true,
+    message: `${what}: the file system refuses the path (${code}${code === 'ENAMETOOLONG' ? ': a file or folder name is too long; use a shorter experiment id or artifactDir' : ''}): ${(err as Error).message}`,
+  });
+}
+
 export function createArtifactStore(root: string): ArtifactStore {
   const absRoot = path.resolve(root);
 
@@ -53,6 +67,8 @@ export function createArtifactStore(root: string): ArtifactStore {
       await fs.rename(tmp, abs);
     } catch (err) {
       await fs.rm(tmp, { force: true }).catch(() => undefined);
+      const refused = pathRefused(err, `cannot write artifact ${abs}`);
+      if (refused) throw refused;
       throw ApplicationFailure.create({
         type: ErrorType.ArtifactWriteFailed,
         message: `cannot write artifact ${abs}: ${(err as Error).message}`,
@@ -63,7 +79,12 @@ export function createArtifactStore(root: string): ArtifactStore {
   }
 
   async function readText(rel: string): Promise<string> {
-    return fs.readFile(resolve(rel), 'utf8');
+    const abs = resolve(rel);
+    try {
+      return await fs.readFile(abs, 'utf8');
+    } catch (err) {
+      throw pathRefused(err, `cannot read artifact ${abs}`) ?? err;
+    }
   }
 
   return {

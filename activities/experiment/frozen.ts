@@ -11,6 +11,8 @@ export interface ExperimentHandle {
   artifactDir: string;
   /** sha256 of the frozen config: a run that rewrites it (`fireact resume --new --config`) gets a fresh cache entry. */
   configSha?: string;
+  /** The config's blockedAfterSeconds in ms: the worker ends an activity stuck this long as `Blocked` (absent in old histories: never). */
+  blockedAfterMs?: number;
 }
 
 export function createFrozenState(clients: ClientProvider) {

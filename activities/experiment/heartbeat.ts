@@ -2,6 +2,14 @@
 // timeout even while one slow model call is in flight; details carry the latest progress.
 import { Context } from '@temporalio/activity';
 
+/** When each running activity last reported progress (an `update`); read by the worker's blocked check. */
+const progressAt = new WeakMap<Context, number>();
+
+/** Put in the details of every update, so the next attempt knows when the last one progressed. */
+interface ProgressStamp {
+  progressAt?: number;
+}
+
 export function startHeartbeat(initial?: unknown, everyMs = 3000) {
   const ctx = Context.current();
   let details = initial;
@@ -11,11 +19,21 @@ export function startHeartbeat(initial?: unknown, everyMs = 3000) {
   return {
     /** New progress, heartbeated at once (the SDK throttles what actually goes to the server). */
     update(next: unknown) {
-      details = next;
+      const now = Date.now();
+      progressAt.set(ctx, now);
+      details = next && typeof next === 'object' && !Array.isArray(next) ? { ...next, progressAt: now } : next;
       ctx.heartbeat(details);
     },
     stop() {
       clearInterval(timer);
     },
   };
+}
+
+/** When this activity last made progress, in this attempt or (from its heartbeat details) an earlier one. */
+export function lastProgressMs(ctx: Context): number | undefined {
+  const earlier = (ctx.info.heartbeatDetails as ProgressStamp | undefined)?.progressAt;
+  const now = progressAt.get(ctx);
+  const known = [earlier, now].filter((v): v is number => typeof v === 'number');
+  return known.length ? Math.max(...known) : undefined;
 }

@@ -166,12 +166,33 @@ function normalizeBaseUrl(url: string | undefined): string {
   return (url ?? DEFAULT_OPENAI_BASE_URL).replace(/\/+$/, '');
 }
 
+/**
+ * An endpoint must be an http(s) URL: the client would otherwise fail each request with a transport
+ * error that looks like a server down and is retried for ever. Non-retryable, naming whose URL it is.
+ */
+export function checkEndpointUrl(url: string, whose: string): void {
+  let protocol: string;
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    throw ApplicationFailure.create({ type: ErrorType.InvalidConfig, nonRetryable: true, message: `${whose}: baseUrl ${JSON.stringify(url)} is not a URL; give http(s)://host[:port]/v1` });
+  }
+  if (protocol !== 'http:' && protocol !== 'https:') {
+    throw ApplicationFailure.create({
+      type: ErrorType.InvalidConfig,
+      nonRetryable: true,
+      message: `${whose}: baseUrl ${JSON.stringify(url)} has scheme "${protocol.replace(/:$/, '')}"; only http and https are supported`,
+    });
+  }
+}
+
 export function createOpenAIModel(opts: OpenAIModelOptions): ChatModel {
   const { name, config, cache } = opts;
   if (config.provider !== 'openai') {
     throw ApplicationFailure.create({ type: ErrorType.InvalidConfig, nonRetryable: true, message: `model "${name}" has provider "${config.provider}", not "openai"` });
   }
   const baseUrl = normalizeBaseUrl(config.baseUrl);
+  checkEndpointUrl(baseUrl, `model "${name}"`);
   const endpoint = `${baseUrl}/chat/completions`;
   const limiter = opts.limiter ?? limiterForModel(config, opts.clock);
   const maxAttempts = Math.max(1, opts.maxAttempts ?? 5);

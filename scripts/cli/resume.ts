@@ -7,11 +7,12 @@
 //   and writes the original artifact folder, where finished episodes, trainings and evaluations are
 //   found and reused, and curation and datasets are recomputed from them (cheap).
 import { randomUUID } from 'node:crypto';
-import { WorkflowNotFoundError, type Client, type Connection } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
 import { loadConfigFile } from '../../activities/experiment/config-file';
+import { resumeBlockedUpdate } from '../../core/blocked';
 import { STAGE_SEARCH_ATTRIBUTE } from '../../core/ids';
 import { STAGES, type StageName } from '../../core/progress';
 import type { ExperimentInput } from '../../workflows/experiment';
@@ -85,14 +86,17 @@ export interface ResumeOptions {
 }
 
 export interface ResumeOutcome {
-  kind: 'reset' | 'new';
+  /** unblocked: a running experiment blocked on a stage goes on with the same run. */
+  kind: 'reset' | 'new' | 'unblocked';
   /** The workflow that carries on: the same id (reset) or `<id>-r<N>` (new). */
   workflowId: string;
   runId: string;
   /** The original run's status. */
   was: string;
-  /** Reset: the stage redone and the event reset to. */
-  stage?: StageName;
+  /** Reset: the stage redone and the event reset to; unblocked: the stage that goes on. */
+  stage?: string;
+  /** Unblocked: why it was blocked. */
+  reason?: string;
   eventId?: number;
 }
 
@@ -110,6 +114,17 @@ async function nextRunId(client: Client, base: string): Promise<string> {
   }
 }
 
+/** A running experiment blocked on a stage: the `resumeBlocked` update runs that stage's work again. */
+async function unblock(client: Client, id: string): Promise<{ stage: string; reason: string }> {
+  try {
+    return await client.workflow.getHandle(id).executeUpdate(resumeBlockedUpdate);
+  } catch (err) {
+    // The validator says why not (not blocked, paused for budget instead).
+    if (err instanceof WorkflowUpdateFailedError) throw new Error(`${id} is still running: ${err.cause?.message ?? err.message}; wait for it, or cancel it first (npx fireact cancel ${id})`);
+    throw err;
+  }
+}
+
 export async function resumeExperiment(client: Client, connection: Connection, id: string, opts: ResumeOptions = {}): Promise<ResumeOutcome> {
   // A bad new config fails before anything is touched.
   const newConfig = opts.configFile ? await loadConfigFile(opts.configFile) : undefined;
@@ -117,7 +132,10 @@ export async function resumeExperiment(client: Client, connection: Connection, i
   const desc = await handle.describe();
   const was = desc.status.name;
   const wantNew = opts.mode === 'new' || newConfig !== undefined;
-  if (was === 'RUNNING') throw new Error(`${id} is still running; wait for it, or cancel it first (npx fireact cancel ${id})`);
+  if (was === 'RUNNING') {
+    if (wantNew || opts.mode === 'reset') throw new Error(`${id} is still running; wait for it, or cancel it first (npx fireact cancel ${id})`);
+    return { kind: 'unblocked', workflowId: id, runId: desc.runId, was, ...(await unblock(client, id)) };
+  }
   if (!RESUMABLE.has(was) && !(was === 'COMPLETED' && wantNew)) {
     throw new Error(`${id} is ${was}; nothing to resume${was === 'COMPLETED' ? ' (to run it again with a changed config: fireact resume --config FILE)' : ''}`);
   }
@@ -174,7 +192,9 @@ export async function resumeCommand(args: string[]): Promise<number> {
   const { client, connection } = await connect();
   try {
     const r = await resumeExperiment(client, connection, id, { mode: reset ? 'reset' : fresh ? 'new' : undefined, configFile });
-    if (r.kind === 'reset') {
+    if (r.kind === 'unblocked') {
+      console.log(`resumed ${id}: stage "${r.stage}" runs its blocked work again (finished work is reused); it was blocked by: ${r.reason}`);
+    } else if (r.kind === 'reset') {
       console.log(`reset ${id} (${r.was}) to event ${r.eventId}: it redoes stage "${r.stage}" on the current code; earlier stages are kept`);
     } else {
       console.log(`started ${r.workflowId}, resuming ${id} (${r.was}) as a new run in the same artifact folder; finished work is reused`);

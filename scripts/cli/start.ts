@@ -3,7 +3,9 @@ import type { Client, Connection } from '@temporalio/client';
 import { TASK_QUEUE, WORKFLOW_TYPE } from '../../core/ids';
 import { loadConfigFile } from '../../activities/experiment/config-file';
 import type { ExperimentInput } from '../../workflows/experiment';
+import { GPU_TASK_QUEUE } from '../../core/ids';
 import { ensureStageSearchAttribute } from './connection';
+import { noWorkerMessage, unpolledQueues } from './inspect';
 
 export function timestampId(name: string, d = new Date()): string {
   const pad = (n: number) => String(n).padStart(2, '0');
@@ -19,4 +21,16 @@ export async function experimentInput(file: string): Promise<{ input: Experiment
 export async function startExperiment(client: Client, connection: Connection, input: ExperimentInput, id: string): Promise<void> {
   const withAttrs: ExperimentInput = { ...input, noSearchAttributes: !(await ensureStageSearchAttribute(connection)) };
   await client.workflow.start(WORKFLOW_TYPE, { taskQueue: TASK_QUEUE, workflowId: id, args: [withAttrs], staticSummary: `FireAct experiment ${id}` });
+}
+
+/** A warning when no worker polls a queue this experiment needs ("fireact-gpu" only with a local student). */
+export async function workerWarning(client: Client, input: ExperimentInput): Promise<string | undefined> {
+  const students = (input.config as { students?: Array<{ backend?: string }> }).students ?? [];
+  const needed = [
+    { queue: TASK_QUEUE, kind: 'workflow' as const },
+    { queue: TASK_QUEUE, kind: 'activity' as const },
+    ...(students.some((s) => s.backend === 'local') ? [{ queue: GPU_TASK_QUEUE, kind: 'activity' as const }] : []),
+  ];
+  const msg = noWorkerMessage(await unpolledQueues(client, needed));
+  return msg && `warning: ${msg}; the experiment waits until one does`;
 }

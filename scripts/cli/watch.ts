@@ -1,15 +1,31 @@
-// Following an experiment: live progress until it ends, then what it produced.
+// Following an experiment: live progress until it ends, then what it produced: datasets, the
+// evaluation headline and where the report is. A cancelled run reads as cancelled.
 import path from 'node:path';
-import { WorkflowFailedError, type Client } from '@temporalio/client';
-import { progressQuery } from '../../core/progress';
+import { CancelledFailure, WorkflowFailedError, type Client } from '@temporalio/client';
+import { primaryMetric } from '../../activities/report/sections';
+import type { EvalRow } from '../../activities/report/types';
 import type { ExperimentResult } from '../../workflows/experiment';
-import { renderProgress } from './render';
+import { inspectExperiment } from './inspect';
+import { renderView } from './render';
 
 /** The innermost failure's message: "Activity task failed" says where, the cause says why. */
 export function rootCause(err: Error): string {
   let e: Error = err;
   while (e.cause instanceof Error) e = e.cause;
   return e.message;
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+
+/** One line per evaluation row: the task's headline metric with its 95% interval, and the valid-action rate. */
+export function evaluationHeadline(rows: readonly EvalRow[]): string[] {
+  return rows.map((r) => {
+    const name = primaryMetric(r.task, Object.keys(r.metrics));
+    const m = r.metrics[name];
+    const metric = m ? `${name} ${pct(m.mean)} [${pct(m.lo)}, ${pct(m.hi)}]` : 'no metric';
+    const noise = r.noise === 'none' ? '' : `, search ${r.noise}`;
+    return `  eval ${r.model} (${r.kind}) on ${r.task} ${r.split}, ${r.method}${noise}, n=${r.n}: ${metric}, valid actions ${pct(r.validActionRate)}`;
+  });
 }
 
 export async function describeResult(client: Client, id: string): Promise<ExperimentResult | undefined> {
@@ -23,10 +39,20 @@ export async function describeResult(client: Client, id: string): Promise<Experi
     for (const d of r.datasets) {
       for (const [fmt, ref] of Object.entries(d.files)) console.log(`  dataset ${d.name} (${fmt}, ${d.records} records): ${path.join(r.artifactDir, ref!.path)}`);
     }
+    for (const s of r.students) console.log(`  student ${s.student}@${s.dataset}: ${s.fineTunedModel}${s.steps !== undefined ? ` (${s.steps} steps${s.trainLoss !== undefined ? `, loss ${s.trainLoss.toFixed(4)}` : ''})` : ''}`);
+    for (const line of evaluationHeadline(r.evaluation)) console.log(line);
+    if (r.report) {
+      console.log(`  report: ${path.join(r.artifactDir, r.report.markdown)}`);
+      console.log(`          ${path.join(r.artifactDir, r.report.html)}`);
+    }
     return r;
   } catch (err) {
     if (err instanceof WorkflowFailedError) {
-      console.error(`experiment ${id} failed: ${rootCause(err)}`);
+      if (err.cause instanceof CancelledFailure) {
+        console.error(`experiment ${id} was cancelled; finished work is kept (continue it with: npx fireact resume ${id})`);
+      } else {
+        console.error(`experiment ${id} failed: ${rootCause(err)}`);
+      }
       process.exitCode = 1;
       return undefined;
     }
@@ -34,28 +60,23 @@ export async function describeResult(client: Client, id: string): Promise<Experi
   }
 }
 
-export async function watch(client: Client, id: string): Promise<ExperimentResult | undefined> {
-  const handle = client.workflow.getHandle(id);
+export async function watch(client: Client, id: string, everyMs = 1000): Promise<ExperimentResult | undefined> {
   const tty = process.stdout.isTTY;
   let lastText = '';
   let lastLines = 0;
   for (;;) {
-    const desc = await handle.describe();
-    let text: string;
-    try {
-      text = renderProgress(await handle.query(progressQuery));
-    } catch {
-      text = `experiment ${id}: ${desc.status.name}`;
-    }
-    if (text !== lastText) {
+    const view = await inspectExperiment(client, id, { queryTimeoutMs: 2000 });
+    const text = renderView(view);
+    // "next try in 12s" ticks every second: redraw for it on a terminal, but do not log a copy per tick.
+    const key = tty ? text : text.replace(/ in [\dhms ]+ \(/g, ' (');
+    if (key !== lastText) {
       if (tty && lastLines) process.stdout.write(`\x1b[${lastLines}A\x1b[J`);
       process.stdout.write(text + '\n');
-      lastText = text;
+      lastText = key;
       lastLines = text.split('\n').length;
     }
-    if (desc.status.name !== 'RUNNING') break;
-    await new Promise((r) => setTimeout(r, 1000));
+    if (view.status !== 'RUNNING') break;
+    await new Promise((r) => setTimeout(r, everyMs));
   }
   return describeResult(client, id);
 }
-

@@ -7,6 +7,7 @@ Failures also print {"event":"error","kind":...,"message":...} on stdout.
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import sys
 import traceback
@@ -16,6 +17,8 @@ from .events import emit, setup_logging
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+# A path the file system refuses as such (too long, not a folder): a retry asks for the same path.
+REFUSED_PATH_ERRNOS = {errno.ENAMETOOLONG, errno.ENOTDIR, errno.EISDIR, errno.ELOOP}
 
 
 def _positive(value: str) -> int:
@@ -112,7 +115,8 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, OSError) as e:
         # ValueError covers DataError and a bad --lora; an OSError without errno is how from_pretrained
         # says a model cannot be found. Other OS errors (disk full, ...) are failures worth a retry.
-        if isinstance(e, OSError) and not isinstance(e, (FileNotFoundError, FileExistsError)) and e.errno is not None:
+        if (isinstance(e, OSError) and not isinstance(e, (FileNotFoundError, FileExistsError)) and e.errno is not None
+                and e.errno not in REFUSED_PATH_ERRNOS):
             traceback.print_exc(file=sys.stderr)
             emit("error", kind="failed", message=f"{type(e).__name__}: {e}")
             return EXIT_FAILED

@@ -10,6 +10,9 @@ import { ErrorType } from '../../../core/errors';
 import { startHeartbeat } from '../../experiment/heartbeat';
 import { startTrainer, type TrainerEvent } from './trainer-process';
 
+/** The trainer's exit code for bad arguments, data or output folder (trainer/fireact_trainer/cli.py). */
+const TRAINER_EXIT_BAD_INPUT = 2;
+
 export interface LocalTrainInput {
   student: StudentConfig;
   datasetName: string;
@@ -17,6 +20,8 @@ export interface LocalTrainInput {
   datasetPath: string;
   baseDir: string;
   outDir: string;
+  /** The experiment's blockedAfterSeconds in ms (read by the worker's blocked check). */
+  blockedAfterMs?: number;
 }
 
 export interface LocalTrainResult {
@@ -49,13 +54,19 @@ export function createLocalFineTuneActivities(deps: { python: () => Promise<stri
   async function runTrainer(args: string[], what: string, launcher: string[] = []): Promise<TrainerEvent[]> {
     const python = await deps.python();
     const events: TrainerEvent[] = [];
+    // Details for the UI and `fireact status`: the latest step (step/total, loss, tokens/s) and the
+    // checkpoint this attempt resumed from, which the next step event would otherwise hide.
+    let resumedFrom: number | undefined;
     const heartbeat = startHeartbeat({ what });
     const run = startTrainer(
       python,
       args,
       (e) => {
         events.push(e);
-        if (e.event === 'step' || e.event === 'checkpoint' || e.event === 'resumed') heartbeat.update({ what, ...e });
+        if (e.event === 'resumed' && typeof e.step === 'number') resumedFrom = e.step;
+        if (e.event === 'start' || e.event === 'step' || e.event === 'checkpoint' || e.event === 'resumed') {
+          heartbeat.update({ what, ...e, ...(resumedFrom !== undefined ? { resumedFrom } : {}) });
+        }
       },
       env,
       launcher,
@@ -66,9 +77,18 @@ export function createLocalFineTuneActivities(deps: { python: () => Promise<stri
     try {
       const { code, signal: killedBy, stderrTail } = await run.done;
       if (signal.aborted) throw signal.reason ?? new Error('cancelled');
+      if (code === TRAINER_EXIT_BAD_INPUT) {
+        // The trainer refused its data, arguments or output folder: every retry would meet the same.
+        const said = events.filter((e) => e.event === 'error').pop()?.message;
+        throw ApplicationFailure.create({
+          type: ErrorType.TrainerBadInput,
+          nonRetryable: true,
+          message: `${what}: ${typeof said === 'string' ? said : stderrTail.split('\n').slice(-4).join('\n')}`,
+        });
+      }
       if (code !== 0) {
         throw ApplicationFailure.create({
-          type: 'TrainerFailed',
+          type: ErrorType.TrainerFailed,
           message: `${what} exited with ${code ?? killedBy}: ${stderrTail.split('\n').slice(-8).join('\n')}`,
         });
       }

@@ -32,6 +32,8 @@ export interface OpenAIEndpointInput {
   baseUrl?: string;
   /** Name of the worker environment variable with the key. */
   apiKeyEnv?: string;
+  /** The experiment's blockedAfterSeconds in ms (read by the worker's blocked check). */
+  blockedAfterMs?: number;
 }
 
 export interface StartOpenAIFineTuneInput extends OpenAIEndpointInput {
@@ -185,7 +187,6 @@ export function createOpenAIFineTuneActivities(opts: OpenAIFineTuneActivityOptio
           onEvent: (event, cursor) => {
             details = { ...details, ...cursor, last: describeEvent(event) };
             heartbeat.update(details);
-            ctx.heartbeat(details);
           },
           onPoll: (job, cursor) => {
             details = { ...details, ...cursor, status: job.status };

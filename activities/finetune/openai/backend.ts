@@ -8,6 +8,7 @@ import type { FineTuningJob, FineTuningJobCheckpoint, FineTuningJobEvent } from 
 import type { FileObject } from 'openai/resources/files';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../../../core/errors';
+import { checkEndpointUrl } from '../../models/openai-model';
 import { classifyOpenAIError, redactSecret, toFailure, type ClassifiedError } from './failures';
 
 export const DEFAULT_OPENAI_FINETUNE_BASE_URL = 'https://api.openai.com/v1';
@@ -187,6 +188,7 @@ function eventOf(e: FineTuningJobEvent): FollowEvent {
 
 export function createOpenAIFineTuneBackend(opts: OpenAIFineTuneBackendOptions): OpenAIFineTuneBackend {
   const baseUrl = (opts.baseUrl ?? DEFAULT_OPENAI_FINETUNE_BASE_URL).replace(/\/+$/, '');
+  checkEndpointUrl(baseUrl, 'fine-tuning endpoint');
   const apiKey = opts.apiKey;
   const createAttempts = Math.max(1, opts.createAttempts ?? 3);
   const retryDelayMs = opts.retryDelayMs ?? 1000;
