@@ -25,7 +25,7 @@ const USAGE = `usage: fireact <command>
   report <id>                                    where the experiment's report.md, report.html and summary.json are
   validate <config>                              check a config file without starting anything
   plan <config> [--json]                         samples, episodes, calls, tokens and cost, before anything runs
-  resume <id> [--reset | --new] [--config F]     continue a failed, terminated or cancelled experiment, reusing finished work
+  resume <id> [--reset | --new] [--config F]     continue a failed, cancelled or blocked experiment, reusing finished work
   score --task T --predictions F.jsonl [--split S] [--data-dir D]   score predictions (means, bootstrap 95% CIs)
 env: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), FIREACT_UI_URL (http://localhost:8233)`;
 

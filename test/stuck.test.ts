@@ -115,6 +115,29 @@ test('with no worker, start and status say so at once and how to start one', { t
   await env.client.workflow.getHandle('noworker-1').terminate('test: no worker');
 });
 
+const TINY_STUDENT = { name: 'tiny', backend: 'local', baseModel: 'init', init: { hidden: 32, layers: 1, heads: 2 }, mode: 'full', datasets: ['hotpotqa'], batchSize: 2, maxLen: 256 };
+
+test('with no GPU worker, start and status name the "fireact-gpu" queue the run waits on', { timeout: 120_000 }, async () => {
+  const cpu = await createFireactWorkers({ connection: env.nativeConnection, queues: ['fireact'], worker: { workflowBundle: await workflowBundle() } });
+  const cpuRunning = Promise.all(cpu.map((w) => w.run()));
+  try {
+    const file = await writeConfig('nogpu', { students: [TINY_STUDENT] });
+    const start = await fireact(['start', file, '--id', 'nogpu-1']);
+    assert.equal(start.code, 0, start.err);
+    assert.match(start.out, /warning: no worker polls task queue "fireact-gpu": start one with `npm run worker` \(both queues\), or `FIREACT_QUEUES=fireact-gpu npm run worker`/);
+    const status = await until('the run to wait on the GPU queue', async () => {
+      const s = await fireact(['status', 'nogpu-1']);
+      return /stage: fine-tune/.test(s.out) ? s.out : undefined;
+    });
+    assert.match(status, /no worker polls task queue "fireact-gpu"/);
+    assert.doesNotMatch(status, /polls task queue "fireact"[^-]/);
+    await env.client.workflow.getHandle('nogpu-1').terminate('test: no GPU worker');
+  } finally {
+    for (const w of cpu) w.shutdown();
+    await cpuRunning;
+  }
+});
+
 test('a refused model endpoint shows within seconds, pauses as blocked, and goes on after resume', { timeout: 180_000 }, async () => {
   await startWorkers();
   const port = await closedPort();
@@ -177,20 +200,7 @@ test('fine-tuning shows step, loss, tokens/s and ETA; a cancelled run reads as c
   if (!workers.length) await startWorkers();
   const file = await writeConfig('train', {
     generate: { teacher: 'teacher', tasks: [{ task: 'hotpotqa', split: 'fireact-react', methods: ['react'], sample: { n: 12 } }], shardSize: 12 },
-    students: [
-      {
-        name: 'tiny',
-        backend: 'local',
-        baseModel: 'init',
-        init: { hidden: 32, layers: 1, heads: 2 },
-        mode: 'full',
-        datasets: ['hotpotqa'],
-        maxSteps: 2000,
-        saveEvery: 500,
-        batchSize: 2,
-        maxLen: 256,
-      },
-    ],
+    students: [{ ...TINY_STUDENT, maxSteps: 2000, saveEvery: 500 }],
   });
   assert.equal((await fireact(['start', file, '--id', 'train-1'])).code, 0);
   const line = await until(
