@@ -109,8 +109,9 @@ test('with no worker, start and status say so at once and how to start one', { t
   assert.match(status.out, /noworker-1: RUNNING/);
   assert.match(status.out, /no progress: no worker polls "fireact" to answer the progress query/);
   assert.match(status.out, /no worker polls task queue "fireact"/);
-  // CLI start-up included; the progress query is not waited on (it would block for half a minute).
-  assert.ok(seconds < 10, `status took ${seconds}s`);
+  // The query is not asked (the line above says why), so nothing waits for the server's half-minute
+  // query timeout; the bound is loose because CLI start-up on a loaded machine takes seconds.
+  assert.ok(seconds < 25, `status took ${seconds}s`);
   console.log(`status with no worker: ${seconds.toFixed(1)} s`);
   await env.client.workflow.getHandle('noworker-1').terminate('test: no worker');
 });
@@ -172,6 +173,9 @@ test('a refused model endpoint shows within seconds, pauses as blocked, and goes
   assert.match(blocked.lastError, /connection failed/);
   const attr = (await handle.describe()).searchAttributes[STAGE_SEARCH_ATTRIBUTE];
   assert.deepEqual(attr, [BLOCKED_STAGE]);
+  // The UI shows the reason on the workflow's page (its current details).
+  const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+  assert.match(meta.currentDetails ?? '', /^\*\*Blocked\*\* in stage generate: refused-1\/generate\/hotpotqa-cot-0: runEpisode made no progress for \d+s \(attempt \d+\); last error: .*connection failed/);
   const status = await fireact(['status', 'refused-1']);
   assert.match(status.out, /stage: generate \(BLOCKED: resume with `npx fireact resume refused-1`\)/);
   assert.match(status.out, /blocked since .* in stage generate, refused-1\/generate\/hotpotqa-cot-0, activity runEpisode/);

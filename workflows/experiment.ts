@@ -8,6 +8,7 @@ import {
   log,
   patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
@@ -108,6 +109,7 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
       const was = progress.blocked!;
       delete progress.blocked;
       resumes += 1;
+      setCurrentDetails('');
       if (!input.noSearchAttributes) upsertSearchAttributes({ [STAGE_SEARCH_ATTRIBUTE]: [was.stage] });
       log.info('resumed after blocked', { experiment, stage: was.stage });
       return { stage: was.stage, reason: was.reason };
@@ -139,6 +141,8 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
             reason: `${b.workflowId ? `${b.workflowId}: ` : ''}${b.failure.message}`,
           };
           if (!input.noSearchAttributes) upsertSearchAttributes({ [STAGE_SEARCH_ATTRIBUTE]: [BLOCKED_STAGE] });
+          // The UI shows this on the workflow's page (a query: no command, nothing in history).
+          setCurrentDetails(`**Blocked** in stage ${stageName}: ${progress.blocked.reason}\n\nFix the cause, then run \`npx fireact resume ${experiment}\`.`);
           log.warn('stage blocked', { experiment, stage: stageName, reason: progress.blocked.reason });
         }
         await condition(() => resumes > seen);
