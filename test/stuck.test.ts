@@ -37,10 +37,18 @@ let dir: string;
 let workers: Worker[] = [];
 let running: Promise<unknown> | undefined;
 let fake: FakeOpenAIServer | undefined;
+/** While this file exists, the workers' trainer crashes at once (as on a broken GPU). */
+let trainerBroken: string;
 
 before(async () => {
   dir = await tempDir('stuck');
   env = await startDevServer();
+  // The workers run the trainer through a wrapper that can be made to crash, then mended.
+  const python = await createTrainerPythonResolver()();
+  trainerBroken = path.join(dir, 'trainer-broken');
+  const wrapper = path.join(dir, 'python');
+  await fs.writeFile(wrapper, `#!/bin/sh\nif [ -e '${trainerBroken}' ]; then echo 'RuntimeError: CUDA error: an illegal memory access was encountered' >&2; exit 1; fi\nexec '${python}' "$@"\n`, { mode: 0o755 });
+  process.env.FIREACT_TRAINER_PYTHON = wrapper;
 });
 
 after(async () => {
@@ -152,6 +160,12 @@ test('a refused model endpoint shows within seconds, pauses as blocked, and goes
   const t0 = Date.now();
   assert.equal((await fireact(['start', file, '--id', 'refused-1'])).code, 0);
 
+  // The server knows after the first attempt (five in-call tries with back-off); printed, not asserted.
+  await until('the server to report the failing episode', async () => {
+    const v = await inspectExperiment(env.client, 'refused-1');
+    return v.activities.some((a) => a.attempt > 1 && a.lastFailure) || undefined;
+  });
+  console.log(`failing activity known to the server ${((Date.now() - t0) / 1000).toFixed(1)} s after start`);
   // status names the stage, the shard, the activity, its attempt, the next try and the error.
   const seen = await until('status showing the failing episode', async () => {
     const s = await fireact(['status', 'refused-1']);
@@ -232,6 +246,28 @@ test('fine-tuning shows step, loss, tokens/s and ETA; a cancelled run reads as c
   const after = await fireact(['status', 'train-1']);
   assert.match(after.out, /train-1: CANCELLED/);
   assert.match(after.out, /fine-tune .* cancelled/);
+});
+
+test('a trainer that keeps crashing blocks the fine-tune stage, which goes on after resume', { timeout: 240_000 }, async () => {
+  if (!workers.length) await startWorkers();
+  await fs.writeFile(trainerBroken, '');
+  const file = await writeConfig('crash', { students: [{ ...TINY_STUDENT, maxSteps: 4 }], blockedAfterSeconds: 5 });
+  assert.equal((await fireact(['start', file, '--id', 'crash-1'])).code, 0);
+  const handle = env.client.workflow.getHandle('crash-1');
+  const blocked = await until('the fine-tune stage to block', async () => (await handle.query(progressQuery)).blocked, 180_000);
+  assert.equal(blocked.stage, 'fine-tune');
+  assert.equal(blocked.workflowId, 'crash-1/finetune/tiny-hotpotqa');
+  assert.equal(blocked.activity, 'trainLocal');
+  assert.match(blocked.lastError, /^init-model tiny exited with 1: RuntimeError: CUDA error: an illegal memory access was encountered/);
+  assert.ok((blocked.attempt ?? 0) >= 2 && (blocked.attempt ?? 0) < 100, `blocked at attempt ${blocked.attempt}`);
+
+  await fs.rm(trainerBroken);
+  const resumed = await fireact(['resume', 'crash-1']);
+  assert.equal(resumed.code, 0, resumed.err);
+  assert.match(resumed.out, /resumed crash-1: stage "fine-tune" runs its blocked work again/);
+  const r = (await handle.result()) as ExperimentResult;
+  assert.equal(r.students.length, 1);
+  assert.equal(r.students[0].steps, 4);
 });
 
 test('a training run resumed from a checkpoint says so', () => {
