@@ -124,17 +124,6 @@ export function noWorkerMessage(unpolled: QueueCheck[]): string | undefined {
   return `no worker polls ${what} ${names}: start one with \`npm run worker\` (both queues), or \`FIREACT_QUEUES=${queues.join(',')} npm run worker\``;
 }
 
-function stageAttribute(raw: temporal.api.workflowservice.v1.IDescribeWorkflowExecutionResponse): string | undefined {
-  const p = raw.workflowExecutionInfo?.searchAttributes?.indexedFields?.[STAGE_SEARCH_ATTRIBUTE];
-  if (!p?.data) return undefined;
-  try {
-    const v: unknown = JSON.parse(Buffer.from(p.data).toString('utf8'));
-    return Array.isArray(v) ? String(v[0]) : String(v);
-  } catch {
-    return undefined;
-  }
-}
-
 export async function inspectExperiment(client: Client, id: string, opts: { queryTimeoutMs?: number; checkWorkers?: boolean } = {}): Promise<ServerView> {
   const handle = client.workflow.getHandle(id);
   const desc = await handle.describe();
@@ -158,7 +147,7 @@ export async function inspectExperiment(client: Client, id: string, opts: { quer
     status: desc.status.name,
     startTime: desc.startTime,
     closeTime: desc.closeTime,
-    stage: stageAttribute(desc.raw),
+    stage: desc.searchAttributes[STAGE_SEARCH_ATTRIBUTE]?.[0]?.toString(),
     children,
     activities,
     unpolled: [],
