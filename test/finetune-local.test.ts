@@ -10,6 +10,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { StudentSchema } from '../core/config';
 import { createLocalFineTuneActivities, type LocalTrainInput } from '../activities/finetune/local/activities';
 import { createTrainerPythonResolver } from '../activities/finetune/local/trainer-process';
+import { trainingLine } from '../scripts/cli/render';
 import { DATA_DIR, tempDir } from './support/paths';
 
 let dir: string;
@@ -79,13 +80,18 @@ test('a trainer killed mid-training: the retry resumes from its checkpoint, step
 
   let resumedAt = -1;
   let firstStep = -1;
+  let shown = '';
   const second = watched((d) => {
     if (d.event === 'resumed') resumedAt = d.step ?? -1;
-    if (d.event === 'step' && firstStep < 0) firstStep = d.step ?? -1;
+    if (d.event === 'step' && firstStep < 0) {
+      firstStep = d.step ?? -1;
+      shown = trainingLine(d) ?? ''; // what `fireact status` prints from these heartbeat details
+    }
   });
   const result = (await second.run(activities.trainLocal, job)) as Awaited<ReturnType<typeof activities.trainLocal>>;
   assert.ok(resumedAt >= 10, `resumed at step ${resumedAt}`);
   assert.equal(firstStep, resumedAt + 1, 'the step counter continues after the checkpoint');
+  assert.match(shown, new RegExp(`^step ${firstStep}/200 \\(\\d+%\\), loss \\d+\\.\\d{4}, [\\d,]+ tokens/s, ETA .*, resumed from checkpoint ${resumedAt}$`));
   assert.equal(result.steps, 200);
   assert.equal(result.tinyDemoModel, true);
   assert.equal(result.adapterDir, null);
