@@ -255,6 +255,31 @@ export const ExperimentConfigSchema = z
       if (seen.has(d.name)) ctx.addIssue({ code: 'custom', path: ['datasets', i, 'name'], message: `duplicate dataset name "${d.name}"` });
       seen.add(d.name);
     });
+    // A (task, split) names its frozen sample file, shards and evaluation runs: one entry each.
+    for (const [field, entries] of [['generate', c.generate.tasks], ['evaluate', c.evaluate?.tasks ?? []]] as const) {
+      const first = new Map<string, number>();
+      entries.forEach((e, i) => {
+        const key = `${e.task} ${e.split}`;
+        const j = first.get(key);
+        if (j === undefined) first.set(key, i);
+        else {
+          const merge = field === 'generate' ? 'list all its methods in that entry' : 'keep one entry per task and split';
+          ctx.addIssue({ code: 'custom', path: [field, 'tasks', i], message: `${key} is already ${field}.tasks.${j}; ${merge}` });
+        }
+      });
+    }
+    // `<student>-<dataset>` names a fine-tuned model's folder and child workflow, `<student>-base` a
+    // local student's base model (and its evaluation row): two of them must not coincide.
+    const owners = new Map<string, string>();
+    c.students.forEach((st, i) => {
+      const names = [...st.datasets.map((d) => [`${st.name}-${d}`, `student "${st.name}" on dataset "${d}"`]), ...(st.backend === 'local' ? [[`${st.name}-base`, `the base model of student "${st.name}"`]] : [])];
+      for (const [n, what] of names) {
+        const other = owners.get(n);
+        if (other === what) ctx.addIssue({ code: 'custom', path: ['students', i, 'datasets'], message: `student "${st.name}" lists a dataset twice ("${n.slice(st.name.length + 1)}")` });
+        else if (other) ctx.addIssue({ code: 'custom', path: ['students', i, 'name'], message: `${what} and ${other} would both be named "${n}"; rename one` });
+        owners.set(n, what);
+      }
+    });
   });
 
 export type ExperimentConfig = z.output<typeof ExperimentConfigSchema>;

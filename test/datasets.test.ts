@@ -43,11 +43,12 @@ function recordFromRelease(opts: { task: TaskName; method: MethodName; qid: stri
     assert.ok(m.content.startsWith('Observation: '), `observation without prefix: ${m.content.slice(0, 40)}`);
     return { role: 'observation', content: m.content.slice('Observation: '.length) };
   });
+  const question = { task: opts.task, split: 'fireact', id: opts.qid, text: opts.questionText, answers: [] };
   return {
     schema: TRAJECTORY_SCHEMA,
-    id: trajectoryId(opts.task, opts.method, opts.qid),
+    id: trajectoryId(question, opts.method),
     experiment: 'release-check',
-    question: { task: opts.task, split: 'fireact', id: opts.qid, text: opts.questionText, answers: [] },
+    question,
     method: opts.method,
     teacher: { name: 'teacher', provider: 'replay', model: 'gpt-4', replay: true },
     turns,

@@ -1,6 +1,7 @@
 // Text rendering of experiment progress for `status` and `watch`.
 import type { ExperimentProgress } from '../../core/progress';
 import { describeBudget } from './budget';
+import { shellQuote } from './shell';
 
 function bar(done: number, total: number, width = 28): string {
   const frac = total > 0 ? Math.min(1, done / total) : 0;
@@ -18,6 +19,6 @@ export function renderProgress(p: ExperimentProgress): string {
   const counts = Object.entries(p.counts).map(([k, v]) => `${k}=${v}`).join(' ');
   if (counts) lines.push(`  ${counts}`);
   if (p.budget) lines.push(`  budget: ${describeBudget(p.budget)}`);
-  if (p.artifactRoot) lines.push(`  artifacts: ${p.artifactRoot}`);
+  if (p.artifactRoot) lines.push(`  artifacts: ${shellQuote(p.artifactRoot)}`);
   return lines.join('\n');
 }

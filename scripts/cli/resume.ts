@@ -12,10 +12,11 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
 import { loadConfigFile } from '../../activities/experiment/config-file';
-import { STAGE_SEARCH_ATTRIBUTE } from '../../core/ids';
+import { experimentIdProblem, STAGE_SEARCH_ATTRIBUTE } from '../../core/ids';
 import { STAGES, type StageName } from '../../core/progress';
 import type { ExperimentInput } from '../../workflows/experiment';
 import { connect, workflowLink } from './connection';
+import { shellQuote } from './shell';
 import { startExperiment } from './start';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -117,7 +118,7 @@ export async function resumeExperiment(client: Client, connection: Connection, i
   const desc = await handle.describe();
   const was = desc.status.name;
   const wantNew = opts.mode === 'new' || newConfig !== undefined;
-  if (was === 'RUNNING') throw new Error(`${id} is still running; wait for it, or cancel it first (npx fireact cancel ${id})`);
+  if (was === 'RUNNING') throw new Error(`${id} is still running; wait for it, or cancel it first (npx fireact cancel ${shellQuote(id)})`);
   if (!RESUMABLE.has(was) && !(was === 'COMPLETED' && wantNew)) {
     throw new Error(`${id} is ${was}; nothing to resume${was === 'COMPLETED' ? ' (to run it again with a changed config: fireact resume --config FILE)' : ''}`);
   }
@@ -170,6 +171,10 @@ export async function resumeCommand(args: string[]): Promise<number> {
   if (unknown.length) throw new Error(`unknown option ${unknown[0]}; usage: fireact resume <id> [--reset | --new] [--config file]`);
   const id = rest.find((a) => !a.startsWith('--'));
   if (!id) throw new Error('resume needs an experiment id; usage: fireact resume <id> [--reset | --new] [--config file]');
+  // Both ways go on writing the id's artifact folder; an id that cannot name one (an experiment of an
+  // earlier release, or one started from the Temporal CLI) is refused before connecting.
+  const idProblem = experimentIdProblem(id);
+  if (idProblem) throw new Error(idProblem);
 
   const { client, connection } = await connect();
   try {
@@ -180,7 +185,7 @@ export async function resumeCommand(args: string[]): Promise<number> {
       console.log(`started ${r.workflowId}, resuming ${id} (${r.was}) as a new run in the same artifact folder; finished work is reused`);
     }
     console.log(`  UI:    ${workflowLink(r.workflowId)}`);
-    console.log(`  watch: npx fireact watch ${r.workflowId}`);
+    console.log(`  watch: npx fireact watch ${shellQuote(r.workflowId)}`);
     return 0;
   } finally {
     await connection.close();

@@ -4,6 +4,7 @@ import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { progressQuery } from '../../core/progress';
 import type { ExperimentResult } from '../../workflows/experiment';
 import { renderProgress } from './render';
+import { shellQuote } from './shell';
 
 /** The innermost failure's message: "Activity task failed" says where, the cause says why. */
 export function rootCause(err: Error): string {
@@ -21,7 +22,7 @@ export async function describeResult(client: Client, id: string): Promise<Experi
     for (const [reason, n] of Object.entries(r.replaySkipped ?? {})) console.log(`  replay skipped ${n} released record(s): ${reason}`);
     console.log(`  drops: ${Object.entries(r.curate.drops).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}`);
     for (const d of r.datasets) {
-      for (const [fmt, ref] of Object.entries(d.files)) console.log(`  dataset ${d.name} (${fmt}, ${d.records} records): ${path.join(r.artifactDir, ref!.path)}`);
+      for (const [fmt, ref] of Object.entries(d.files)) console.log(`  dataset ${d.name} (${fmt}, ${d.records} records): ${shellQuote(path.join(r.artifactDir, ref!.path))}`);
     }
     return r;
   } catch (err) {
