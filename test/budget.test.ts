@@ -132,7 +132,7 @@ test('a capped experiment pauses before passing the cap and completes after the 
   assert.equal(result.episodes, 8);
   assert.equal(result.curate.total, 8);
   assert.equal(fake.completionRequests, 8, 'each episode asked the model once: nothing paid twice');
-  const files = await fs.readdir(path.join(artifactDir, id, 'trajectories', 'hotpotqa', 'cot'));
+  const files = await fs.readdir(path.join(artifactDir, id, 'trajectories', 'hotpotqa', 'fireact-react', 'cot'));
   assert.equal(files.length, 8);
   const done = (await handle.query(progressQuery)) as ExperimentProgress;
   assert.equal(done.paused, undefined);

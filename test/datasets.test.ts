@@ -401,7 +401,7 @@ void describe('buildDatasetMix', () => {
     assert.deepEqual(built.counts.byTask, { hotpotqa: 20, mmlu: 20 });
     assert.deepEqual(built.counts.byMethod, { cot: 20, react: 20 });
     assert.deepEqual(built.ids, [...built.ids].sort());
-    assert.equal(built.ids[0], 'hotpotqa/cot/00');
+    assert.equal(built.ids[0], 'hotpotqa/fireact/cot/00');
     const lines = built.chatJsonl!.split('\n');
     assert.equal(lines.pop(), '');
     assert.equal(lines.length, 40);
