@@ -171,9 +171,10 @@ export async function resumeCommand(args: string[]): Promise<number> {
   if (unknown.length) throw new Error(`unknown option ${unknown[0]}; usage: fireact resume <id> [--reset | --new] [--config file]`);
   const id = rest.find((a) => !a.startsWith('--'));
   if (!id) throw new Error('resume needs an experiment id; usage: fireact resume <id> [--reset | --new] [--config file]');
-  // Both ways go on writing the id's artifact folder; an id that cannot name one (an experiment of an
-  // earlier release, or one started from the Temporal CLI) is refused before connecting.
-  const idProblem = experimentIdProblem(id);
+  // Both ways go on writing the experiment's artifact folder; an id that cannot name one (an experiment
+  // of an earlier release, or one started from the Temporal CLI) is refused before connecting. A
+  // resumed run `<id>-r<N>` writes the folder of `<id>`, which is what must fit.
+  const idProblem = experimentIdProblem(id.replace(/-r\d+$/, '')) ? experimentIdProblem(id) : undefined;
   if (idProblem) throw new Error(idProblem);
 
   const { client, connection } = await connect();
