@@ -3,7 +3,9 @@
 // HotpotQA dev and test (the same row numbers in both) runs every question of each split once and
 // stores one trajectory per question. And an experiment of the previous release (trajectory files
 // without the split in their path) resumed as a new run pays nothing again for what it finished.
+// Last, the paths `fireact report` and `status` print are real ones once a shell reads them.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
@@ -12,6 +14,7 @@ import type { ExperimentConfigInput } from '../core/config';
 import { TASK_QUEUE } from '../core/ids';
 import type { TrajectoryRecord } from '../core/trajectory';
 import { FireActExperiment } from '../workflows';
+import { runFireact } from './support/cli';
 import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer } from './support/fake-openai-server';
 import { DATA_DIR, tempDir } from './support/paths';
 import { startStack } from './support/temporal';
@@ -142,4 +145,28 @@ test("the previous release's trajectory files are reused by a new run only for t
   }
   // The old files stay where they were (nothing already done is lost).
   assert.equal((await fs.readdir(path.join(old, 'trajectories', 'hotpotqa', 'react'))).filter((f) => f.endsWith('.json')).length, N);
+});
+
+test('printed paths are real after a shell reads them, even with a space and a quote in artifactDir', { timeout: 120_000 }, async () => {
+  const artifactDir = path.join(dir, "bob's artifacts");
+  const c: ExperimentConfigInput = {
+    name: 'paths',
+    dataDir: DATA_DIR,
+    artifactDir,
+    cacheDir: path.join(dir, 'cache-3'),
+    models: { teacher: { provider: 'replay', model: 'gpt-4', replayFiles: ['hotpotqa'] } },
+    generate: { teacher: 'teacher', tasks: [{ task: 'hotpotqa', split: 'fireact-react', methods: ['react'], sample: { n: 2 } }] },
+    datasets: [{ name: 'hotpotqa', tasks: ['hotpotqa'], methods: ['react'] }],
+  };
+  await env.client.workflow.execute(FireActExperiment, { taskQueue: TASK_QUEUE, workflowId: 'paths-1', args: [{ config: c }] });
+  const report = await runFireact(['report', 'paths-1'], env.address);
+  assert.equal(report.code, 0, report.err);
+  const status = await runFireact(['status', 'paths-1'], env.address);
+  const printed = [...report.out.matchAll(/^(?:report\.md|report\.html|summary\.json): +(.+)$/gm), ...status.out.matchAll(/^ {2}artifacts: (.+)$/gm)].map((m) => m[1]);
+  assert.equal(printed.length, 4, report.out + status.out);
+  for (const word of printed) {
+    // As a user pastes it: `ls -d <printed>` must name one existing path under artifactDir.
+    const listed = execFileSync('sh', ['-c', `ls -d ${word}`]).toString().trim();
+    assert.ok(listed.startsWith(artifactDir), listed);
+  }
 });
