@@ -280,6 +280,33 @@ export const ExperimentConfigSchema = z
         owners.set(n, what);
       }
     });
+    // Each evaluated model's runs live in eval/<name, with [^A-Za-z0-9._-] as "_">/: a student row
+    // `<student>@<dataset>`, a base model `<student>-base` and a baseline must not share that folder,
+    // or one would read the other's stored episodes as its own.
+    if (c.evaluate) {
+      const folders = new Map<string, string>();
+      const claim = (name: string, what: string, path: Array<string | number>) => {
+        const folder = name.replace(/[^A-Za-z0-9._-]/g, '_');
+        const other = folders.get(folder);
+        if (other) ctx.addIssue({ code: 'custom', path, message: `${what} and ${other} would share the evaluation folder "${folder}"; rename one` });
+        else folders.set(folder, what);
+      };
+      c.students.forEach((st, i) => {
+        for (const d of new Set(st.datasets)) claim(`${st.name}@${d}`, `student "${st.name}" on dataset "${d}"`, ['students', i, 'name']);
+        if (st.backend === 'local' && c.evaluate!.baseModels) claim(`${st.name}-base`, `the base model of student "${st.name}"`, ['students', i, 'name']);
+      });
+      const baselineMethods = new Map<string, Set<string>>();
+      c.evaluate.baselines.forEach((b, i) => {
+        const methods = baselineMethods.get(b.model);
+        if (!methods) claim(b.model, `baseline "${b.model}"`, ['evaluate', 'baselines', i, 'model']);
+        const seenMethods = methods ?? new Set<string>();
+        for (const m of b.methods) {
+          if (seenMethods.has(m)) ctx.addIssue({ code: 'custom', path: ['evaluate', 'baselines', i, 'methods'], message: `baseline "${b.model}" with method "${m}" is listed twice` });
+          seenMethods.add(m);
+        }
+        baselineMethods.set(b.model, seenMethods);
+      });
+    }
   });
 
 export type ExperimentConfig = z.output<typeof ExperimentConfigSchema>;

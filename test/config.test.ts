@@ -99,4 +99,20 @@ test('names that would share a file or workflow id: a task and split twice, stud
   ]);
   assert.deepEqual(problems({ ...base(), datasets: mixes, students: students(['a', ['c', 'c']]) }), ['students.0.datasets: student "a" lists a dataset twice ("c")']);
   parseExperimentConfig({ ...base(), datasets: mixes, students: students(['a', ['b-c', 'c']], ['b', ['b-c']]) });
+
+  // Evaluation folders: eval/<model>/ with "@" written as "_".
+  const evaluate = (baselines: unknown[], baseModels = true) => ({ tasks: [{ task: 'hotpotqa', split: 'dev' }], baselines, baseModels });
+  const models = { teacher: { provider: 'replay', model: 'gpt-4' }, 'a-base': { provider: 'replay', model: 'x' }, a_c: { provider: 'replay', model: 'y' } };
+  assert.deepEqual(problems({ ...base(), models, datasets: mixes, students: students(['a', ['c']]), evaluate: evaluate([{ model: 'a-base', methods: ['react'] }, { model: 'a_c', methods: ['cot'] }]) }), [
+    'evaluate.baselines.0.model: baseline "a-base" and the base model of student "a" would share the evaluation folder "a-base"; rename one',
+    'evaluate.baselines.1.model: baseline "a_c" and student "a" on dataset "c" would share the evaluation folder "a_c"; rename one',
+  ]);
+  assert.deepEqual(problems({ ...base(), datasets: mixes, students: students(['a', ['b_c']], ['a_b', ['c']]), evaluate: evaluate([]) }).slice(-1), [
+    'students.1.name: student "a_b" on dataset "c" and student "a" on dataset "b_c" would share the evaluation folder "a_b_c"; rename one',
+  ]);
+  assert.deepEqual(problems({ ...base(), evaluate: evaluate([{ model: 'teacher', methods: ['react'] }, { model: 'teacher', methods: ['cot', 'react'] }]) }), [
+    'evaluate.baselines.1.methods: baseline "teacher" with method "react" is listed twice',
+  ]);
+  // Without base-model rows, "a-base" is free; one baseline model over several entries is one folder.
+  parseExperimentConfig({ ...base(), models, datasets: mixes, students: students(['a', ['c']]), evaluate: evaluate([{ model: 'a-base', methods: ['react'] }, { model: 'a-base', methods: ['cot'] }], false) });
 });
