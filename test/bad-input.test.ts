@@ -56,6 +56,7 @@
 // 49 resume with a bad id                    → 'experiment id "team/alice/run1" is not allowed …', before connecting
 // 50 start --id differing only in case       → 'experiment DUP-1 failed: experiment id "DUP-1" differs only in case from the folder of experiment "dup-1" in …'
 // 51 validate: a task and split listed twice → "generate.tasks.1: hotpotqa fireact-react is already generate.tasks.0; list all its methods in that entry"
+// 52 validate: student outputs share a name → 'students.1.name: student "a-b" on dataset "c" and student "a" on dataset "b-c" would both be named "a-b-c"; rename one'
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -673,6 +674,18 @@ describe('bad inputs', { concurrency: 3 }, () => {
       { task: 'hotpotqa', split: 'fireact-react', methods: ['cot'], sample: { n: 3 } },
     ];
     await refused(await configFile(c), /generate\.tasks\.1: hotpotqa fireact-react is already generate\.tasks\.0; list all its methods in that entry/);
+  });
+
+  test('52 two students whose fine-tuned models would share a name', async () => {
+    const mixes = ['b-c', 'c'].map((name) => ({ name, tasks: ['hotpotqa'], methods: ['react'] }));
+    const students = [
+      { name: 'a', backend: 'local', baseModel: 'init', datasets: ['b-c'] },
+      { name: 'a-b', backend: 'local', baseModel: 'init', datasets: ['c'] },
+    ];
+    await refused(
+      await configFile({ ...baseConfig(), datasets: mixes, students }),
+      /students\.1\.name: student "a-b" on dataset "c" and student "a" on dataset "b-c" would both be named "a-b-c"; rename one/,
+    );
   });
 });
 
