@@ -52,7 +52,7 @@
 // 45 start --id with a space                 → 'experiment id "my run 1" is not allowed (it contains " "); an experiment id is 1 to 100 characters: …'
 // 46 start --id with slashes                 → 'experiment id "team/alice/run1" is not allowed (it contains "/"); …'
 // 47 start --id of 300 characters            → 'experiment id "xxx…" is not allowed (it is 300 characters long); …'
-// 48 temporal workflow start, bad id         → workflow fails InvalidExperimentId in prepare, one attempt: 'experiment id "my run 1" is not allowed …'
+// 48 temporal workflow start, bad id         → workflow fails InvalidExperimentId in prepare, one attempt: 'experiment id "my run 48" is not allowed …'
 // 49 resume with a bad id                    → 'experiment id "team/alice/run1" is not allowed …', before connecting
 // 50 start --id differing only in case       → 'experiment DUP-1 failed: experiment id "DUP-1" differs only in case from the folder of experiment "dup-1" in …'
 // 51 validate: a task and split listed twice → "generate.tasks.1: hotpotqa fireact-react is already generate.tasks.0; list all its methods in that entry"
@@ -628,9 +628,9 @@ describe('bad inputs', { concurrency: 3 }, () => {
   test('48 temporal workflow start with a workflow id that cannot name a folder', { timeout: 60_000 }, async () => {
     const input = await scratch('input.json', JSON.stringify({ config: baseConfig() }));
     await nothingSpent(async () => {
-      const r = await run(temporalBin(), ['workflow', 'start', '--address', env.address, '--type', 'FireActExperiment', '--task-queue', 'fireact', '--workflow-id', 'my run 1', '--input-file', input]);
+      const r = await run(temporalBin(), ['workflow', 'start', '--address', env.address, '--type', 'FireActExperiment', '--task-queue', 'fireact', '--workflow-id', 'my run 48', '--input-file', input]);
       assert.equal(r.code, 0, r.err);
-      const err = await env.client.workflow.getHandle('my run 1').result().then(
+      const err = await env.client.workflow.getHandle('my run 48').result().then(
         () => assert.fail('the workflow should fail'),
         (e: unknown) => e as WorkflowFailedError,
       );
@@ -639,11 +639,11 @@ describe('bad inputs', { concurrency: 3 }, () => {
       assert.equal(activity.retryState, RetryState.NON_RETRYABLE_FAILURE, 'refused on the first attempt, not retried');
       assert.ok(activity.cause instanceof ApplicationFailure);
       assert.equal(activity.cause.type, ErrorType.InvalidExperimentId);
-      assert.equal(activity.cause.message, `experiment id "my run 1" is not allowed (it contains " "); ${idForm}`);
-      const watched = await fireact(['watch', 'my run 1']);
-      assert.match(watched.err, /experiment my run 1 failed: experiment id "my run 1" is not allowed \(it contains " "\)/);
+      assert.equal(activity.cause.message, `experiment id "my run 48" is not allowed (it contains " "); ${idForm}`);
+      const watched = await fireact(['watch', 'my run 48']);
+      assert.match(watched.err, /experiment my run 48 failed: experiment id "my run 48" is not allowed \(it contains " "\)/);
     });
-    await assert.rejects(fs.access(path.join(artifacts, 'my_run_1')), 'no folder for it');
+    await assert.rejects(fs.access(path.join(artifacts, 'my_run_48')), 'no folder for it');
   });
 
   test('49 resume with an id that cannot name a folder', async () => {
