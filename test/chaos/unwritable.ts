@@ -80,7 +80,7 @@ export async function runUnwritableChaos(p: { episodes: number; blocks: number; 
     }
     const seen = `${histories}\n${await workers.logs()}`;
     assert.match(seen, /ArtifactWriteFailed/, 'the write failure was typed ArtifactWriteFailed');
-    assert.match(seen, /cannot write artifact [^"]*trajectories\/hotpotqa\/react/, 'the failure named the path');
+    assert.match(seen, /cannot write artifact [^"]*trajectories\/hotpotqa\/dev\/react/, 'the failure named the path');
     return {
       fault: 'artifact folder unwritable',
       runs: p.blocks,
