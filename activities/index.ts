@@ -5,8 +5,10 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactRef } from '../core/artifacts';
 import { parseExperimentConfig, type ExperimentConfig, type MethodName, type StudentConfig, type TaskName } from '../core/config';
 import { ErrorType } from '../core/errors';
+import { experimentIdProblem } from '../core/ids';
 import { addUsage, emptyUsage, TRAJECTORY_SCHEMA, trajectoryId, type TrajectoryRecord, type Usage } from '../core/trajectory';
 import { runEpisode as runAgentEpisode } from './agent/episode';
+import type { ArtifactStore } from './artifacts/store';
 import { curateTrajectories } from './curate/curate';
 import { normalizeQuestion } from './curate/normalize';
 import { buildDatasetMix } from './datasets/build';
@@ -15,6 +17,7 @@ import { resolveConfigPaths } from './experiment/config-file';
 import { createFrozenState, type ExperimentHandle } from './experiment/frozen';
 import { startHeartbeat } from './experiment/heartbeat';
 import { experimentDir, layout } from './experiment/layout';
+import { findTrajectory } from './experiment/trajectories';
 import { freezeSample } from './experiment/sample';
 import { getTask, TASKS } from './tasks/registry';
 import { resolveApiKey } from './models/openai-model';
@@ -128,6 +131,9 @@ export function createActivities(deps: ActivityDeps = {}) {
   const experiment = {
     /** Validates the config, checks data and secrets, freezes the question sample and plans the shards. */
     async prepareExperiment(input: { experiment: string; config: unknown }): Promise<PrepareResult> {
+      // The id names the artifact folder: refuse one that cannot, before anything is written or spent.
+      const idProblem = experimentIdProblem(input.experiment);
+      if (idProblem) throw ApplicationFailure.create({ type: ErrorType.InvalidExperimentId, message: idProblem, nonRetryable: true });
       let config: ExperimentConfig;
       try {
         config = resolveConfigPaths(parseExperimentConfig(input.config));
@@ -155,6 +161,14 @@ export function createActivities(deps: ActivityDeps = {}) {
       }
       const store = clients.store(config);
       const exp = input.experiment;
+      const twin = await caseTwin(store, experimentDir(exp));
+      if (twin) {
+        throw ApplicationFailure.create({
+          type: ErrorType.InvalidExperimentId,
+          message: `experiment id "${exp}" differs only in case from the folder of experiment "${twin}" in ${config.artifactDir}; on a case-insensitive file system they would share it, so pick another id`,
+          nonRetryable: true,
+        });
+      }
       const frozenRef = await store.writeJson(layout.config(exp), config);
       const shards: ShardPlan[] = [];
       const refs: ArtifactRef[] = [];
@@ -225,15 +239,13 @@ export function createActivities(deps: ActivityDeps = {}) {
       const store = clients.store(config);
       const question = (await sample(config, input.samplePath))[input.index];
       if (!question) throw ApplicationFailure.create({ type: ErrorType.MissingData, message: `no question ${input.index} in ${input.samplePath}`, nonRetryable: true });
-      const id = trajectoryId(input.task, input.method, question.id);
-      const rel = layout.trajectory(input.handle.experiment, input.task, input.method, question.id);
-      if (await store.exists(rel)) {
-        try {
-          const prior = await store.readJson<TrajectoryRecord>(rel);
-          if (prior.id === id) return summarize(prior, true);
-        } catch {
-          // unreadable: run the episode again (the cache answers the calls already paid)
-        }
+      const id = trajectoryId(question, input.method);
+      const rel = layout.trajectory(input.handle.experiment, question, input.method);
+      const stored = await findTrajectory(store, input.handle.experiment, question, input.method);
+      if (stored) {
+        // A file of the previous release's layout moves to its own path, where curation reads it.
+        if (stored.legacy) await store.writeJson(rel, stored.record);
+        return summarize(stored.record, true);
       }
       const task = getTask(input.task);
       const teacherModel = await clients.model(config, config.generate.teacher);
@@ -322,12 +334,10 @@ export function createActivities(deps: ActivityDeps = {}) {
         for (const s of input.shards) {
           const qs = await sample(config, s.samplePath);
           for (let i = s.start; i < s.end; i++) {
-            const rel = layout.trajectory(exp, s.task, s.method, qs[i].id);
-            try {
-              records.push(await store.readJson<TrajectoryRecord>(rel));
-            } catch {
-              missing.push({ id: trajectoryId(s.task, s.method, qs[i].id), reason: 'missing' });
-            }
+            // The previous release's layout too: a reset experiment's generation may not run again.
+            const stored = await findTrajectory(store, exp, qs[i], s.method);
+            if (stored) records.push(stored.record);
+            else missing.push({ id: trajectoryId(qs[i], s.method), reason: 'missing' });
             heartbeat.update({ read: records.length });
           }
         }
@@ -447,6 +457,12 @@ function budgetPlan(config: ExperimentConfig): BudgetPlan | null {
     evaluate: ev ? { maxSteps: ev.maxSteps, maxMalformedRetries: config.generate.maxMalformedRetries, reflexion: config.generate.reflexion } : null,
     models: Object.fromEntries(Object.entries(config.models).map(([k, m]) => [k, { provider: m.provider, model: m.model, maxTokens: m.maxTokens }])),
   };
+}
+
+/** An existing experiment folder whose name equals `dir` but for case (refused everywhere, so runs behave alike on every file system). */
+async function caseTwin(store: ArtifactStore, dir: string): Promise<string | undefined> {
+  const lower = dir.toLowerCase();
+  return (await store.list('')).find((name) => name !== dir && name.toLowerCase() === lower);
 }
 
 function summarize(r: TrajectoryRecord, reused: boolean): EpisodeSummary {

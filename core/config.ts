@@ -261,6 +261,58 @@ export const ExperimentConfigSchema = z
       if (seen.has(d.name)) ctx.addIssue({ code: 'custom', path: ['datasets', i, 'name'], message: `duplicate dataset name "${d.name}"` });
       seen.add(d.name);
     });
+    // A (task, split) names its frozen sample file, shards and evaluation runs: one entry each.
+    for (const [field, entries] of [['generate', c.generate.tasks], ['evaluate', c.evaluate?.tasks ?? []]] as const) {
+      const first = new Map<string, number>();
+      entries.forEach((e, i) => {
+        const key = `${e.task} ${e.split}`;
+        const j = first.get(key);
+        if (j === undefined) first.set(key, i);
+        else {
+          const merge = field === 'generate' ? 'list all its methods in that entry' : 'keep one entry per task and split';
+          ctx.addIssue({ code: 'custom', path: [field, 'tasks', i], message: `${key} is already ${field}.tasks.${j}; ${merge}` });
+        }
+      });
+    }
+    // `<student>-<dataset>` names a fine-tuned model's folder and child workflow, `<student>-base` a
+    // local student's base model (and its evaluation row): two of them must not coincide.
+    const owners = new Map<string, string>();
+    c.students.forEach((st, i) => {
+      const names = [...st.datasets.map((d) => [`${st.name}-${d}`, `student "${st.name}" on dataset "${d}"`]), ...(st.backend === 'local' ? [[`${st.name}-base`, `the base model of student "${st.name}"`]] : [])];
+      for (const [n, what] of names) {
+        const other = owners.get(n);
+        if (other === what) ctx.addIssue({ code: 'custom', path: ['students', i, 'datasets'], message: `student "${st.name}" lists a dataset twice ("${n.slice(st.name.length + 1)}")` });
+        else if (other) ctx.addIssue({ code: 'custom', path: ['students', i, 'name'], message: `${what} and ${other} would both be named "${n}"; rename one` });
+        owners.set(n, what);
+      }
+    });
+    // Each evaluated model's runs live in eval/<name, with [^A-Za-z0-9._-] as "_">/: a student row
+    // `<student>@<dataset>`, a base model `<student>-base` and a baseline must not share that folder,
+    // or one would read the other's stored episodes as its own.
+    if (c.evaluate) {
+      const folders = new Map<string, string>();
+      const claim = (name: string, what: string, path: Array<string | number>) => {
+        const folder = name.replace(/[^A-Za-z0-9._-]/g, '_');
+        const other = folders.get(folder);
+        if (other) ctx.addIssue({ code: 'custom', path, message: `${what} and ${other} would share the evaluation folder "${folder}"; rename one` });
+        else folders.set(folder, what);
+      };
+      c.students.forEach((st, i) => {
+        for (const d of new Set(st.datasets)) claim(`${st.name}@${d}`, `student "${st.name}" on dataset "${d}"`, ['students', i, 'name']);
+        if (st.backend === 'local' && c.evaluate!.baseModels) claim(`${st.name}-base`, `the base model of student "${st.name}"`, ['students', i, 'name']);
+      });
+      const baselineMethods = new Map<string, Set<string>>();
+      c.evaluate.baselines.forEach((b, i) => {
+        const methods = baselineMethods.get(b.model);
+        if (!methods) claim(b.model, `baseline "${b.model}"`, ['evaluate', 'baselines', i, 'model']);
+        const seenMethods = methods ?? new Set<string>();
+        for (const m of b.methods) {
+          if (seenMethods.has(m)) ctx.addIssue({ code: 'custom', path: ['evaluate', 'baselines', i, 'methods'], message: `baseline "${b.model}" with method "${m}" is listed twice` });
+          seenMethods.add(m);
+        }
+        baselineMethods.set(b.model, seenMethods);
+      });
+    }
   });
 
 export type ExperimentConfig = z.output<typeof ExperimentConfigSchema>;

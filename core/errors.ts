@@ -1,6 +1,8 @@
 // The one list of typed failure types. Activities throw ApplicationFailure with these; retry policies name them.
 export const ErrorType = {
   InvalidConfig: 'InvalidConfig',
+  /** An experiment id that cannot name its artifact folder (core/ids.ts `experimentIdProblem`). */
+  InvalidExperimentId: 'InvalidExperimentId',
   MissingData: 'MissingData',
   MissingSecret: 'MissingSecret',
   ModelBadRequest: 'ModelBadRequest',
@@ -31,6 +33,7 @@ export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 /** Failures no retry can fix. */
 export const NON_RETRYABLE_ERRORS: ErrorType[] = [
   ErrorType.InvalidConfig,
+  ErrorType.InvalidExperimentId,
   ErrorType.MissingData,
   ErrorType.MissingSecret,
   ErrorType.ModelBadRequest,

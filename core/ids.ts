@@ -1,4 +1,5 @@
-// Deterministic, readable ids for the Temporal UI: `<experiment>/generate/hotpotqa-react-3`.
+// Deterministic, readable ids for the Temporal UI (`<experiment>/generate/hotpotqa-dev-react-3`), and
+// the one rule for experiment ids, which name the experiment's artifact folder.
 import type { MethodName, TaskName } from './config';
 
 export const TASK_QUEUE = 'fireact';
@@ -7,12 +8,43 @@ export const WORKFLOW_TYPE = 'FireActExperiment';
 /** Keyword search attribute holding the experiment's current stage. */
 export const STAGE_SEARCH_ATTRIBUTE = 'FireActStage';
 
-export function shardWorkflowId(experiment: string, task: TaskName, method: MethodName, shard: number): string {
-  return `${experiment}/generate/${task}-${method}-${shard}`;
+/** Longest experiment id: its folder name, and the `-r<N>` that `fireact resume --new` appends, stay far below NAME_MAX (255). */
+export const EXPERIMENT_ID_MAX = 100;
+const EXPERIMENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+export const EXPERIMENT_ID_FORM = `1 to ${EXPERIMENT_ID_MAX} characters: letters, digits, ".", "_" and "-", starting with a letter or digit`;
+
+/**
+ * Why `id` cannot name an experiment, or undefined when it can. An allowed id is its own folder name,
+ * so two ids never share a folder. (On a case-insensitive file system `Run1` and `run1` would;
+ * prepare refuses an id whose folder differs from an existing one only in case.)
+ */
+export function experimentIdProblem(id: string): string | undefined {
+  const shown = id.length > 60 ? `${id.slice(0, 60)}…` : id;
+  const bad = [...new Set(id.replace(/[A-Za-z0-9._-]/g, ''))];
+  let why: string | undefined;
+  if (id.length === 0) why = 'it is empty';
+  else if (id.length > EXPERIMENT_ID_MAX) why = `it is ${id.length} characters long`;
+  else if (bad.length) why = `it contains ${bad.map((c) => JSON.stringify(c)).join(', ')}`;
+  else if (!EXPERIMENT_ID.test(id)) why = `it starts with ${JSON.stringify(id[0])}`;
+  return why && `experiment id ${JSON.stringify(shown)} is not allowed (${why}); an experiment id is ${EXPERIMENT_ID_FORM}`;
 }
 
-export function shardName(task: TaskName, method: MethodName, shard: number): string {
-  return `${task}-${method}-${shard}`;
+/**
+ * The experiment's folder in the artifact store. Allowed ids map to themselves; the replacement only
+ * matters for experiments started before ids were checked, whose activities still find their folder.
+ */
+export function experimentDir(experiment: string): string {
+  return experiment.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+/** A shard's name: the split is in it, so two splits of one task and method never share a shard. */
+export function shardName(task: TaskName, split: string, method: MethodName, shard: number): string {
+  return `${task}-${split}-${method}-${shard}`;
+}
+
+/** `split` undefined gives the id of experiments recorded before shards named their split (patch 'shard-id-split'). */
+export function shardWorkflowId(experiment: string, task: TaskName, split: string | undefined, method: MethodName, shard: number): string {
+  return `${experiment}/generate/${split === undefined ? `${task}-${method}-${shard}` : shardName(task, split, method, shard)}`;
 }
 
 /** FNV-1a, 32 bit: a stable short hash usable in workflow code (no crypto there). */

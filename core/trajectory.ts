@@ -39,7 +39,7 @@ export type Turn =
 
 export interface TrajectoryRecord {
   schema: typeof TRAJECTORY_SCHEMA;
-  /** `<task>/<method>/<questionId>` — unique per experiment. */
+  /** `<task>/<split>/<method>/<questionId>` — unique per experiment (records written before splits were named: `<task>/<method>/<questionId>`). */
   id: string;
   experiment: string;
   question: Question;
@@ -62,8 +62,9 @@ export interface TrajectoryRecord {
   replayNote?: string;
 }
 
-export function trajectoryId(task: TaskName, method: MethodName, questionId: string): string {
-  return `${task}/${method}/${questionId}`;
+/** A question is only unique within its split (row 3 of HotpotQA dev is not row 3 of test), so the id names it. */
+export function trajectoryId(question: Pick<Question, 'task' | 'split' | 'id'>, method: MethodName): string {
+  return `${question.task}/${question.split}/${method}/${question.id}`;
 }
 
 export function emptyUsage(): Usage {

@@ -1,7 +1,7 @@
 // `fireact` command line: start | watch | status | list | cancel | validate | plan | score.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { ConfigError } from '../core/config';
-import { WORKFLOW_TYPE } from '../core/ids';
+import { experimentIdProblem, WORKFLOW_TYPE } from '../core/ids';
 import { progressQuery } from '../core/progress';
 import { loadConfigFile } from '../activities/experiment/config-file';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { planCommand } from './cli/plan';
 import { budgetCommand } from './cli/budget';
 import { resumeCommand } from './cli/resume';
 import { scoreCommand } from './cli/score';
+import { shellQuote } from './cli/shell';
 import { watch } from './cli/watch';
 
 const USAGE = `usage: fireact <command>
@@ -39,7 +40,7 @@ function flag(args: string[], name: string): string | undefined {
 }
 
 const alreadyExists = (id: string, status: string) =>
-  `experiment ${id} already exists (${status}); pick another --id, or follow it with: npx fireact watch ${id}`;
+  `experiment ${id} already exists (${status}); pick another --id, or follow it with: npx fireact watch ${shellQuote(id)}`;
 
 /** An id names one experiment: starting it again (even after it ended) would mix two runs' artifacts. */
 async function refuseExistingId(client: Client, id: string): Promise<void> {
@@ -83,6 +84,9 @@ async function main(argv: string[]): Promise<void> {
   let follow = false;
   if (cmd === 'start') {
     id = flag(args, '--id');
+    // The id names the artifact folder: refuse one that cannot before reading the config or connecting.
+    const idProblem = id === undefined ? undefined : experimentIdProblem(id);
+    if (idProblem) throw new Error(idProblem);
     follow = args.includes('--watch');
     const file = args.find((a) => !a.startsWith('--'));
     if (!file) throw new Error('start needs a config file; usage: fireact start <config.yaml|json> [--id ID] [--watch]');
@@ -104,7 +108,7 @@ async function main(argv: string[]): Promise<void> {
         }
         console.log(`started experiment ${id}`);
         console.log(`  UI:    ${workflowLink(id!)}`);
-        console.log(`  watch: npx fireact watch ${id}`);
+        console.log(`  watch: npx fireact watch ${shellQuote(id!)}`);
         const warning = await workerWarning(client, input!);
         if (warning) console.log(warning);
         if (follow) await watch(client, id!);
@@ -143,9 +147,9 @@ async function main(argv: string[]): Promise<void> {
         }
         const r = (await handle.result()) as ExperimentResult;
         if (!r.report) throw new Error(`${target} finished without a report`);
-        console.log(`report.md:    ${path.join(r.artifactDir, r.report.markdown)}`);
-        console.log(`report.html:  ${path.join(r.artifactDir, r.report.html)}`);
-        console.log(`summary.json: ${path.join(r.artifactDir, r.report.summary)}`);
+        console.log(`report.md:    ${shellQuote(path.join(r.artifactDir, r.report.markdown))}`);
+        console.log(`report.html:  ${shellQuote(path.join(r.artifactDir, r.report.html))}`);
+        console.log(`summary.json: ${shellQuote(path.join(r.artifactDir, r.report.summary))}`);
         break;
       }
       case 'budget': {

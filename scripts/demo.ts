@@ -7,6 +7,7 @@ import { createFireactWorkers, workerLogger } from '../workers/fireact-worker';
 import { connect, workflowLink } from './cli/connection';
 import { experimentInput, startExperiment, timestampId } from './cli/start';
 import { watch } from './cli/watch';
+import { shellQuote } from './cli/shell';
 
 async function main(): Promise<void> {
   const t0 = Date.now();
@@ -35,9 +36,9 @@ async function main(): Promise<void> {
     if (!result) throw new Error(`experiment ${id} did not complete`);
     console.log(`\ndemo finished in ${seconds.toFixed(0)} s (stages: ${Object.entries(result.stageSeconds).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')})`);
     if (result.report) {
-      console.log(`report: ${path.join(result.artifactDir, result.report.markdown)}`);
-      console.log(`        ${path.join(result.artifactDir, result.report.html)}`);
-      console.log(`summary for machines: ${path.join(result.artifactDir, result.report.summary)}`);
+      console.log(`report: ${shellQuote(path.join(result.artifactDir, result.report.markdown))}`);
+      console.log(`        ${shellQuote(path.join(result.artifactDir, result.report.html))}`);
+      console.log(`summary for machines: ${shellQuote(path.join(result.artifactDir, result.report.summary))}`);
     }
     console.log(`the dev server keeps running (npm run dev-server -- stop to end it); start a worker with npm run worker to run more experiments`);
   } finally {

@@ -49,6 +49,14 @@
 // 42 validate: budget for an undefined model → 'budget.perModel.gpt4: unknown model "gpt4"; defined models: teacher'
 // 43 budget --add -5                         → '--add needs a positive number, got "-5"'
 // 44 budget of an unknown id                 → "no such experiment: ghost-3"
+// 45 start --id with a space                 → 'experiment id "my run 1" is not allowed (it contains " "); an experiment id is 1 to 100 characters: …'
+// 46 start --id with slashes                 → 'experiment id "team/alice/run1" is not allowed (it contains "/"); …'
+// 47 start --id of 300 characters            → 'experiment id "xxx…" is not allowed (it is 300 characters long); …'
+// 48 temporal workflow start, bad id         → workflow fails InvalidExperimentId in prepare, one attempt: 'experiment id "my run 48" is not allowed …'
+// 49 resume with a bad id                    → 'experiment id "team/alice/run1" is not allowed …', before connecting
+// 50 start --id differing only in case       → 'experiment DUP-1 failed: experiment id "DUP-1" differs only in case from the folder of experiment "dup-1" in …'
+// 51 validate: a task and split listed twice → "generate.tasks.1: hotpotqa fireact-react is already generate.tasks.0; list all its methods in that entry"
+// 52 validate: student outputs share a name → 'students.1.name: student "a-b" on dataset "c" and student "a" on dataset "b-c" would both be named "a-b-c"; rename one'
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -57,7 +65,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { ApplicationFailure } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
@@ -598,6 +606,86 @@ describe('bad inputs', { concurrency: 3 }, () => {
     const r = await nothingSpent(() => fireact(['budget', 'ghost-3', '--add', '10']));
     assert.equal(r.code, 1);
     assert.match(r.err, /no such experiment: ghost-3/);
+  });
+
+  const idForm = 'an experiment id is 1 to 100 characters: letters, digits, ".", "_" and "-", starting with a letter or digit';
+  const notStarted = (id: string) => assert.rejects(env.client.workflow.getHandle(id).describe(), /not found/i, `no workflow ${id}`);
+
+  /** `start --id <id>` refuses at once: exit 1, the message on stderr, no workflow, nothing written. */
+  async function badId(id: string, why: string): Promise<void> {
+    const file = await configFile(baseConfig());
+    const r = await nothingSpent(() => fireact(['start', file, '--id', id]));
+    assert.equal(r.code, 1);
+    assert.equal(r.err, `fireact: experiment id ${JSON.stringify(id.length > 60 ? `${id.slice(0, 60)}…` : id)} is not allowed (${why}); ${idForm}\n`);
+    assert.equal(r.out, '');
+    await notStarted(id);
+  }
+
+  test('45 start --id with a space', () => badId('my run 1', 'it contains " "'));
+  test('46 start --id with slashes', () => badId('team/alice/run1', 'it contains "/"'));
+  test('47 start --id of 300 characters', () => badId('x'.repeat(300), 'it is 300 characters long'));
+
+  test('48 temporal workflow start with a workflow id that cannot name a folder', { timeout: 60_000 }, async () => {
+    const input = await scratch('input.json', JSON.stringify({ config: baseConfig() }));
+    await nothingSpent(async () => {
+      const r = await run(temporalBin(), ['workflow', 'start', '--address', env.address, '--type', 'FireActExperiment', '--task-queue', 'fireact', '--workflow-id', 'my run 48', '--input-file', input]);
+      assert.equal(r.code, 0, r.err);
+      const err = await env.client.workflow.getHandle('my run 48').result().then(
+        () => assert.fail('the workflow should fail'),
+        (e: unknown) => e as WorkflowFailedError,
+      );
+      const activity = err.cause;
+      assert.ok(activity instanceof ActivityFailure);
+      assert.equal(activity.retryState, RetryState.NON_RETRYABLE_FAILURE, 'refused on the first attempt, not retried');
+      assert.ok(activity.cause instanceof ApplicationFailure);
+      assert.equal(activity.cause.type, ErrorType.InvalidExperimentId);
+      assert.equal(activity.cause.message, `experiment id "my run 48" is not allowed (it contains " "); ${idForm}`);
+      const watched = await fireact(['watch', 'my run 48']);
+      assert.match(watched.err, /experiment my run 48 failed: experiment id "my run 48" is not allowed \(it contains " "\)/);
+    });
+    await assert.rejects(fs.access(path.join(artifacts, 'my_run_48')), 'no folder for it');
+  });
+
+  test('49 resume with an id that cannot name a folder', async () => {
+    // An unreachable server: the id is refused before the CLI connects.
+    const r = await nothingSpent(() => fireact(['resume', 'team/alice/run1', '--new'], '127.0.0.1:1'));
+    assert.equal(r.code, 1);
+    assert.equal(r.err, `fireact: experiment id "team/alice/run1" is not allowed (it contains "/"); ${idForm}\n`);
+  });
+
+  test('50 start --id that differs from an existing experiment only in case', { timeout: 60_000 }, async () => {
+    const file = await configFile({ ...baseConfig(), name: 'dup' });
+    await nothingSpent(async () => {
+      const start = await fireact(['start', file, '--id', 'DUP-1']);
+      assert.equal(start.code, 0, start.err);
+      const watched = await fireact(['watch', 'DUP-1']);
+      assert.equal(watched.code, 1);
+      assert.match(
+        watched.err,
+        new RegExp(`experiment DUP-1 failed: experiment id "DUP-1" differs only in case from the folder of experiment "dup-1" in ${artifacts.replace(/[.]/g, '\\.')}; on a case-insensitive file system they would share it, so pick another id`),
+      );
+    });
+  });
+
+  test('51 a task and split listed twice under generate', async () => {
+    const c = baseConfig();
+    c.generate.tasks = [
+      { task: 'hotpotqa', split: 'fireact-react', methods: ['react'], sample: { n: 2 } },
+      { task: 'hotpotqa', split: 'fireact-react', methods: ['cot'], sample: { n: 3 } },
+    ];
+    await refused(await configFile(c), /generate\.tasks\.1: hotpotqa fireact-react is already generate\.tasks\.0; list all its methods in that entry/);
+  });
+
+  test('52 two students whose fine-tuned models would share a name', async () => {
+    const mixes = ['b-c', 'c'].map((name) => ({ name, tasks: ['hotpotqa'], methods: ['react'] }));
+    const students = [
+      { name: 'a', backend: 'local', baseModel: 'init', datasets: ['b-c'] },
+      { name: 'a-b', backend: 'local', baseModel: 'init', datasets: ['c'] },
+    ];
+    await refused(
+      await configFile({ ...baseConfig(), datasets: mixes, students }),
+      /students\.1\.name: student "a-b" on dataset "c" and student "a" on dataset "b-c" would both be named "a-b-c"; rename one/,
+    );
   });
 });
 

@@ -127,12 +127,12 @@ test('a capped experiment pauses before passing the cap and completes after the 
   const result = (await handle.result()) as ExperimentResult;
   // Shard 1 (questions 3–5) stopped after question 3 and was resumed from 4 after the raise.
   const shardRuns: string[] = [];
-  for await (const w of env.client.workflow.list({ query: `WorkflowId = '${id}/generate/hotpotqa-cot-1'` })) shardRuns.push(w.status.name);
+  for await (const w of env.client.workflow.list({ query: `WorkflowId = '${id}/generate/hotpotqa-fireact-react-cot-1'` })) shardRuns.push(w.status.name);
   assert.deepEqual(shardRuns, ['COMPLETED', 'COMPLETED']);
   assert.equal(result.episodes, 8);
   assert.equal(result.curate.total, 8);
   assert.equal(fake.completionRequests, 8, 'each episode asked the model once: nothing paid twice');
-  const files = await fs.readdir(path.join(artifactDir, id, 'trajectories', 'hotpotqa', 'cot'));
+  const files = await fs.readdir(path.join(artifactDir, id, 'trajectories', 'hotpotqa', 'fireact-react', 'cot'));
   assert.equal(files.length, 8);
   const done = (await handle.query(progressQuery)) as ExperimentProgress;
   assert.equal(done.paused, undefined);
@@ -143,7 +143,7 @@ test('a capped experiment pauses before passing the cap and completes after the 
   // The pause, the update and the resumed shard replay deterministically.
   const bundle = await workflowBundle();
   await Worker.runReplayHistory({ workflowBundle: bundle }, await handle.fetchHistory(), id);
-  const shard = env.client.workflow.getHandle(`${id}/generate/hotpotqa-cot-1`);
+  const shard = env.client.workflow.getHandle(`${id}/generate/hotpotqa-fireact-react-cot-1`);
   await Worker.runReplayHistory({ workflowBundle: bundle }, await shard.fetchHistory(), shard.workflowId);
 });
 

@@ -76,3 +76,43 @@ test('files: YAML and JSON parse; syntax errors and missing files name the file'
   await assert.rejects(loadConfigFile(path.join(dir, 'bad.json')), /bad\.json: not valid JSON/);
   await assert.rejects(loadConfigFile(path.join(dir, 'missing.yaml')), /missing\.yaml: cannot read config file \(ENOENT\)/);
 });
+
+test('names that would share a file or workflow id: a task and split twice, student outputs that coincide', () => {
+  const two = { ...base(), generate: { ...base().generate, tasks: [...base().generate.tasks, { task: 'hotpotqa', split: 'test', methods: ['react'] }] } };
+  assert.deepEqual(problems({ ...two, name: 'a b' }).filter((x) => x.startsWith('generate')), [], 'two splits of one task and method are fine');
+  const twice = { ...base(), generate: { ...base().generate, tasks: [...base().generate.tasks, { task: 'hotpotqa', split: 'dev', methods: ['cot'] }] } };
+  assert.deepEqual(problems(twice), ['generate.tasks.1: hotpotqa dev is already generate.tasks.0; list all its methods in that entry']);
+  const evalTwice = { ...base(), evaluate: { tasks: [{ task: 'hotpotqa', split: 'dev' }, { task: 'hotpotqa', split: 'dev', sample: { n: 5 } }] } };
+  assert.deepEqual(problems(evalTwice), ['evaluate.tasks.1: hotpotqa dev is already evaluate.tasks.0; keep one entry per task and split']);
+
+  const mixes = [
+    { name: 'b-c', tasks: ['hotpotqa'], methods: ['react'] },
+    { name: 'c', tasks: ['hotpotqa'], methods: ['react'] },
+    { name: 'base', tasks: ['hotpotqa'], methods: ['react'] },
+  ];
+  const students = (...s: Array<[string, string[]]>) => s.map(([name, datasets]) => ({ name, backend: 'local', baseModel: 'init', datasets }));
+  assert.deepEqual(problems({ ...base(), datasets: mixes, students: students(['a', ['b-c']], ['a-b', ['c']]) }), [
+    'students.1.name: student "a-b" on dataset "c" and student "a" on dataset "b-c" would both be named "a-b-c"; rename one',
+  ]);
+  assert.deepEqual(problems({ ...base(), datasets: mixes, students: students(['a', ['base']]) }), [
+    'students.0.name: the base model of student "a" and student "a" on dataset "base" would both be named "a-base"; rename one',
+  ]);
+  assert.deepEqual(problems({ ...base(), datasets: mixes, students: students(['a', ['c', 'c']]) }), ['students.0.datasets: student "a" lists a dataset twice ("c")']);
+  parseExperimentConfig({ ...base(), datasets: mixes, students: students(['a', ['b-c', 'c']], ['b', ['b-c']]) });
+
+  // Evaluation folders: eval/<model>/ with "@" written as "_".
+  const evaluate = (baselines: unknown[], baseModels = true) => ({ tasks: [{ task: 'hotpotqa', split: 'dev' }], baselines, baseModels });
+  const models = { teacher: { provider: 'replay', model: 'gpt-4' }, 'a-base': { provider: 'replay', model: 'x' }, a_c: { provider: 'replay', model: 'y' } };
+  assert.deepEqual(problems({ ...base(), models, datasets: mixes, students: students(['a', ['c']]), evaluate: evaluate([{ model: 'a-base', methods: ['react'] }, { model: 'a_c', methods: ['cot'] }]) }), [
+    'evaluate.baselines.0.model: baseline "a-base" and the base model of student "a" would share the evaluation folder "a-base"; rename one',
+    'evaluate.baselines.1.model: baseline "a_c" and student "a" on dataset "c" would share the evaluation folder "a_c"; rename one',
+  ]);
+  assert.deepEqual(problems({ ...base(), datasets: mixes, students: students(['a', ['b_c']], ['a_b', ['c']]), evaluate: evaluate([]) }).slice(-1), [
+    'students.1.name: student "a_b" on dataset "c" and student "a" on dataset "b_c" would share the evaluation folder "a_b_c"; rename one',
+  ]);
+  assert.deepEqual(problems({ ...base(), evaluate: evaluate([{ model: 'teacher', methods: ['react'] }, { model: 'teacher', methods: ['cot', 'react'] }]) }), [
+    'evaluate.baselines.1.methods: baseline "teacher" with method "react" is listed twice',
+  ]);
+  // Without base-model rows, "a-base" is free; one baseline model over several entries is one folder.
+  parseExperimentConfig({ ...base(), models, datasets: mixes, students: students(['a', ['c']]), evaluate: evaluate([{ model: 'a-base', methods: ['react'] }, { model: 'a-base', methods: ['cot'] }], false) });
+});

@@ -89,7 +89,7 @@ test('SIGKILL of the worker mid-generation loses nothing and pays for nothing tw
   assert.equal(result.episodes, EPISODES);
   assert.equal(result.curate.total, EPISODES);
   assert.equal(result.curate.drops.missing ?? 0, 0);
-  const files = await fs.readdir(path.join(dir, 'artifacts', 'crash-run', 'trajectories', 'hotpotqa', 'react'));
+  const files = await fs.readdir(path.join(dir, 'artifacts', 'crash-run', 'trajectories', 'hotpotqa', 'dev', 'react'));
   assert.equal(files.filter((f) => f.endsWith('.json')).length, EPISODES);
 
   // Requests answered twice are only those the dead worker had in flight (sent, reply not yet stored).

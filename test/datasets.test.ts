@@ -43,11 +43,12 @@ function recordFromRelease(opts: { task: TaskName; method: MethodName; qid: stri
     assert.ok(m.content.startsWith('Observation: '), `observation without prefix: ${m.content.slice(0, 40)}`);
     return { role: 'observation', content: m.content.slice('Observation: '.length) };
   });
+  const question = { task: opts.task, split: 'fireact', id: opts.qid, text: opts.questionText, answers: [] };
   return {
     schema: TRAJECTORY_SCHEMA,
-    id: trajectoryId(opts.task, opts.method, opts.qid),
+    id: trajectoryId(question, opts.method),
     experiment: 'release-check',
-    question: { task: opts.task, split: 'fireact', id: opts.qid, text: opts.questionText, answers: [] },
+    question,
     method: opts.method,
     teacher: { name: 'teacher', provider: 'replay', model: 'gpt-4', replay: true },
     turns,
@@ -400,7 +401,7 @@ void describe('buildDatasetMix', () => {
     assert.deepEqual(built.counts.byTask, { hotpotqa: 20, mmlu: 20 });
     assert.deepEqual(built.counts.byMethod, { cot: 20, react: 20 });
     assert.deepEqual(built.ids, [...built.ids].sort());
-    assert.equal(built.ids[0], 'hotpotqa/cot/00');
+    assert.equal(built.ids[0], 'hotpotqa/fireact/cot/00');
     const lines = built.chatJsonl!.split('\n');
     assert.equal(lines.pop(), '');
     assert.equal(lines.length, 40);

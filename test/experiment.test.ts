@@ -90,12 +90,12 @@ test('a replayed experiment builds datasets that parse as their formats', async 
   const desc = await handle.describe();
   assert.deepEqual(desc.searchAttributes[STAGE_SEARCH_ATTRIBUTE], ['done']);
 
-  // Child workflows carry readable ids: <experiment>/generate/<task>-<method>-<shard>.
+  // Child workflows carry readable ids: <experiment>/generate/<task>-<split>-<method>-<shard>.
   const children: string[] = [];
   for await (const w of env.client.workflow.list({ query: `WorkflowType = 'GenerateShard'` })) children.push(w.workflowId);
-  assert.ok(children.includes(`${id}/generate/hotpotqa-react-0`), children.join(', '));
-  assert.ok(children.includes(`${id}/generate/hotpotqa-react-1`));
-  assert.ok(children.includes(`${id}/generate/mmlu-react-1`));
+  assert.ok(children.includes(`${id}/generate/hotpotqa-fireact-react-react-0`), children.join(', '));
+  assert.ok(children.includes(`${id}/generate/hotpotqa-fireact-react-react-1`));
+  assert.ok(children.includes(`${id}/generate/mmlu-fireact-react-react-1`));
 });
 
 test('a bad config fails in prepare, naming the field, before any episode runs', async () => {

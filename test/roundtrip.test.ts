@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ExperimentConfigInput, MethodName, TaskName } from '../core/config';
 import { TASK_QUEUE } from '../core/ids';
-import type { Question } from '../core/trajectory';
+import { trajectoryId, type Question } from '../core/trajectory';
 import { pythonJsonDumps } from '../activities/datasets/python-json';
 import { experimentDir, layout } from '../activities/experiment/layout';
 import { buildReplayLibrary } from '../activities/replay/library';
@@ -82,11 +82,11 @@ async function roundTrip(file: string, pairs: Array<[TaskName, MethodName]>) {
     };
     assert.equal(sample.questions.length, wanted(task, method), `${task}/${method}: sample size`);
     const expected: string[] = [];
-    const droppedHere = dropped.filter((d) => d.id.startsWith(`${task}/${method}/`));
+    const droppedHere = dropped.filter((d) => sample.questions.some((q) => d.id === trajectoryId(q, method)));
     for (const q of sample.questions) {
       const rec = lib.find(task, method, q.text);
       assert.ok(rec, `${task}/${method}: recording for ${q.id}`);
-      const drop = droppedHere.find((d) => d.id === `${task}/${method}/${q.id}`);
+      const drop = droppedHere.find((d) => d.id === trajectoryId(q, method));
       if (rec.gold === null) {
         // A recording that ended without a positive reward was a failed episode: curation drops it.
         assert.equal(drop?.reason, 'unsuccessful', `${task}/${method}/${q.id} failed in its recording`);

@@ -69,6 +69,6 @@ test('temporal workflow start runs the demo; show, describe, query and list read
 
   const children = await temporal('workflow', 'list', '--query', `WorkflowType = 'GenerateShard'`, '--output', 'json');
   const ids = (JSON.parse(children) as Array<{ execution: { workflowId: string } }>).map((w) => w.execution.workflowId);
-  assert.ok(ids.includes(`${ID}/generate/hotpotqa-react-0`), ids.join(', '));
-  assert.ok(ids.includes(`${ID}/generate/mmlu-cot-1`));
+  assert.ok(ids.includes(`${ID}/generate/hotpotqa-fireact-react-react-0`), ids.join(', '));
+  assert.ok(ids.includes(`${ID}/generate/mmlu-fireact-cot-cot-1`));
 });

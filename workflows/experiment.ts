@@ -18,7 +18,7 @@ import { profiles } from '../core/activity-profiles';
 import { BLOCKED_STAGE, findBlocked, resumeBlockedUpdate } from '../core/blocked';
 import { checkRaise, createLedger, episodeWorstCase, fits, isZero, PAUSED_BUDGET_STAGE, raiseBudgetUpdate, ZERO, type Amount, type Ledger } from '../core/budget';
 import { evalRunName, evalRuns, evalTargets } from '../core/eval-plan';
-import { STAGE_SEARCH_ATTRIBUTE, shardWorkflowId } from '../core/ids';
+import { experimentDir, STAGE_SEARCH_ATTRIBUTE, shardWorkflowId } from '../core/ids';
 import { progressQuery, STAGES, type ExperimentProgress, type StageName } from '../core/progress';
 import { EvaluateModel } from './evaluate-model';
 import { FineTuneStudent, type FineTuneOutcome } from './finetune-student';
@@ -181,7 +181,7 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
       { experiment: input.artifactsOf ?? experiment, config: input.config },
     ]));
     progress.stages.prepare.done = 1;
-    progress.artifactRoot = `${r.handle.artifactDir}/${r.handle.experiment}`;
+    progress.artifactRoot = `${r.handle.artifactDir}/${experimentDir(r.handle.experiment)}`;
     progress.counts.questions = r.questions;
     progress.counts.episodes = r.episodes;
     return r;
@@ -204,6 +204,9 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
   };
 
   const gen = await stage('generate', prep.episodes, async () => {
+    // Shard ids name their split, so two splits of one task and method never share a child id;
+    // histories recorded before that keep the old ids (decided once, so one run uses one form).
+    const splitInShardIds = patched('shard-id-split');
     const totals = { succeeded: 0, failed: 0, calls: 0, cachedCalls: 0 };
     // With a budget a shard may stop early and come back here with where to resume (`from`).
     const queue: Array<{ plan: (typeof prep.shards)[number]; from?: number }> = prep.shards.map((plan) => ({ plan }));
@@ -212,7 +215,7 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
       const gb = genBudget(plan.method);
       const budget = gb && { allowance: gb.l.grant(budgetPlan!.teacher, gb.need, plan.end - (from ?? plan.start)), perEpisode: gb.need };
       const p: Promise<void> = unblocking('generate', () => executeChild(GenerateShard, {
-        workflowId: shardWorkflowId(experiment, plan.task, plan.method, plan.shard),
+        workflowId: shardWorkflowId(experiment, plan.task, splitInShardIds ? plan.split : undefined, plan.method, plan.shard),
         args: [
           {
             handle: prep.handle,
@@ -222,7 +225,7 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
             ...(budget ? { budget, ...(from !== undefined ? { from, next: from } : {}) } : {}),
           },
         ],
-        staticSummary: `${plan.task} × ${plan.method}, questions ${from ?? plan.start}–${plan.end - 1}`,
+        staticSummary: `${plan.task} ${plan.split} × ${plan.method}, questions ${from ?? plan.start}–${plan.end - 1}`,
       }))
         .then((r: ShardResult) => {
           if (gb && budget) {

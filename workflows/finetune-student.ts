@@ -6,7 +6,7 @@ import { ActivityCancellationType, CancellationScope, defineQuery, isCancellatio
 import type { Activities, ExperimentHandle } from '../activities';
 import { profiles } from '../core/activity-profiles';
 import type { StudentConfig } from '../core/config';
-import { fineTuneKey, GPU_TASK_QUEUE } from '../core/ids';
+import { experimentDir, fineTuneKey, GPU_TASK_QUEUE } from '../core/ids';
 
 const quick = proxyActivities<Activities>(profiles.quick);
 const remote = proxyActivities<Activities>({ ...profiles.longJob, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
@@ -44,7 +44,7 @@ export async function FineTuneStudent(input: FineTuneInput): Promise<FineTuneOut
 
   if (student.backend === 'local') {
     state.status = 'training';
-    const modelRoot = `${handle.artifactDir}/${handle.experiment.replace(/[^A-Za-z0-9._-]/g, '_')}/models`;
+    const modelRoot = `${handle.artifactDir}/${experimentDir(handle.experiment)}/models`;
     const r = await gpu.trainLocal.executeWithOptions(
       { ...profiles.longJob, taskQueue: GPU_TASK_QUEUE, summary: `train ${student.name} (${student.mode}) on ${dataset.name}, ${dataset.records} records` },
       [

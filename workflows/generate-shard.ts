@@ -62,7 +62,7 @@ function budgetDetails(err: unknown): BudgetExhaustedDetails | undefined {
 
 export async function GenerateShard(input: ShardInput): Promise<ShardResult> {
   const { plan } = input;
-  const name = shardName(plan.task, plan.method, plan.shard);
+  const name = shardName(plan.task, plan.split, plan.method, plan.shard);
   const totals = { ...(input.totals ?? { succeeded: 0, failed: 0, calls: 0, cachedCalls: 0, reused: 0, run: 0 }) };
   totals.run += 1;
   let next = input.next ?? plan.start;
@@ -105,7 +105,7 @@ export async function GenerateShard(input: ShardInput): Promise<ShardResult> {
   const launch = (index: number) => {
     if (budget) reserved = add(reserved, budget.perEpisode);
     const p: Promise<void> = runEpisode
-      .executeWithOptions({ ...profiles.llmCall, summary: `${plan.task} ${plan.method} question #${index}` }, [
+      .executeWithOptions({ ...profiles.llmCall, summary: `${plan.task} ${plan.split} ${plan.method} question #${index}` }, [
         { handle: input.handle, task: plan.task, method: plan.method, samplePath: plan.samplePath, index, ...(episodeAllowance ? { allowance: episodeAllowance } : {}) },
       ])
       .then((s) => {

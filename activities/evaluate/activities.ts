@@ -113,7 +113,7 @@ export function createEvaluateActivities(deps: {
           while (next < questions.length && !signal.aborted && !refused) {
             const i = next++;
             const q = questions[i];
-            const rel = `${runDir}/${q.id.replace(/[^A-Za-z0-9._-]/g, '_')}.json`;
+            const rel = layout.evalEpisode(runDir, q.id);
             if (await store.exists(rel)) {
               records[i] = await store.readJson<TrajectoryRecord>(rel);
             } else {
@@ -153,7 +153,7 @@ export function createEvaluateActivities(deps: {
               }
               records[i] = {
                 schema: TRAJECTORY_SCHEMA,
-                id: trajectoryId(input.task, target.method, q.id),
+                id: trajectoryId(q, target.method),
                 experiment: input.handle.experiment,
                 teacher: { name: target.name, provider: priced.provider, model: priced.model, replay: priced.provider === 'replay' },
                 ...result,

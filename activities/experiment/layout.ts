@@ -1,15 +1,22 @@
 // Where an experiment's artifacts live inside the store: one folder per experiment.
 import type { MethodName, TaskName } from '../../core/config';
+import { experimentDir } from '../../core/ids';
+import type { Question } from '../../core/trajectory';
 
-export function experimentDir(experiment: string): string {
-  return experiment.replace(/[^A-Za-z0-9._-]/g, '_');
-}
+export { experimentDir };
+
+/** A file name for a question id (MMLU ids hold a "/"). */
+const questionFile = (questionId: string) => `${questionId.replace(/[^A-Za-z0-9._-]/g, '_')}.json`;
 
 export const layout = {
   config: (exp: string) => `${experimentDir(exp)}/config.json`,
   sample: (exp: string, task: TaskName, split: string) => `${experimentDir(exp)}/questions/${task}-${split}.json`,
-  trajectory: (exp: string, task: TaskName, method: MethodName, questionId: string) =>
-    `${experimentDir(exp)}/trajectories/${task}/${method}/${questionId.replace(/[^A-Za-z0-9._-]/g, '_')}.json`,
+  /** One file per (question, method); the split is in the path because question ids repeat across splits. */
+  trajectory: (exp: string, q: Pick<Question, 'task' | 'split' | 'id'>, method: MethodName) =>
+    `${experimentDir(exp)}/trajectories/${q.task}/${q.split}/${method}/${questionFile(q.id)}`,
+  /** Where releases before the split was named wrote a trajectory (read only, see experiment/trajectories.ts). */
+  legacyTrajectory: (exp: string, q: Pick<Question, 'task' | 'id'>, method: MethodName) =>
+    `${experimentDir(exp)}/trajectories/${q.task}/${method}/${questionFile(q.id)}`,
   curated: (exp: string) => `${experimentDir(exp)}/curated/trajectories.jsonl`,
   dropped: (exp: string) => `${experimentDir(exp)}/curated/dropped.jsonl`,
   curateReport: (exp: string) => `${experimentDir(exp)}/curated/report.json`,
@@ -18,5 +25,6 @@ export const layout = {
   model: (exp: string, name: string) => `${experimentDir(exp)}/models/${name.replace(/[^A-Za-z0-9._-]/g, '_')}`,
   evalRun: (exp: string, model: string, task: TaskName, split: string, method: MethodName, noise: string) =>
     `${experimentDir(exp)}/eval/${model.replace(/[^A-Za-z0-9._-]/g, '_')}/${task}-${split}-${method}-${noise}`,
+  evalEpisode: (runDir: string, questionId: string) => `${runDir}/${questionFile(questionId)}`,
   report: (exp: string) => `${experimentDir(exp)}/report`,
 };

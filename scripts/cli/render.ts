@@ -4,6 +4,7 @@ import { formatDuration } from '../../core/blocked';
 import type { ExperimentProgress } from '../../core/progress';
 import { describeBudget } from './budget';
 import { noWorkerMessage, type PendingActivity, type ServerView } from './inspect';
+import { shellQuote } from './shell';
 
 function bar(done: number, total: number, width = 28): string {
   const frac = total > 0 ? Math.min(1, done / total) : 0;
@@ -27,7 +28,7 @@ export function renderProgress(p: ExperimentProgress): string {
   const counts = Object.entries(p.counts).map(([k, v]) => `${k}=${v}`).join(' ');
   if (counts) lines.push(`  ${counts}`);
   if (p.budget) lines.push(`  budget: ${describeBudget(p.budget)}`);
-  if (p.artifactRoot) lines.push(`  artifacts: ${p.artifactRoot}`);
+  if (p.artifactRoot) lines.push(`  artifacts: ${shellQuote(p.artifactRoot)}`);
   return lines.join('\n');
 }
 

@@ -13,10 +13,11 @@ import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-w
 import { temporal } from '@temporalio/proto';
 import { loadConfigFile } from '../../activities/experiment/config-file';
 import { resumeBlockedUpdate } from '../../core/blocked';
-import { STAGE_SEARCH_ATTRIBUTE } from '../../core/ids';
+import { experimentIdProblem, STAGE_SEARCH_ATTRIBUTE } from '../../core/ids';
 import { STAGES, type StageName } from '../../core/progress';
 import type { ExperimentInput } from '../../workflows/experiment';
 import { connect, workflowLink } from './connection';
+import { shellQuote } from './shell';
 import { startExperiment } from './start';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
@@ -120,7 +121,7 @@ async function unblock(client: Client, id: string): Promise<{ stage: string; rea
     return await client.workflow.getHandle(id).executeUpdate(resumeBlockedUpdate);
   } catch (err) {
     // The validator says why not (not blocked, paused for budget instead).
-    if (err instanceof WorkflowUpdateFailedError) throw new Error(`${id} is still running: ${err.cause?.message ?? err.message}; wait for it, or cancel it first (npx fireact cancel ${id})`);
+    if (err instanceof WorkflowUpdateFailedError) throw new Error(`${id} is still running: ${err.cause?.message ?? err.message}; wait for it, or cancel it first (npx fireact cancel ${shellQuote(id)})`);
     throw err;
   }
 }
@@ -133,7 +134,7 @@ export async function resumeExperiment(client: Client, connection: Connection, i
   const was = desc.status.name;
   const wantNew = opts.mode === 'new' || newConfig !== undefined;
   if (was === 'RUNNING') {
-    if (wantNew || opts.mode === 'reset') throw new Error(`${id} is still running; wait for it, or cancel it first (npx fireact cancel ${id})`);
+    if (wantNew || opts.mode === 'reset') throw new Error(`${id} is still running; wait for it, or cancel it first (npx fireact cancel ${shellQuote(id)})`);
     return { kind: 'unblocked', workflowId: id, runId: desc.runId, was, ...(await unblock(client, id)) };
   }
   if (!RESUMABLE.has(was) && !(was === 'COMPLETED' && wantNew)) {
@@ -188,6 +189,11 @@ export async function resumeCommand(args: string[]): Promise<number> {
   if (unknown.length) throw new Error(`unknown option ${unknown[0]}; usage: fireact resume <id> [--reset | --new] [--config file]`);
   const id = rest.find((a) => !a.startsWith('--'));
   if (!id) throw new Error('resume needs an experiment id; usage: fireact resume <id> [--reset | --new] [--config file]');
+  // Both ways go on writing the experiment's artifact folder; an id that cannot name one (an experiment
+  // of an earlier release, or one started from the Temporal CLI) is refused before connecting. A
+  // resumed run `<id>-r<N>` writes the folder of `<id>`, which is what must fit.
+  const idProblem = experimentIdProblem(id.replace(/-r\d+$/, '')) ? experimentIdProblem(id) : undefined;
+  if (idProblem) throw new Error(idProblem);
 
   const { client, connection } = await connect();
   try {
@@ -200,7 +206,7 @@ export async function resumeCommand(args: string[]): Promise<number> {
       console.log(`started ${r.workflowId}, resuming ${id} (${r.was}) as a new run in the same artifact folder; finished work is reused`);
     }
     console.log(`  UI:    ${workflowLink(r.workflowId)}`);
-    console.log(`  watch: npx fireact watch ${r.workflowId}`);
+    console.log(`  watch: npx fireact watch ${shellQuote(r.workflowId)}`);
     return 0;
   } finally {
     await connection.close();

@@ -4,6 +4,7 @@ import type { Client } from '@temporalio/client';
 import { workflowLink } from './connection';
 import { inspectExperiment } from './inspect';
 import { renderView } from './render';
+import { shellQuote } from './shell';
 import { rootCause } from './watch';
 
 export async function statusCommand(client: Client, id: string): Promise<void> {
@@ -18,6 +19,6 @@ export async function statusCommand(client: Client, id: string): Promise<void> {
       .result()
       .catch((err: Error) => console.log(`  failed: ${rootCause(err)}`));
   }
-  if (view.status === 'CANCELLED') console.log(`  cancelled (continue it with: npx fireact resume ${id})`);
+  if (view.status === 'CANCELLED') console.log(`  cancelled (continue it with: npx fireact resume ${shellQuote(id)})`);
   console.log(`  UI: ${workflowLink(id)}`);
 }

@@ -7,6 +7,7 @@ import type { EvalRow } from '../../activities/report/types';
 import type { ExperimentResult } from '../../workflows/experiment';
 import { inspectExperiment } from './inspect';
 import { renderView } from './render';
+import { shellQuote } from './shell';
 
 /** The innermost failure's message: "Activity task failed" says where, the cause says why. */
 export function rootCause(err: Error): string {
@@ -37,19 +38,19 @@ export async function describeResult(client: Client, id: string): Promise<Experi
     for (const [reason, n] of Object.entries(r.replaySkipped ?? {})) console.log(`  replay skipped ${n} released record(s): ${reason}`);
     console.log(`  drops: ${Object.entries(r.curate.drops).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}`);
     for (const d of r.datasets) {
-      for (const [fmt, ref] of Object.entries(d.files)) console.log(`  dataset ${d.name} (${fmt}, ${d.records} records): ${path.join(r.artifactDir, ref!.path)}`);
+      for (const [fmt, ref] of Object.entries(d.files)) console.log(`  dataset ${d.name} (${fmt}, ${d.records} records): ${shellQuote(path.join(r.artifactDir, ref!.path))}`);
     }
     for (const s of r.students) console.log(`  student ${s.student}@${s.dataset}: ${s.fineTunedModel}${s.steps !== undefined ? ` (${s.steps} steps${s.trainLoss !== undefined ? `, loss ${s.trainLoss.toFixed(4)}` : ''})` : ''}`);
     for (const line of evaluationHeadline(r.evaluation)) console.log(line);
     if (r.report) {
-      console.log(`  report: ${path.join(r.artifactDir, r.report.markdown)}`);
-      console.log(`          ${path.join(r.artifactDir, r.report.html)}`);
+      console.log(`  report: ${shellQuote(path.join(r.artifactDir, r.report.markdown))}`);
+      console.log(`          ${shellQuote(path.join(r.artifactDir, r.report.html))}`);
     }
     return r;
   } catch (err) {
     if (err instanceof WorkflowFailedError) {
       if (err.cause instanceof CancelledFailure) {
-        console.error(`experiment ${id} was cancelled; finished work is kept (continue it with: npx fireact resume ${id})`);
+        console.error(`experiment ${id} was cancelled; finished work is kept (continue it with: npx fireact resume ${shellQuote(id)})`);
       } else {
         console.error(`experiment ${id} failed: ${rootCause(err)}`);
       }

@@ -137,7 +137,7 @@ async function walk(dir: string, rel = ''): Promise<string[]> {
  * equal to the baseline's. Asserts, and returns the counts for the table.
  */
 export async function checkOutcome(result: ExperimentResult, baseline: ExperimentResult, expectedEpisodes: number): Promise<OutcomeCounts> {
-  const trajDir = path.join(result.artifactDir, result.experiment, 'trajectories', 'hotpotqa', 'react');
+  const trajDir = path.join(result.artifactDir, result.experiment, 'trajectories', 'hotpotqa', 'dev', 'react');
   const names = await fs.readdir(trajDir);
   const json = names.filter((f) => f.endsWith('.json'));
   const ids = new Set<string>();

@@ -71,7 +71,7 @@ export async function runSearchFaultChaos(p: { episodes: number; every: number }
     const outcome = await checkOutcome(result, baseline, p.episodes);
 
     // Failed searches are observations, and the episode went on to an answer after them.
-    const trajDir = path.join(result.artifactDir, result.experiment, 'trajectories', 'hotpotqa', 'react');
+    const trajDir = path.join(result.artifactDir, result.experiment, 'trajectories', 'hotpotqa', 'dev', 'react');
     let failed = 0;
     let timedOut = 0;
     for (const f of (await fs.readdir(trajDir)).filter((n) => n.endsWith('.json'))) {

@@ -58,7 +58,7 @@ export async function runUnwritableChaos(p: { episodes: number; blocks: number; 
 
     workers.start();
     const handle = await startExperiment(env.client, 'rofs-run', cfg('chaos'));
-    const folder = path.join(dir, 'chaos', 'artifacts', 'rofs-run', 'trajectories', 'hotpotqa', 'react');
+    const folder = path.join(dir, 'chaos', 'artifacts', 'rofs-run', 'trajectories', 'hotpotqa', 'dev', 'react');
     const written = async () => (await fs.readdir(folder).catch(() => [])).filter((f) => f.endsWith('.json')).length;
     let firstBlock = 0;
     for (let b = 0; b < p.blocks; b++) {
@@ -80,7 +80,7 @@ export async function runUnwritableChaos(p: { episodes: number; blocks: number; 
     }
     const seen = `${histories}\n${await workers.logs()}`;
     assert.match(seen, /ArtifactWriteFailed/, 'the write failure was typed ArtifactWriteFailed');
-    assert.match(seen, /cannot write artifact [^"]*trajectories\/hotpotqa\/react/, 'the failure named the path');
+    assert.match(seen, /cannot write artifact [^"]*trajectories\/hotpotqa\/dev\/react/, 'the failure named the path');
     return {
       fault: 'artifact folder unwritable',
       runs: p.blocks,
