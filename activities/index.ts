@@ -3,7 +3,7 @@
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactRef } from '../core/artifacts';
-import { parseExperimentConfig, type ExperimentConfig, type MethodName, type StudentConfig, type TaskName } from '../core/config';
+import { parseExperimentConfig, scoringRuleFor, type ExperimentConfig, type MethodName, type StudentConfig, type TaskName } from '../core/config';
 import { ErrorType } from '../core/errors';
 import { experimentIdProblem } from '../core/ids';
 import { addUsage, emptyUsage, TRAJECTORY_SCHEMA, trajectoryId, type TrajectoryRecord, type Usage } from '../core/trajectory';
@@ -276,7 +276,7 @@ export function createActivities(deps: ActivityDeps = {}) {
           method: input.method,
           model,
           search,
-          score: (p, a) => task.score(p, a),
+          score: (p, a) => task.score(p, a, scoringRuleFor(config, input.task)),
           options: {
             maxSteps: config.generate.maxSteps,
             maxMalformedRetries: config.generate.maxMalformedRetries,

@@ -12,9 +12,12 @@ export const DATASET_FORMATS = ['openai', 'alpaca'] as const;
 export const SAMPLE_ORDERS = ['seeded', 'fireact', 'file'] as const;
 export const FINETUNE_BACKENDS = ['local', 'openai'] as const;
 export const TOOL_NOISE = ['none', 'empty', 'random'] as const;
+/** fireact: the authors' answer checks, exactly; lenient: ours, which find a yes/no or a letter anywhere. */
+export const SCORING_RULES = ['lenient', 'fireact'] as const;
 
 export type TaskName = (typeof TASK_NAMES)[number];
 export type MethodName = (typeof METHOD_NAMES)[number];
+export type ScoringRule = (typeof SCORING_RULES)[number];
 
 const name = z
   .string()
@@ -175,6 +178,12 @@ export const EvaluateSchema = z
   })
   .strict();
 
+const ScoringRuleSchema = z.enum(SCORING_RULES);
+export const ScoringSchema = z.union([
+  ScoringRuleSchema,
+  z.object(Object.fromEntries(TASK_NAMES.map((t) => [t, ScoringRuleSchema.optional()])) as Record<TaskName, z.ZodOptional<typeof ScoringRuleSchema>>).strict(),
+]);
+
 export const ExperimentConfigSchema = z
   .object({
     name,
@@ -229,6 +238,8 @@ export const ExperimentConfigSchema = z
     blockedAfterSeconds: z.number().positive().max(7 * 24 * 3600).default(DEFAULT_BLOCKED_AFTER_SECONDS),
     students: z.array(StudentSchema).default([]),
     evaluate: EvaluateSchema.optional(),
+    /** How answers are scored, in generation (success) and evaluation: one rule for every task, or per task. */
+    scoring: ScoringSchema.default('lenient'),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -324,6 +335,12 @@ export type GenerateTask = z.output<typeof GenerateTaskSchema>;
 export type StudentConfig = z.output<typeof StudentSchema>;
 export type EvaluateConfig = z.output<typeof EvaluateSchema>;
 
+/** The rule that scores `task` under a config's `scoring` (a task it does not name: lenient). */
+export function scoringRuleFor(config: { scoring?: z.output<typeof ScoringSchema> }, task: TaskName): ScoringRule {
+  const s = config.scoring ?? 'lenient';
+  return typeof s === 'string' ? s : (s[task] ?? 'lenient');
+}
+
 /** Thrown with every problem listed as `path: message`. */
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -334,6 +351,18 @@ export class ConfigError extends Error {
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const path = issue.path.length ? issue.path.map(String).join('.') : '(root)';
+  if (issue.code === 'invalid_union' && issue.errors.length > 0) {
+    // Explain with the alternative of the input's own kind (a rule name, or a mapping); zod says only "Invalid input".
+    const wrongKind = (branch: z.core.$ZodIssue[]) =>
+      branch.some(
+        (i) => i.path.length === 0 && (i.code === 'invalid_type' || (i.code === 'invalid_value' && i.values.every((v) => typeof v !== typeof issue.input))),
+      );
+    const fitting = issue.errors.find((branch) => !wrongKind(branch));
+    if (fitting) return fitting.map((i) => describeIssue({ ...i, path: [...issue.path, ...i.path] })).join('; ');
+    if (issue.path.at(-1) === 'scoring') {
+      return `${path}: got ${JSON.stringify(issue.input)}; use one of ${SCORING_RULES.map((r) => JSON.stringify(r)).join(', ')}, or a mapping of task to one of them`;
+    }
+  }
   if (issue.code === 'invalid_value' && issue.values.length > 1) {
     return `${path}: ${JSON.stringify(issue.input)} is not allowed; use one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
   }

@@ -44,21 +44,25 @@ async function writeLines(name: string, rows: unknown[]): Promise<string> {
 interface ScoreJson {
   task: string;
   split: string;
+  scoring: string;
   n: number;
   unfinished: number;
-  metrics: Record<string, number>;
-  ci95: Record<string, [number, number]>;
+  metrics: Record<string, { mean: number; ci95: [number, number]; split: string; scoring: string; n: number }>;
 }
 
-async function score(args: string[]): Promise<ScoreJson> {
+/** The output, with each metric's mean flattened into `means`; checks every metric names its split, rule and n. */
+async function score(args: string[]): Promise<ScoreJson & { means: Record<string, number> }> {
   const r = await runCli(['score', ...args, '--data-dir', DATA_DIR]);
   assert.equal(r.status, 0, r.stderr);
   const out = JSON.parse(r.stdout) as ScoreJson;
-  for (const [name, mean] of Object.entries(out.metrics)) {
-    const [lo, hi] = out.ci95[name];
-    assert.ok(lo <= mean && mean <= hi, `${name}: ${lo} <= ${mean} <= ${hi}`);
+  const means: Record<string, number> = {};
+  for (const [name, m] of Object.entries(out.metrics)) {
+    const [lo, hi] = m.ci95;
+    assert.ok(lo <= m.mean && m.mean <= hi, `${name}: ${lo} <= ${m.mean} <= ${hi}`);
+    assert.deepEqual({ split: m.split, scoring: m.scoring, n: m.n }, { split: out.split, scoring: out.scoring, n: out.n }, name);
+    means[name] = m.mean;
   }
-  return out;
+  return { ...out, means };
 }
 
 const close = (a: number, b: number) => assert.ok(Math.abs(a - b) < 1e-12, `${a} != ${b}`);
@@ -73,11 +77,12 @@ test('hotpotqa by answer: EM and F1 as computed by hand, a null prediction scori
   const out = await score(['--task', 'hotpotqa', '--predictions', file]);
   assert.equal(out.task, 'hotpotqa');
   assert.equal(out.split, 'dev');
+  assert.equal(out.scoring, 'lenient', 'the default rule, named in the output');
   assert.equal(out.n, 4);
   assert.equal(out.unfinished, 1);
   assert.deepEqual(Object.keys(out.metrics).sort(), ['em', 'f1']);
-  close(out.metrics.em, 0.5);
-  close(out.metrics.f1, 0.7);
+  close(out.means.em, 0.5);
+  close(out.means.f1, 0.7);
 });
 
 test('hotpotqa by question: gold looked up in dev by exact, then whitespace-normalised, text', async () => {
@@ -90,8 +95,8 @@ test('hotpotqa by question: gold looked up in dev by exact, then whitespace-norm
   ]);
   const out = await score(['--task', 'hotpotqa', '--predictions', file]);
   assert.equal(out.n, 4);
-  close(out.metrics.em, 0.75);
-  assert.ok(out.metrics.f1 >= 0.75 && out.metrics.f1 < 1);
+  close(out.means.em, 0.75);
+  assert.ok(out.means.f1 >= 0.75 && out.means.f1 < 1);
 });
 
 test('strategyqa: yes/no accuracy, answers inline or from the dev split', async () => {
@@ -108,7 +113,7 @@ test('strategyqa: yes/no accuracy, answers inline or from the dev split', async 
   assert.deepEqual(Object.keys(out.metrics), ['accuracy']);
   assert.equal(out.n, 5);
   assert.equal(out.unfinished, 1);
-  close(out.metrics.accuracy, 2 / 5);
+  close(out.means.accuracy, 2 / 5);
 });
 
 test('mmlu: letter accuracy, with a question looked up in the test split', async () => {
@@ -126,7 +131,7 @@ test('mmlu: letter accuracy, with a question looked up in the test split', async
   const out = await score(['--task', 'mmlu', '--predictions', file]);
   assert.equal(out.split, 'test');
   assert.equal(out.n, 5);
-  close(out.metrics.accuracy, 3 / 5);
+  close(out.means.accuracy, 3 / 5);
 });
 
 test('bad lines: exit 1, each named by file and line and what is wrong', async () => {
@@ -166,4 +171,38 @@ test('a split without gold answers, an unknown task and an empty file all exit 1
   assert.match(b.stderr, /unknown task "trivia"/);
   assert.equal(c.status, 1);
   assert.match(c.stderr, /no predictions/);
+});
+
+test('--scoring fireact applies the authors\' rules; each metric names the rule, the split and the n', async () => {
+  const file = await writeLines('rules.jsonl', [
+    { prediction: 'Answer: B', answer: ['A', 'x'] }, // fireact 1 (starts with "a"), lenient 0
+    { prediction: '(B)', answer: ['B', 'y'] }, // fireact 0, lenient 1
+    { prediction: 'B. y', answer: ['B', 'y'] }, // both 1
+    { prediction: null, answer: ['C', 'z'] }, // both 0
+  ]);
+  const fireact = await score(['--task', 'mmlu', '--predictions', file, '--scoring', 'fireact']);
+  const lenient = await score(['--task', 'mmlu', '--predictions', file, '--scoring', 'lenient']);
+  assert.equal(fireact.scoring, 'fireact');
+  assert.deepEqual({ split: fireact.metrics.accuracy.split, scoring: fireact.metrics.accuracy.scoring, n: fireact.metrics.accuracy.n }, { split: 'test', scoring: 'fireact', n: 4 });
+  close(fireact.means.accuracy, 2 / 4);
+  assert.equal(lenient.scoring, 'lenient');
+  close(lenient.means.accuracy, 2 / 4);
+
+  const yn = await writeLines('rules-yn.jsonl', [
+    { prediction: ' yes', answer: 'yes' }, // fireact 0 (no trimming), lenient 1
+    { prediction: 'nope', answer: 'no' }, // fireact 1, lenient 0
+    { prediction: 'The answer is yes', answer: 'yes' }, // fireact 0, lenient 1
+  ]);
+  close((await score(['--task', 'strategyqa', '--predictions', yn, '--scoring', 'fireact'])).means.accuracy, 1 / 3);
+  close((await score(['--task', 'strategyqa', '--predictions', yn])).means.accuracy, 2 / 3);
+});
+
+test('score --help exits 0 and names the scoring rules; an unknown rule exits 1 naming the allowed ones', async () => {
+  const help = await runCli(['score', '--help']);
+  assert.equal(help.status, 0, help.stderr);
+  assert.match(help.stdout, /--scoring lenient\|fireact/);
+  const bad = await runCli(['score', '--task', 'mmlu', '--predictions', 'x.jsonl', '--scoring', 'strict']);
+  assert.equal(bad.status, 1);
+  assert.equal(bad.stdout, '');
+  assert.match(bad.stderr, /score: unknown scoring rule "strict"; use lenient or fireact/);
 });

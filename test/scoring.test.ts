@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import {
   exactMatch,
   extractChoiceLetter,
@@ -84,30 +85,122 @@ void test('choice letter extraction', () => {
 });
 
 void test('HotpotQA and Bamboogle score EM, report EM and F1', () => {
-  assert.deepEqual(hotpotqa.score('The Chief of Protocol', ['Chief of Protocol']), { score: 1, metrics: { em: 1, f1: 1 } });
-  const partial = bamboogle.score('James Madison Jr', ['james madison']);
+  assert.deepEqual(hotpotqa.score('The Chief of Protocol', ['Chief of Protocol'], 'lenient'), { score: 1, metrics: { em: 1, f1: 1 } });
+  const partial = bamboogle.score('James Madison Jr', ['james madison'], 'lenient');
   assert.equal(partial.score, 0);
   assert.equal(partial.metrics.em, 0);
   assert.equal(partial.metrics.f1, 0.8);
-  assert.deepEqual(hotpotqa.score(null, ['x']), { score: 0, metrics: { em: 0, f1: 0 } });
+  assert.deepEqual(hotpotqa.score(null, ['x'], 'lenient'), { score: 0, metrics: { em: 0, f1: 0 } });
 });
 
 void test('StrategyQA scores the yes/no the prediction commits to', () => {
-  assert.deepEqual(strategyqa.score('Yes', ['yes']), { score: 1, metrics: { accuracy: 1 } });
-  assert.equal(strategyqa.score('no.', ['no']).score, 1);
-  assert.equal(strategyqa.score('True', ['yes']).score, 1);
-  assert.equal(strategyqa.score('no', ['yes']).score, 0);
-  assert.equal(strategyqa.score('unclear', ['yes']).score, 0);
-  assert.equal(strategyqa.score(null, ['yes']).score, 0);
-  assert.equal(strategyqa.score('yes', []).score, 0);
+  assert.deepEqual(strategyqa.score('Yes', ['yes'], 'lenient'), { score: 1, metrics: { accuracy: 1 } });
+  assert.equal(strategyqa.score('no.', ['no'], 'lenient').score, 1);
+  assert.equal(strategyqa.score('True', ['yes'], 'lenient').score, 1);
+  assert.equal(strategyqa.score('no', ['yes'], 'lenient').score, 0);
+  assert.equal(strategyqa.score('unclear', ['yes'], 'lenient').score, 0);
+  assert.equal(strategyqa.score(null, ['yes'], 'lenient').score, 0);
+  assert.equal(strategyqa.score('yes', [], 'lenient').score, 0);
 });
 
 void test('MMLU scores the chosen letter, or the gold option text', () => {
   const gold = ['D', 'summer'];
-  for (const p of ['D', 'D.', '(D)', 'D. summer', 'Summer', 'summer.']) assert.equal(mmlu.score(p, gold).score, 1, p);
+  for (const p of ['D', 'D.', '(D)', 'D. summer', 'Summer', 'summer.']) assert.equal(mmlu.score(p, gold, 'lenient').score, 1, p);
   // A letter decides even if text follows that would match.
-  for (const p of ['C', 'C. summer', 'winter', 'A, D', '']) assert.equal(mmlu.score(p, gold).score, 0, p);
-  assert.deepEqual(mmlu.score(null, gold), { score: 0, metrics: { accuracy: 0 } });
+  for (const p of ['C', 'C. summer', 'winter', 'A, D', '']) assert.equal(mmlu.score(p, gold, 'lenient').score, 0, p);
+  assert.deepEqual(mmlu.score(null, gold, 'lenient'), { score: 0, metrics: { accuracy: 0 } });
   // An option whose text is itself a letter is judged by the letter.
-  assert.equal(mmlu.score('C', ['A', 'C']).score, 0);
+  assert.equal(mmlu.score('C', ['A', 'C'], 'lenient').score, 0);
+});
+
+// Tricky answers under both rules. For `fireact` the expected values are computed by python3 running the
+// authors' checks as written in FireAct's tasks/strategyqa.py and tasks/mmlu.py (`evaluate`), so a
+// drift from their Python semantics (lower(), startswith, no trimming) fails here.
+const AUTHORS_RULES = `
+import json, sys
+out = []
+for task, pred, gold in json.load(sys.stdin):
+    pred = pred.lower()
+    if task == 'strategyqa':
+        gt = gold
+        em = int(pred.startswith('yes') and gt == True or pred.startswith('no') and gt == False)
+    else:
+        gt = gold.lower()
+        em = int(pred.startswith(gt))
+    out.append(em)
+print(json.dumps(out))
+`;
+
+interface Tricky {
+  task: 'strategyqa' | 'mmlu';
+  prediction: string;
+  /** StrategyQA: the file's boolean; MMLU: the gold letter. */
+  gold: boolean | string;
+  /** Hand-checked expectations; fireact's must also equal what python3 says. */
+  fireact: number;
+  lenient: number;
+}
+
+const TRICKY: Tricky[] = [
+  { task: 'strategyqa', prediction: 'yes', gold: true, fireact: 1, lenient: 1 },
+  { task: 'strategyqa', prediction: 'Yes.', gold: true, fireact: 1, lenient: 1 },
+  { task: 'strategyqa', prediction: ' yes', gold: true, fireact: 0, lenient: 1 },
+  { task: 'strategyqa', prediction: 'YES, it would', gold: true, fireact: 1, lenient: 1 },
+  { task: 'strategyqa', prediction: 'yesterday', gold: true, fireact: 1, lenient: 0 },
+  { task: 'strategyqa', prediction: 'The answer is yes', gold: true, fireact: 0, lenient: 1 },
+  { task: 'strategyqa', prediction: 'True', gold: true, fireact: 0, lenient: 1 },
+  { task: 'strategyqa', prediction: 'no way', gold: false, fireact: 1, lenient: 1 },
+  { task: 'strategyqa', prediction: 'nope', gold: false, fireact: 1, lenient: 0 },
+  { task: 'strategyqa', prediction: 'No.', gold: false, fireact: 1, lenient: 1 },
+  { task: 'strategyqa', prediction: 'not at all', gold: false, fireact: 1, lenient: 0 },
+  { task: 'strategyqa', prediction: 'no', gold: true, fireact: 0, lenient: 0 },
+  { task: 'strategyqa', prediction: 'yes and no', gold: false, fireact: 0, lenient: 0 },
+  { task: 'strategyqa', prediction: '', gold: true, fireact: 0, lenient: 0 },
+  { task: 'strategyqa', prediction: '', gold: false, fireact: 0, lenient: 0 },
+  { task: 'mmlu', prediction: 'A', gold: 'A', fireact: 1, lenient: 1 },
+  { task: 'mmlu', prediction: 'a', gold: 'A', fireact: 1, lenient: 1 },
+  { task: 'mmlu', prediction: 'Answer: B', gold: 'A', fireact: 1, lenient: 0 },
+  { task: 'mmlu', prediction: 'Answer: B', gold: 'B', fireact: 0, lenient: 1 },
+  { task: 'mmlu', prediction: '(B)', gold: 'B', fireact: 0, lenient: 1 },
+  { task: 'mmlu', prediction: 'B. forty', gold: 'B', fireact: 1, lenient: 1 },
+  { task: 'mmlu', prediction: ' C', gold: 'C', fireact: 0, lenient: 1 },
+  { task: 'mmlu', prediction: 'Cats', gold: 'C', fireact: 1, lenient: 0 },
+  { task: 'mmlu', prediction: 'D) summer', gold: 'D', fireact: 1, lenient: 1 },
+  { task: 'mmlu', prediction: 'The answer is (D).', gold: 'D', fireact: 0, lenient: 1 },
+  { task: 'mmlu', prediction: '', gold: 'D', fireact: 0, lenient: 0 },
+];
+
+function authorsScores(cases: readonly Tricky[]): number[] {
+  const out = execFileSync('python3', ['-c', AUTHORS_RULES], {
+    input: JSON.stringify(cases.map((c) => [c.task, c.prediction, c.gold])),
+    encoding: 'utf8',
+  });
+  return JSON.parse(out) as number[];
+}
+
+/** The answers our loaders give for a gold: "yes"/"no" for StrategyQA, the letter then the option text for MMLU. */
+function ourAnswers(c: Tricky): string[] {
+  return c.task === 'strategyqa' ? [c.gold ? 'yes' : 'no'] : [c.gold as string, 'forty'];
+}
+
+void test('tricky answers: fireact equals the authors\' Python rules, lenient finds the answer anywhere', () => {
+  const python = authorsScores(TRICKY);
+  TRICKY.forEach((c, i) => {
+    const where = `${c.task} ${JSON.stringify(c.prediction)} gold ${String(c.gold)}`;
+    assert.equal(python[i], c.fireact, `${where}: the hand-checked fireact value differs from python3`);
+    const task = c.task === 'strategyqa' ? strategyqa : mmlu;
+    assert.equal(task.score(c.prediction, ourAnswers(c), 'fireact').score, python[i], `${where} (fireact)`);
+    assert.equal(task.score(c.prediction, ourAnswers(c), 'lenient').score, c.lenient, `${where} (lenient)`);
+  });
+  // The rules disagree on many of them, which is why a report must say which one scored a number.
+  assert.ok(TRICKY.filter((c) => c.fireact !== c.lenient).length >= 10);
+});
+
+void test('an unfinished episode scores 0 under both rules; HotpotQA EM/F1 are the same under both', () => {
+  for (const rule of ['fireact', 'lenient'] as const) {
+    assert.equal(strategyqa.score(null, ['yes'], rule).score, 0);
+    assert.equal(mmlu.score(null, ['A', 'x'], rule).score, 0);
+    assert.deepEqual(hotpotqa.score('the Eiffel Tower', ['Eiffel Tower'], rule), { score: 1, metrics: { em: 1, f1: 1 } });
+    assert.deepEqual(bamboogle.score(' yes', ['no'], rule), { score: 0, metrics: { em: 0, f1: 0 } });
+  }
 });

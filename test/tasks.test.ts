@@ -134,10 +134,10 @@ void test('each task declares its eval split, metrics and search use', () => {
     ],
   );
   for (const t of Object.values(TASKS)) for (const s of t.evalSplits) assert.ok(t.splits.includes(s));
-  assert.deepEqual(Object.keys(TASKS.hotpotqa.score('x', ['x']).metrics).sort(), ['em', 'f1']);
-  assert.deepEqual(Object.keys(TASKS.bamboogle.score('x', ['x']).metrics).sort(), ['em', 'f1']);
-  assert.deepEqual(Object.keys(TASKS.strategyqa.score('yes', ['yes']).metrics), ['accuracy']);
-  assert.deepEqual(Object.keys(TASKS.mmlu.score('A', ['A']).metrics), ['accuracy']);
+  assert.deepEqual(Object.keys(TASKS.hotpotqa.score('x', ['x'], 'lenient').metrics).sort(), ['em', 'f1']);
+  assert.deepEqual(Object.keys(TASKS.bamboogle.score('x', ['x'], 'lenient').metrics).sort(), ['em', 'f1']);
+  assert.deepEqual(Object.keys(TASKS.strategyqa.score('yes', ['yes'], 'lenient').metrics), ['accuracy']);
+  assert.deepEqual(Object.keys(TASKS.mmlu.score('A', ['A'], 'lenient').metrics), ['accuracy']);
 });
 
 void test('HotpotQA rows keep the raw question, the answer and the type', async () => {
@@ -194,7 +194,7 @@ void test('Bamboogle reads quoted answers and literal quotes', async () => {
   assert.deepEqual(qs[101].answers, ['February 11, 1650']);
   // A quoted answer with a newline inside stays raw; scoring normalises it away.
   assert.deepEqual(qs[74].answers, ['George VI\n']);
-  assert.equal(TASKS.bamboogle.score('George VI', qs[74].answers).score, 1);
+  assert.equal(TASKS.bamboogle.score('George VI', qs[74].answers, 'lenient').score, 1);
 });
 
 void test('MMLU questions read as the FireAct files show them', async () => {

@@ -5,7 +5,7 @@ import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { add, fits, room, sub, ZERO, type Amount, type BudgetExhaustedDetails, type Cap } from '../../core/budget';
 import type { EvalPlanTarget } from '../../core/eval-plan';
-import { ModelSchema, type TaskName } from '../../core/config';
+import { ModelSchema, scoringRuleFor, type TaskName } from '../../core/config';
 import { ErrorType } from '../../core/errors';
 import { estimateCost, mergePrices } from '../../core/prices';
 import { TRAJECTORY_SCHEMA, trajectoryId, type TrajectoryRecord } from '../../core/trajectory';
@@ -59,6 +59,7 @@ export function createEvaluateActivities(deps: {
       const { target } = input;
       const runDir = layout.evalRun(input.handle.experiment, target.name, input.task, input.split, target.method, input.noise);
       const task = getTask(input.task);
+      const rule = scoringRuleFor(config, input.task);
       const cache = deps.clients.modelCache(config);
       const heartbeat = startHeartbeat({ done: 0, total: questions.length });
 
@@ -130,7 +131,7 @@ export function createEvaluateActivities(deps: {
                   method: target.method,
                   model: metered ?? model,
                   search,
-                  score: (p, a) => task.score(p, a),
+                  score: (p, a) => task.score(p, a, rule),
                   options: {
                     maxSteps: evalConfig.maxSteps,
                     maxMalformedRetries: config.generate.maxMalformedRetries,

@@ -27,6 +27,7 @@ export const bamboogle: TaskDefinition = {
   evalSplits: ['test'],
   usesSearch: true,
   load,
+  // Both rules: FireAct scored EM/F1 with this very normalisation.
   score(prediction, answers) {
     const { em, f1 } = qaScores(prediction, answers);
     return { score: em, metrics: { em, f1 } };

@@ -32,6 +32,7 @@ export const hotpotqa: TaskDefinition = {
   evalSplits: ['dev'],
   usesSearch: true,
   load,
+  // Both rules: FireAct scored EM/F1 with this very normalisation.
   score(prediction, answers) {
     const { em, f1 } = qaScores(prediction, answers);
     return { score: em, metrics: { em, f1 } };

@@ -4,7 +4,7 @@ import * as path from 'path';
 import type { Question } from '../../core/trajectory';
 import type { TaskDefinition } from './types';
 import { badData, listDataFiles, readCsv, unknownSplit } from './files';
-import { extractChoiceLetter, normalizeAnswer } from './scoring';
+import { extractChoiceLetter, fireactChoice, normalizeAnswer } from './scoring';
 
 const SPLITS = ['dev', 'val', 'test', 'train'] as const;
 const LETTERS = ['A', 'B', 'C', 'D'];
@@ -54,12 +54,15 @@ export const mmlu: TaskDefinition = {
   usesSearch: true,
   load,
   /**
-   * answers[0] is the gold letter; later answers are texts of the gold option. A prediction that
-   * names a letter is judged by the letter alone; one that names none, by its text.
+   * answers[0] is the gold letter; later answers are texts of the gold option. Lenient: a prediction
+   * that names a letter is judged by the letter alone; one that names none, by its text. FireAct: by
+   * whether it starts with the gold letter.
    */
-  score(prediction, answers) {
+  score(prediction, answers, rule) {
     let accuracy = 0;
-    if (prediction !== null && answers.length > 0) {
+    if (prediction !== null && answers.length > 0 && rule === 'fireact') {
+      accuracy = fireactChoice(prediction, answers[0]);
+    } else if (prediction !== null && answers.length > 0) {
       const letter = extractChoiceLetter(prediction);
       if (letter !== null) {
         accuracy = letter === answers[0].trim().toUpperCase() ? 1 : 0;

@@ -99,3 +99,16 @@ export function extractChoiceLetter(prediction: string): string | null {
   if (stated) return stated[1];
   return null;
 }
+
+// FireAct's own checks (tasks/strategyqa.py and tasks/mmlu.py in the authors' code), kept literal:
+// Python's str.lower() then str.startswith, with no trimming, so " yes" fails and "no way" passes.
+
+/** StrategyQA, FireAct's rule: `pred.lower().startswith('yes')` with gold true, or `'no'` with gold false. */
+export function fireactYesNo(prediction: string, goldIsYes: boolean): number {
+  return prediction.toLowerCase().startsWith(goldIsYes ? 'yes' : 'no') ? 1 : 0;
+}
+
+/** MMLU, FireAct's rule: `pred.lower().startswith(gold_letter.lower())`. */
+export function fireactChoice(prediction: string, goldLetter: string): number {
+  return prediction.toLowerCase().startsWith(goldLetter.toLowerCase()) ? 1 : 0;
+}

@@ -3,7 +3,7 @@ import * as path from 'path';
 import type { Question } from '../../core/trajectory';
 import type { TaskDefinition } from './types';
 import { badData, readJsonArray, stringField, unknownSplit } from './files';
-import { extractYesNo } from './scoring';
+import { extractYesNo, fireactYesNo } from './scoring';
 
 const SPLITS = ['dev', 'test', 'train'] as const;
 
@@ -45,9 +45,16 @@ export const strategyqa: TaskDefinition = {
   evalSplits: ['dev'],
   usesSearch: true,
   load,
-  score(prediction, answers) {
-    const said = prediction === null ? null : extractYesNo(prediction);
-    const accuracy = said !== null && answers.some((gold) => extractYesNo(gold) === said) ? 1 : 0;
+  score(prediction, answers, rule) {
+    let accuracy = 0;
+    if (prediction !== null && rule === 'fireact') {
+      // Gold is our "yes"/"no" for the file's boolean.
+      const golds = answers.map(extractYesNo).filter((g) => g !== null);
+      accuracy = golds.some((g) => fireactYesNo(prediction, g === 'yes') === 1) ? 1 : 0;
+    } else if (prediction !== null) {
+      const said = extractYesNo(prediction);
+      accuracy = said !== null && answers.some((gold) => extractYesNo(gold) === said) ? 1 : 0;
+    }
     return { score: accuracy, metrics: { accuracy } };
   },
 };

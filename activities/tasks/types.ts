@@ -1,4 +1,4 @@
-import type { TaskName } from '../../core/config';
+import type { ScoringRule, TaskName } from '../../core/config';
 import type { Question } from '../../core/trajectory';
 
 export interface TaskScore {
@@ -16,6 +16,9 @@ export interface TaskDefinition {
   /** Whether the agent's search tool is offered for this task. */
   usesSearch: boolean;
   load(dataDir: string, split: string): Promise<Question[]>;
-  /** prediction null = unfinished episode (scores 0). */
-  score(prediction: string | null, answers: readonly string[]): TaskScore;
+  /**
+   * prediction null = unfinished episode (scores 0). `rule` picks FireAct's checks or our lenient ones
+   * (they differ for StrategyQA and MMLU only; HotpotQA and Bamboogle EM/F1 are the authors' already).
+   */
+  score(prediction: string | null, answers: readonly string[], rule: ScoringRule): TaskScore;
 }

@@ -1,13 +1,17 @@
-// `fireact score --task T --predictions F.jsonl [--split S] [--data-dir D]`: scores predictions with
-// the task's own scorer and prints the means with bootstrap 95% intervals as JSON.
+// `fireact score --task T --predictions F.jsonl [--split S] [--scoring R] [--data-dir D]`: scores
+// predictions with the task's own scorer under one scoring rule and prints the means with bootstrap 95%
+// intervals as JSON; every metric names the split, the rule and the n it was computed on.
 // Each line: {"prediction": string | null, "answer": string | string[]} or {"prediction": ..., "question": "..."}.
 import { promises as fs } from 'node:fs';
-import { TASK_NAMES, type TaskName } from '../../core/config';
+import { SCORING_RULES, TASK_NAMES, type ScoringRule, type TaskName } from '../../core/config';
 import type { Question } from '../../core/trajectory';
 import { aggregateEpisodes, type EpisodeOutcome } from '../../activities/evaluate/metrics';
 import { getTask, loadSplit } from '../../activities/tasks/registry';
 
-const USAGE = 'usage: fireact score --task <task> --predictions <file.jsonl> [--split S] [--data-dir D]';
+const USAGE = `usage: fireact score --task <task> --predictions <file.jsonl> [--split S] [--scoring ${SCORING_RULES.join('|')}] [--data-dir D]
+  --scoring lenient (default): a yes/no or an option letter found anywhere in the answer
+  --scoring fireact: the FireAct authors' checks (the answer starts with the gold yes/no or letter)
+  HotpotQA and Bamboogle EM/F1 are the same under both rules.`;
 /** The config's default data directory, relative to the working directory. */
 const DEFAULT_DATA_DIR = '../shared/fireact';
 
@@ -15,12 +19,13 @@ interface ScoreArgs {
   task: TaskName;
   predictions: string;
   split?: string;
+  scoring: ScoringRule;
   dataDir: string;
 }
 
 function parseArgs(argv: string[]): ScoreArgs {
   const values: Record<string, string> = {};
-  const known = ['--task', '--predictions', '--split', '--data-dir'];
+  const known = ['--task', '--predictions', '--split', '--scoring', '--data-dir'];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (!known.includes(a)) throw new Error(`score: unexpected argument "${a}"\n${USAGE}`);
@@ -33,7 +38,15 @@ function parseArgs(argv: string[]): ScoreArgs {
   if (!task) throw new Error(`score: --task is required\n${USAGE}`);
   if (!(TASK_NAMES as readonly string[]).includes(task)) throw new Error(`score: unknown task "${task}"; known tasks: ${TASK_NAMES.join(', ')}`);
   if (!values['--predictions']) throw new Error(`score: --predictions is required\n${USAGE}`);
-  return { task: task as TaskName, predictions: values['--predictions'], split: values['--split'], dataDir: values['--data-dir'] ?? DEFAULT_DATA_DIR };
+  const scoring = values['--scoring'] ?? 'lenient';
+  if (!(SCORING_RULES as readonly string[]).includes(scoring)) throw new Error(`score: unknown scoring rule "${scoring}"; use ${SCORING_RULES.join(' or ')}`);
+  return {
+    task: task as TaskName,
+    predictions: values['--predictions'],
+    split: values['--split'],
+    scoring: scoring as ScoringRule,
+    dataDir: values['--data-dir'] ?? DEFAULT_DATA_DIR,
+  };
 }
 
 const squeeze = (text: string) => text.trim().replace(/\s+/g, ' ');
@@ -61,13 +74,22 @@ function isStringArray(v: unknown): v is string[] {
   return Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string');
 }
 
+/** One metric, labelled with what it was computed on, so a number copied out of the output keeps its meaning. */
+export interface ScoredMetric {
+  mean: number | null;
+  ci95: [number, number] | null;
+  split: string;
+  scoring: ScoringRule;
+  n: number;
+}
+
 export interface ScoreOutput {
   task: TaskName;
   split: string;
+  scoring: ScoringRule;
   n: number;
   unfinished: number;
-  metrics: Record<string, number | null>;
-  ci95: Record<string, [number, number] | null>;
+  metrics: Record<string, ScoredMetric>;
 }
 
 export async function scorePredictions(args: ScoreArgs): Promise<{ output?: ScoreOutput; errors: string[] }> {
@@ -127,7 +149,7 @@ export async function scorePredictions(args: ScoreArgs): Promise<{ output?: Scor
       continue;
     }
     const prediction = r.prediction;
-    const scored = task.score(prediction, answers);
+    const scored = task.score(prediction, answers, args.scoring);
     episodes.push({
       reward: scored.score,
       metrics: scored.metrics,
@@ -142,14 +164,20 @@ export async function scorePredictions(args: ScoreArgs): Promise<{ output?: Scor
   }
   if (errors.length) return { errors };
   if (episodes.length === 0) return { errors: [`${args.predictions}: no predictions`] };
-  const agg = aggregateEpisodes(episodes, { metricNames: Object.keys(task.score(null, ['-']).metrics) });
+  const agg = aggregateEpisodes(episodes, { metricNames: Object.keys(task.score(null, ['-'], args.scoring).metrics) });
+  const label = { split, scoring: args.scoring, n: agg.n };
+  const metrics = Object.fromEntries(Object.entries(agg.means).map(([name, mean]) => [name, { mean, ci95: agg.ci95[name] ?? null, ...label }]));
   return {
     errors: [],
-    output: { task: args.task, split, n: agg.n, unfinished: episodes.filter((e) => !e.finished).length, metrics: agg.means, ci95: agg.ci95 },
+    output: { task: args.task, ...label, unfinished: episodes.filter((e) => !e.finished).length, metrics },
   };
 }
 
 export async function scoreCommand(argv: string[]): Promise<number> {
+  if (argv.includes('--help') || argv.includes('-h')) {
+    console.log(USAGE);
+    return 0;
+  }
   const result = await scorePredictions(parseArgs(argv));
   if (!result.output) {
     for (const e of result.errors) console.error(`fireact score: ${e}`);
