@@ -70,6 +70,11 @@ export const SampleSchema = z
     n: z.number().int().positive().optional(),
     order: z.enum(SAMPLE_ORDERS).default('seeded'),
     seed: z.number().int().optional(),
+    /**
+     * Splits of the same task whose questions are left out before the sample is taken, keeping the
+     * order's sequence (e.g. [dev]: FireAct's StrategyQA dev questions also sit in its train file).
+     */
+    exclude: z.array(z.string().min(1)).min(1).optional(),
   })
   .strict();
 

@@ -477,3 +477,94 @@ test('CLI: a student key that is not set and a local base model path that does n
   assert.deepEqual(good.problems, []);
   assert.ok(good.fineTune[2].costUsd.typical > 0);
 });
+
+// ---- examples/fireact-paper.yaml: FireAct's training splits, from files of the official shapes ----
+
+/** A data folder with the bundled files linked in and small HotpotQA/StrategyQA training files written. */
+async function paperDataDir(strategyDevInTrain: number): Promise<{ data: string; devQuestions: Set<string> }> {
+  const data = path.join(dir, `paper-data-${strategyDevInTrain}`);
+  for (const sub of ['hotpotqa', 'strategyqa', 'mmlu', 'bamboogle']) await fs.mkdir(path.join(data, sub), { recursive: true });
+  for (const rel of ['hotpotqa/dev.json', 'strategyqa/strategyqa_dev.json', 'mmlu/train', 'mmlu/test', 'bamboogle/test.csv']) {
+    await fs.symlink(path.join(DATA_DIR, rel), path.join(data, rel));
+  }
+  const hotpot = Array.from({ length: 600 }, (_, i) => ({
+    _id: `h${i}`,
+    answer: `answer ${i}`,
+    question: `Which training question is number ${i}?`,
+    supporting_facts: [[`T${i}`, 0]],
+    context: [[`T${i}`, [`Sentence ${i}.`]]],
+    type: i % 2 ? 'bridge' : 'comparison',
+    level: 'hard',
+  }));
+  await fs.writeFile(path.join(data, 'hotpotqa', 'hotpot_train_v1.1.json'), JSON.stringify(hotpot));
+  // StrategyQA's training file holds its dev questions too (FireAct's dev is drawn from it).
+  const dev = JSON.parse(await fs.readFile(path.join(DATA_DIR, 'strategyqa', 'strategyqa_dev.json'), 'utf8')) as Array<Record<string, unknown>>;
+  const own = Array.from({ length: 560 }, (_, i) => ({ qid: `s${i}`, term: 't', description: 'd', question: `Is training claim ${i} true?`, answer: i % 3 === 0, facts: [], decomposition: [], evidence: [] }));
+  const train: Array<Record<string, unknown>> = [...own];
+  dev.slice(0, strategyDevInTrain).forEach((d, k) => train.splice(k * 7, 0, d));
+  await fs.writeFile(path.join(data, 'strategyqa', 'strategyqa_train.json'), JSON.stringify(train, null, 2));
+  return { data, devQuestions: new Set(dev.map((d) => d.question as string)) };
+}
+
+test('the paper config generates on HotpotQA and StrategyQA train, leaving StrategyQA dev out of its sample', async () => {
+  const { data, devQuestions } = await paperDataDir(40);
+  const config = { ...(await loadConfigFile(path.join(REPO_ROOT, 'examples', 'fireact-paper.yaml'))), dataDir: data, artifactDir: path.join(dir, 'paper-artifacts') };
+  assert.deepEqual(
+    config.generate.tasks.map((t) => [t.task, t.split]),
+    [
+      ['hotpotqa', 'train'],
+      ['strategyqa', 'train'],
+      ['mmlu', 'train'],
+    ],
+  );
+  assert.equal(config.scoring, 'fireact');
+  const env = { OPENAI_API_KEY: 'sk-test', SERPAPI_API_KEY: 'serp-test' };
+  const clients = createClientProvider(env);
+  const plan = await planExperiment(config, clients, { env, base: REPO_ROOT });
+  assert.deepEqual(plan.problems, []);
+  assert.deepEqual(
+    plan.warnings.filter((w) => /evaluation question|leak/i.test(w)),
+    [],
+    'no generation question is an evaluation question',
+  );
+  assert.deepEqual(plan.samples.map((s) => [s.task, s.split, s.splitSize, s.n]), [
+    ['hotpotqa', 'train', 600, 500],
+    ['strategyqa', 'train', 600, 500],
+    ['mmlu', 'train', 12126, 500],
+  ]);
+  assert.deepEqual(plan.samples[1].excluded, { splits: ['dev'], questions: 40 });
+
+  // The StrategyQA sample is FireAct's order over the whole file, less the dev questions.
+  const all = await loadQuestions(clients, config, 'strategyqa', 'train');
+  const order = sampleQuestions(all, { order: 'fireact', seed: 233 });
+  const expected = order.filter((q) => !devQuestions.has(q.text)).slice(0, 500);
+  const frozen = await freezeSample(clients, config, config.generate.tasks[1], 'generate.tasks.1');
+  assert.deepEqual(frozen.file.questions.map((q) => q.id), expected.map((q) => q.id));
+  assert.ok(frozen.file.questions.every((q) => !devQuestions.has(q.text)));
+  assert.ok(order.slice(0, 500).some((q) => devQuestions.has(q.text)), 'without exclude the sample would take dev questions');
+
+  // Without the two training files, plan names each, its shape and where it goes.
+  const bare = { ...config, dataDir: path.join(dir, 'paper-empty') };
+  await fs.mkdir(bare.dataDir, { recursive: true });
+  const missing = await planExperiment(bare, clients, { env, base: REPO_ROOT });
+  const hotpot = missing.problems.find((p) => p.startsWith('missing data: generate.tasks.0 (hotpotqa train)'));
+  const sqa = missing.problems.find((p) => p.startsWith('missing data: generate.tasks.1 (strategyqa train)'));
+  assert.ok(hotpot?.includes(`put it at ${path.join(bare.dataDir, 'hotpotqa', 'hotpot_train_v1.1.json')}`), hotpot);
+  assert.ok(hotpot?.includes('a JSON array of {"_id", "question", "answer", "type"'), hotpot);
+  assert.ok(sqa?.includes(`put it at ${path.join(bare.dataDir, 'strategyqa', 'strategyqa_train.json')}`), sqa);
+  assert.ok(sqa?.includes('"answer": true|false'), sqa);
+});
+
+test('sample.exclude: a sample too large once the excluded questions are gone is InvalidConfig naming the entry', async () => {
+  const { data } = await paperDataDir(100);
+  const config = parseExperimentConfig(
+    smallConfig({
+      dataDir: data,
+      generate: { teacher: 'teacher', tasks: [{ task: 'strategyqa', split: 'train', methods: ['cot'], sample: { n: 600, order: 'fireact', exclude: ['dev'] } }] },
+    }),
+  );
+  const plan = await planExperiment(config, createClientProvider({ [KEY_VAR]: 'k' }), { env: { [KEY_VAR]: 'k' } });
+  assert.deepEqual(plan.problems, [
+    'generate.tasks.0 (strategyqa train): sample n = 600 is larger than the split less its dev questions, which leaves 560 of 660',
+  ]);
+});

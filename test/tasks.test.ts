@@ -95,9 +95,12 @@ void test('CSV: every data file parses exactly as Python csv reads it', () => {
 
 // ---- every split of every task -------------------------------------------------------------
 
+// Splits whose files are not bundled with the FireAct data (tested below with small files of their shape).
+const NOT_BUNDLED: Partial<Record<TaskName, string[]>> = { hotpotqa: ['train'], strategyqa: ['train'] };
+
 const EXPECTED_ROWS: Record<TaskName, Record<string, number>> = {
   hotpotqa: { dev: 7405, test: 7405 },
-  strategyqa: { dev: 229, test: 490, train: 2821 },
+  strategyqa: { dev: 229, test: 490, 'train-filtered': 2821 },
   bamboogle: { test: 125 },
   // train: the auxiliary sets (ARC, OBQA, MCTest, RACE, law), counted with Python's csv module.
   mmlu: { dev: 285, val: 1531, test: 14042, train: 12126 },
@@ -107,8 +110,9 @@ void test('every split of every task loads with the documented row counts', asyn
   clearSplitMemo();
   assert.deepEqual(Object.keys(TASKS).sort(), Object.keys(EXPECTED_ROWS).sort());
   for (const [name, task] of Object.entries(TASKS)) {
-    assert.deepEqual([...task.splits].sort(), Object.keys(EXPECTED_ROWS[name as TaskName]).sort(), name);
-    for (const split of task.splits) {
+    const bundled = task.splits.filter((s) => !NOT_BUNDLED[task.name]?.includes(s));
+    assert.deepEqual([...bundled].sort(), Object.keys(EXPECTED_ROWS[name as TaskName]).sort(), name);
+    for (const split of bundled) {
       const qs = await loadSplit(DATA, task.name, split);
       assert.equal(qs.length, EXPECTED_ROWS[task.name][split], `${name}/${split}`);
       assert.equal(new Set(qs.map((q) => q.id)).size, qs.length, `${name}/${split} ids are unique`);
@@ -174,7 +178,7 @@ void test('StrategyQA gold is yes/no from the boolean; qid kept', async () => {
     assert.deepEqual(q.answers, [raw[i].answer ? 'yes' : 'no']);
     assert.equal(q.meta?.qid, raw[i].qid);
   });
-  const train = await loadSplit(DATA, 'strategyqa', 'train');
+  const train = await loadSplit(DATA, 'strategyqa', 'train-filtered');
   assert.deepEqual(train[0].answers, ['yes']);
   assert.equal(train[0].text, 'Did the Hopi Indians use a symbol that was similar to the swastika?');
 });
@@ -226,13 +230,98 @@ void test('MMLU questions read as the FireAct files show them', async () => {
   assert.ok(finetune.length > 400 && found / finetune.length > 0.95, `${found} of ${finetune.length} fine-tuning questions found`);
 });
 
+// ---- training splits not bundled with the FireAct data ------------------------------------------
+
+void test('HotpotQA train and StrategyQA train: a missing file names itself, its shape, its source and where it goes', async () => {
+  const dir = await tempDir();
+  try {
+    clearSplitMemo();
+    const hotpot = path.join(dir, 'hotpotqa', 'hotpot_train_v1.1.json');
+    await rejectsWith(loadSplit(dir, 'hotpotqa', 'train'), 'MissingData', `put it at ${hotpot}`, 'hotpot_train_v1.1.json', 'https://hotpotqa.github.io', '"_id", "question", "answer", "type"');
+    const sqa = path.join(dir, 'strategyqa', 'strategyqa_train.json');
+    await rejectsWith(loadSplit(dir, 'strategyqa', 'train'), 'MissingData', `put it at ${sqa}`, 'not its strategyqa_train_filtered.json', 'https://allenai.org/data/strategyqa', '"answer": true|false');
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+void test('HotpotQA train and StrategyQA train load from files of the official shapes', async () => {
+  const dir = await tempDir();
+  try {
+    clearSplitMemo();
+    await fs.mkdir(path.join(dir, 'hotpotqa'));
+    await fs.mkdir(path.join(dir, 'strategyqa'));
+    // Official HotpotQA rows carry context paragraphs; enough of them that the file spans several read chunks,
+    // with braces, brackets, quotes, escapes and multi-byte characters inside strings.
+    const context = Array.from({ length: 40 }, (_, k) => [`Title ${k} {x}`, [`Sentence "${k}" with ] and [ and \\ and é€😀.`, 'Another } one.']]);
+    const hotRows = Array.from({ length: 80 }, (_, i) => ({
+      _id: `5a${i.toString(16).padStart(6, '0')}`,
+      answer: i % 3 === 0 ? 'yes' : `Answer ${i} "quoted"`,
+      question: `Question ${i}: which {one} is [first]?`,
+      supporting_facts: [[`Title ${i}`, 0]],
+      context,
+      type: i % 2 ? 'bridge' : 'comparison',
+      level: 'medium',
+    }));
+    await fs.writeFile(path.join(dir, 'hotpotqa', 'hotpot_train_v1.1.json'), JSON.stringify(hotRows));
+    const stat = await fs.stat(path.join(dir, 'hotpotqa', 'hotpot_train_v1.1.json'));
+    assert.ok(stat.size > 3 * 65536, `the file spans several 64 KiB chunks (${stat.size} bytes)`);
+    const hot = await loadSplit(dir, 'hotpotqa', 'train');
+    assert.equal(hot.length, 80);
+    hot.forEach((q, i) => {
+      assert.deepEqual(q, { task: 'hotpotqa', split: 'train', id: String(i), text: hotRows[i].question, answers: [hotRows[i].answer], meta: { type: hotRows[i].type } });
+    });
+
+    const sqaRows = [
+      { qid: 'a1', term: 'Hopi', description: 'd', question: 'Did the Hopi use a swastika-like symbol?', answer: true, facts: ['f'], decomposition: ['q1'], evidence: [[[['p']]]] },
+      { qid: 'b2', term: 'Moon', description: 'd', question: 'Is the Moon made of cheese?', answer: false, facts: [], decomposition: [], evidence: [] },
+    ];
+    await fs.writeFile(path.join(dir, 'strategyqa', 'strategyqa_train.json'), JSON.stringify(sqaRows, null, 2));
+    const sqa = await loadSplit(dir, 'strategyqa', 'train');
+    assert.deepEqual(
+      sqa.map((q) => [q.id, q.text, q.answers, q.meta?.qid]),
+      [
+        ['0', sqaRows[0].question, ['yes'], 'a1'],
+        ['1', sqaRows[1].question, ['no'], 'b2'],
+      ],
+    );
+  } finally {
+    clearSplitMemo();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
+void test('the streamed HotpotQA train reader refuses what is not an array of objects', async () => {
+  const dir = await tempDir();
+  try {
+    await fs.mkdir(path.join(dir, 'hotpotqa'));
+    const file = path.join(dir, 'hotpotqa', 'hotpot_train_v1.1.json');
+    const cases: Array<[string, string]> = [
+      ['{"question": "q"}', 'expected a JSON array'],
+      ['[{"question": "q", "answer": "a", "type": "bridge"}, 7]', 'row 1 is not an object'],
+      ['[{"question": "q", "answer": "a", "type": "bridge"}', 'the array is not closed'],
+      ['[{"question": "q", "answer": "a", "type": "bridge"}] x', 'text after the closing bracket'],
+      ['[{"question": "q", "answer": "a", "type": "bridge"}, {"question": 3}]', 'row 1: field "question" is not a string'],
+      ['[{"question": "q", "answer": "a" "type": "bridge"}]', 'row 0: not valid JSON'],
+    ];
+    for (const [text, problem] of cases) {
+      clearSplitMemo();
+      await fs.writeFile(file, text);
+      await rejectsWith(loadSplit(dir, 'hotpotqa', 'train'), 'BadDatasetRecord', file, problem);
+    }
+  } finally {
+    clearSplitMemo();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});
+
 // ---- failures --------------------------------------------------------------------------------
 
 void test('a missing data file is MissingData naming the file and the data directory', async () => {
   const dir = await tempDir();
   try {
     await rejectsWith(loadSplit(dir, 'hotpotqa', 'dev'), 'MissingData', path.join(dir, 'hotpotqa', 'dev.json'), `dataDir is ${dir}`);
-    await rejectsWith(loadSplit(dir, 'strategyqa', 'train'), 'MissingData', path.join(dir, 'strategyqa', 'strategyqa_train_filtered.json'));
+    await rejectsWith(loadSplit(dir, 'strategyqa', 'train-filtered'), 'MissingData', path.join(dir, 'strategyqa', 'strategyqa_train_filtered.json'));
     await rejectsWith(loadSplit(dir, 'bamboogle', 'test'), 'MissingData', path.join(dir, 'bamboogle', 'test.csv'));
     await rejectsWith(loadSplit(dir, 'mmlu', 'val'), 'MissingData', path.join(dir, 'mmlu', 'val'), dir);
     await fs.mkdir(path.join(dir, 'mmlu', 'val'), { recursive: true });
@@ -244,7 +333,7 @@ void test('a missing data file is MissingData naming the file and the data direc
 });
 
 void test('an unknown split is MissingData naming the split and the allowed ones', async () => {
-  await rejectsWith(loadSplit(DATA, 'hotpotqa', 'train'), 'MissingData', '"train"', 'dev, test');
+  await rejectsWith(loadSplit(DATA, 'hotpotqa', 'validation'), 'MissingData', '"validation"', 'dev, test, train');
   await rejectsWith(loadSplit(DATA, 'mmlu', 'auxiliary'), 'MissingData', '"auxiliary"', 'dev, val, test, train');
   await rejectsWith(TASKS.bamboogle.load(DATA, 'dev'), 'MissingData', '"dev"', 'test');
 });

@@ -4,6 +4,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ExperimentConfig, GenerateTask, TaskName } from '../../core/config';
 import { ErrorType } from '../../core/errors';
 import type { Question } from '../../core/trajectory';
+import { normalizeQuestion } from '../curate/normalize';
 import { sampleQuestions, type SampleOrder } from '../tasks/sampling';
 import type { ClientProvider } from './clients';
 import { loadQuestions } from './questions';
@@ -15,6 +16,8 @@ export interface SampleFile {
   order: SampleOrder;
   seed: number;
   splitSize: number;
+  /** Splits whose questions were left out before sampling, and how many of the split's questions that removed. */
+  excluded?: { splits: string[]; questions: number };
   questions: Question[];
 }
 
@@ -37,22 +40,40 @@ export async function freezeSample(
 ): Promise<FrozenSample> {
   const all = await loadQuestions(clients, config, entry.task, entry.split);
   const seed = entry.sample.seed ?? config.seed;
+  const exclude = entry.sample.exclude ?? [];
+  const invalid = (message: string) =>
+    ApplicationFailure.create({ type: ErrorType.InvalidConfig, message: `${where} (${entry.task} ${entry.split}): ${message}`, nonRetryable: true });
+  if (exclude.includes(entry.split)) throw invalid(`sample.exclude names the sampled split "${entry.split}" itself`);
+  const left = new Set<string>();
+  for (const split of exclude) for (const q of await loadQuestions(clients, config, entry.task, split)) left.add(normalizeQuestion(q.text));
+  const kept = (i: number) => !left.has(normalizeQuestion(all[i].text));
   let indices: number[];
   try {
     // Sampling positions rather than questions gives the indices for free and the same choice.
-    indices = sampleQuestions(
-      all.map((_, i) => i),
-      { n: entry.sample.n, order: entry.sample.order, seed },
-    );
+    const positions = all.map((_, i) => i);
+    if (exclude.length === 0) indices = sampleQuestions(positions, { n: entry.sample.n, order: entry.sample.order, seed });
+    else {
+      // The order over the whole split, less the excluded questions: the same sequence the order gives, minus those.
+      const candidates = sampleQuestions(positions, { order: entry.sample.order, seed }).filter(kept);
+      const n = entry.sample.n ?? candidates.length;
+      if (n > candidates.length) {
+        throw new Error(`sample n = ${n} is larger than the split less its ${exclude.join(', ')} questions, which leaves ${candidates.length} of ${all.length}`);
+      }
+      indices = candidates.slice(0, n);
+    }
   } catch (err) {
-    throw ApplicationFailure.create({
-      type: ErrorType.InvalidConfig,
-      message: `${where} (${entry.task} ${entry.split}): ${(err as Error).message}`,
-      nonRetryable: true,
-    });
+    throw invalid((err as Error).message);
   }
+  const questions = indices.map((i) => all[i]);
+  const excluded = exclude.length ? { splits: exclude, questions: positionsLeftOut(all.length, kept) } : undefined;
   return {
-    file: { task: entry.task, split: entry.split, order: entry.sample.order, seed, splitSize: all.length, questions: indices.map((i) => all[i]) },
+    file: { task: entry.task, split: entry.split, order: entry.sample.order, seed, splitSize: all.length, ...(excluded ? { excluded } : {}), questions },
     indices,
   };
+}
+
+function positionsLeftOut(size: number, kept: (i: number) => boolean): number {
+  let n = 0;
+  for (let i = 0; i < size; i += 1) if (!kept(i)) n += 1;
+  return n;
 }

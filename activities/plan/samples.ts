@@ -17,6 +17,8 @@ export interface PlannedSampleView {
   seed: number;
   /** Questions in the split; null when it could not be loaded. */
   splitSize: number | null;
+  /** Questions of the split left out by sample.exclude before sampling. */
+  excluded?: { splits: string[]; questions: number };
   /** Questions chosen (0 when the split could not be loaded or sampled). */
   n: number;
   /** Positions in the split, in sample order. */
@@ -44,7 +46,8 @@ export async function planSample(
   try {
     const frozen = await freezeSample(clients, config, entry, where);
     const questions = frozen.file.questions;
-    return { view: { ...base, splitSize: frozen.file.splitSize, n: questions.length, indices: frozen.indices, ids: questions.map((q) => q.id) }, questions };
+    const excluded = frozen.file.excluded ? { excluded: frozen.file.excluded } : {};
+    return { view: { ...base, splitSize: frozen.file.splitSize, ...excluded, n: questions.length, indices: frozen.indices, ids: questions.map((q) => q.id) }, questions };
   } catch (err) {
     const message = (err as Error).message;
     const kind = err instanceof ApplicationFailure && err.type === ErrorType.MissingData ? 'missing data: ' : '';

@@ -1,19 +1,32 @@
 // StrategyQA: yes/no questions needing implicit multi-step reasoning; gold is the boolean as yes/no.
+// train is FireAct's training file, the StrategyQA release's strategyqa_train.json; train-filtered is
+// the release's strategyqa_train_filtered.json (bundled), a different set: of the 577 StrategyQA
+// questions in FireAct's fine-tuning data only one is in it.
 import * as path from 'path';
 import type { Question } from '../../core/trajectory';
 import type { TaskDefinition } from './types';
-import { badData, readJsonArray, stringField, unknownSplit } from './files';
+import { badData, readJsonArray, stringField, unknownSplit, type ExternalDataFile } from './files';
 import { extractYesNo, fireactYesNo } from './scoring';
 
-const SPLITS = ['dev', 'test', 'train'] as const;
+const SPLITS = ['dev', 'test', 'train', 'train-filtered'] as const;
+type Split = (typeof SPLITS)[number];
 
-const FILES: Record<(typeof SPLITS)[number], string> = {
+const FILES: Record<Split, string> = {
   dev: 'strategyqa/strategyqa_dev.json',
   test: 'strategyqa/strategyqa_test.json',
-  train: 'strategyqa/strategyqa_train_filtered.json',
+  train: 'strategyqa/strategyqa_train.json',
+  'train-filtered': 'strategyqa/strategyqa_train_filtered.json',
 };
 
-function isSplit(split: string): split is (typeof SPLITS)[number] {
+const EXTERNAL: Partial<Record<Split, ExternalDataFile>> = {
+  train: {
+    what: "FireAct's StrategyQA training set: the StrategyQA release's strategyqa_train.json, not its strategyqa_train_filtered.json",
+    source: 'https://allenai.org/data/strategyqa',
+    shape: 'a JSON array of {"qid", "term", "description", "question", "answer": true|false, "facts", "decomposition", "evidence"} objects, of which "qid", "question" and "answer" are read',
+  },
+};
+
+function isSplit(split: string): split is Split {
   return (SPLITS as readonly string[]).includes(split);
 }
 
@@ -21,7 +34,7 @@ async function load(dataDir: string, split: string): Promise<Question[]> {
   if (!isSplit(split)) throw unknownSplit('strategyqa', split, SPLITS);
   const rel = FILES[split];
   const file = path.resolve(dataDir, rel);
-  const rows = await readJsonArray(dataDir, rel);
+  const rows = await readJsonArray(dataDir, rel, EXTERNAL[split]);
   return rows.map((row, i): Question => {
     const question: Question = {
       task: 'strategyqa',

@@ -20,6 +20,8 @@ const count = (n: number) => Math.round(n).toLocaleString('en-US');
 const range = (r: Range) => (r.typical === r.upper ? count(r.typical) : `~${count(r.typical)} (≤ ${count(r.upper)})`);
 const usd = (n: number) => `$${n < 10 ? n.toFixed(2) : Math.round(n).toLocaleString('en-US')}`;
 const usdRange = (r: Range) => `~${usd(r.typical)} (≤ ${usd(r.upper)})`;
+const splitSize = (s: PlannedSampleView) =>
+  s.splitSize === null ? '-' : s.excluded ? `${count(s.splitSize)} less ${count(s.excluded.questions)} of ${s.excluded.splits.join(', ')}` : s.splitSize;
 const firstIds = (s: PlannedSampleView) => (s.error ? `(error: ${s.error})` : s.ids.slice(0, 3).join(', ') + (s.ids.length > 3 ? ', …' : ''));
 const tokenPair = (t: ExperimentPlan['totals']['tokens']) => ({
   prompt: range({ typical: t.typical.prompt, upper: t.upper.prompt }),
@@ -57,7 +59,7 @@ function evaluationLines(plan: ExperimentPlan): string[] {
     'evaluation samples',
     ...table(
       ['#', 'task', 'split', 'order', 'seed', 'split size', 'n', 'first ids'],
-      ev.samples.map((s) => [s.entry, s.task, s.split, s.order, s.seed, s.splitSize ?? '-', s.n, firstIds(s)]),
+      ev.samples.map((s) => [s.entry, s.task, s.split, s.order, s.seed, splitSize(s), s.n, firstIds(s)]),
     ),
     '',
     `evaluation runs (max steps ${ev.maxSteps}, ${ev.maxParallel} at a time; tool noise ${ev.toolNoise.join(', ')})`,
@@ -85,7 +87,7 @@ export function renderPlan(plan: ExperimentPlan): string {
     'question samples',
     ...table(
       ['#', 'task', 'split', 'order', 'seed', 'split size', 'n', 'first ids'],
-      plan.samples.map((s) => [s.entry, s.task, s.split, s.order, s.seed, s.splitSize ?? '-', s.n, firstIds(s)]),
+      plan.samples.map((s) => [s.entry, s.task, s.split, s.order, s.seed, splitSize(s), s.n, firstIds(s)]),
     ),
     '',
     'episodes',
