@@ -27,6 +27,8 @@ import { createTrainerPythonResolver } from './finetune/local/trainer-process';
 import { createOpenAIFineTuneActivities } from './finetune/openai/activities';
 export type { EvalInput, EvalOutcome, EvalTarget } from './evaluate/activities';
 import { writeReport, type ReportRefs } from './report/write-report';
+import { studentModelName } from '../core/eval-plan';
+import { comparePaper } from './report/paper';
 import type { ReportInput, SpendRow } from './report/types';
 export type { EvalRow, ReportInput } from './report/types';
 import { estimateCost, mergePrices } from '../core/prices';
@@ -424,7 +426,20 @@ export function createActivities(deps: ActivityDeps = {}) {
           unpriced: r.costUsd === 0,
         })),
       ];
-      return writeReport(clients.store(config), experimentDir(input.handle.experiment), { ...input.report, spend });
+      // Rows of evaluations from before scoring rules existed were scored by today's lenient rule, the config default.
+      const evaluation = input.report.evaluation.map((r) => ({ ...r, scoring: r.scoring ?? scoringRuleFor(config, r.task as TaskName) }));
+      const paper = comparePaper({
+        rows: evaluation,
+        samples: (config.evaluate?.tasks ?? []).map((t) => ({ task: t.task, split: t.split, order: t.sample.order, seed: t.sample.seed ?? config.seed, n: t.sample.n, exclude: t.sample.exclude })),
+        students: config.students.flatMap((s) =>
+          s.datasets.map((d) => {
+            const mix = config.datasets.find((m) => m.name === d)!;
+            return { model: studentModelName(s.name, d), backend: s.backend, mode: s.mode, baseModel: s.baseModel, mix: { name: d, tasks: mix.tasks, methods: mix.methods } };
+          }),
+        ),
+        teacher: config.models[config.generate.teacher].model,
+      });
+      return writeReport(clients.store(config), experimentDir(input.handle.experiment), { ...input.report, evaluation, paper, spend });
     },
   };
 

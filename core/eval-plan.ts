@@ -49,6 +49,11 @@ export function evalBaselines(baselines: ReadonlyArray<{ model: string; methods:
   return baselines.map((b) => ({ ...b, kind: b.model === teacher ? 'teacher' : 'base' }));
 }
 
+/** The name a fine-tuned student's evaluations and report rows carry. */
+export function studentModelName(student: string, dataset: string): string {
+  return `${student}@${dataset}`;
+}
+
 /**
  * Each trained student × its evalMethods (followed, for a local student, by its base model the first
  * time that student and method come up), then each baseline × its methods.
@@ -60,7 +65,7 @@ export function evalTargets(input: EvalTargetsInput): EvalPlanTarget[] {
     const student = input.students.find((s) => s.name === o.student);
     if (!student) throw new Error(`fine-tune outcome for unknown student "${o.student}"`);
     for (const method of student.evalMethods) {
-      const target: EvalPlanTarget = { name: `${o.student}@${o.dataset}`, kind: 'student', method, prompt: 'student' };
+      const target: EvalPlanTarget = { name: studentModelName(o.student, o.dataset), kind: 'student', method, prompt: 'student' };
       if (o.local) target.local = { modelDir: o.local.modelDir, adapterDir: o.local.adapterDir };
       if (o.openai) target.openai = o.openai;
       targets.push(target);

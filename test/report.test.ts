@@ -7,6 +7,8 @@ import { promisify } from 'node:util';
 import { createArtifactStore } from '../activities/artifacts/store';
 import { renderHtml } from '../activities/report/render-html';
 import { renderMarkdown } from '../activities/report/render-markdown';
+import { comparePaper, type EvalSampleInfo, type StudentInfo } from '../activities/report/paper';
+import { PAPER_RESULTS } from '../activities/report/paper-results';
 import type { EvalRow, MetricWithCi, ReportInput } from '../activities/report/types';
 import { writeReport } from '../activities/report/write-report';
 import { decodePng, pixel, renderPage, type Image } from './support/chromium';
@@ -39,6 +41,7 @@ function evalRow(
     method,
     noise,
     n: 100,
+    scoring: 'lenient',
     metrics,
     validActionRate,
     finishedRate,
@@ -131,11 +134,11 @@ test('markdown report: notes, results rows, comparisons, composition, drops, spe
   assert.equal(results.filter((l) => l.startsWith('| HotpotQA |')).length, 8);
   assert.equal(results.filter((l) => l.startsWith('| StrategyQA |')).length, 5);
   // Sorted: task, split, noise, then teacher, base, student, then method.
-  assert.equal(results[0], '| HotpotQA | dev | none | teacher | teacher (replay) | ReAct | 100 | 45.2 [40.0, 50.0] | 57.1 [52.0, 62.0] | — | 98.2% | 100.0% | 3.41 |');
+  assert.equal(results[0], '| HotpotQA | dev | none | teacher | teacher (replay) | ReAct | lenient | 100 | 45.2 [40.0, 50.0] | 57.1 [52.0, 62.0] | — | 98.2% | 100.0% | 3.41 |');
   assert.ok(
-    results.includes(`| HotpotQA | dev | none | ${STUDENT} | student (tiny demo) | ReAct | 100 | 21.3 [17.0, 26.0] | 30.2 [25.1, 35.3] | — | 94.7% | 97.0% | 3.88 |`),
+    results.includes(`| HotpotQA | dev | none | ${STUDENT} | student (tiny demo) | ReAct | lenient | 100 | 21.3 [17.0, 26.0] | 30.2 [25.1, 35.3] | — | 94.7% | 97.0% | 3.88 |`),
   );
-  assert.ok(results.includes(`| StrategyQA | dev | none | ${STUDENT} | student (tiny demo) | CoT | 100 | — | — | 59.8 [52.0, 67.0] | 100.0% | 100.0% | 1.00 |`));
+  assert.ok(results.includes(`| StrategyQA | dev | none | ${STUDENT} | student (tiny demo) | CoT | lenient | 100 | — | — | 59.8 [52.0, 67.0] | 100.0% | 100.0% | 1.00 |`));
   assert.ok(results.some((l) => l.startsWith(`| HotpotQA | dev | random snippet | ${STUDENT} |`)));
 
   const glance = markdownTableRows(md, 'At a glance: primary metric, no tool noise');
@@ -213,7 +216,7 @@ test('an experiment with nothing evaluated, fine-tuned or spent still renders ev
     assert.ok(md.includes(`## ${heading}\n`), heading);
   assert.ok(md.includes('No student was fine-tuned in this experiment.'));
   assert.ok(md.includes('0 of 0 trajectories kept (—)'));
-  assert.ok(md.includes('| MMLU | dev | none | base | base | CoT | 100 | — | — | 0.0% | 0.00 |'));
+  assert.ok(md.includes('| MMLU | dev | none | base | base | CoT | lenient | 100 | — | — | 0.0% | 0.00 |'));
   assert.ok(!md.includes('NaN'));
   const html = renderHtml(input);
   assert.ok(!html.includes('NaN'));
@@ -311,7 +314,7 @@ test('html report renders in headless Chromium: results table, one plot per task
   const html = await store.readRef(refs.html);
   assert.equal(html, renderHtml(input));
   const { version, ...summary } = JSON.parse(await store.readRef(refs.summary)) as ReportInput & { version: number };
-  assert.equal(version, 1);
+  assert.equal(version, 2);
   assert.deepEqual(summary, input);
 
   // Self-contained: nothing to fetch, nothing to run.
@@ -336,13 +339,13 @@ test('html report renders in headless Chromium: results table, one plot per task
   assert.ok(textOf(dom).includes('not a pretrained model; numbers show the pipeline, not the paper’s results'));
 
   const results = tableCells(dom, 'results');
-  assert.deepEqual(results.head, ['Task', 'Split', 'Noise', 'Model', 'Kind', 'Method', 'n', 'EM %', 'F1 %', 'Accuracy %', 'Valid actions', 'Finished', 'Mean steps']);
+  assert.deepEqual(results.head, ['Task', 'Split', 'Noise', 'Model', 'Kind', 'Method', 'Scoring', 'n', 'EM %', 'F1 %', 'Accuracy %', 'Valid actions', 'Finished', 'Mean steps']);
   assert.equal(results.rows.length, 13);
-  for (const r of results.rows) assert.equal(r.length, 13);
+  for (const r of results.rows) assert.equal(r.length, 14);
   const studentReact = results.rows.find((r) => r[0] === 'HotpotQA' && r[2] === 'none' && r[3] === STUDENT && r[5] === 'ReAct');
-  assert.deepEqual(studentReact, ['HotpotQA', 'dev', 'none', STUDENT, 'student (tiny demo)', 'ReAct', '100', '21.3 [17.0, 26.0]', '30.2 [25.1, 35.3]', '—', '94.7%', '97.0%', '3.88']);
+  assert.deepEqual(studentReact, ['HotpotQA', 'dev', 'none', STUDENT, 'student (tiny demo)', 'ReAct', 'lenient', '100', '21.3 [17.0, 26.0]', '30.2 [25.1, 35.3]', '—', '94.7%', '97.0%', '3.88']);
   const teacherSq = results.rows.find((r) => r[0] === 'StrategyQA' && r[3] === 'teacher');
-  assert.deepEqual(teacherSq, ['StrategyQA', 'dev', 'none', 'teacher', 'teacher (replay)', 'ReAct', '100', '—', '—', '72.3 [65.0, 79.0]', '99.1%', '100.0%', '2.87']);
+  assert.deepEqual(teacherSq, ['StrategyQA', 'dev', 'none', 'teacher', 'teacher (replay)', 'ReAct', 'lenient', '100', '—', '—', '72.3 [65.0, 79.0]', '99.1%', '100.0%', '2.87']);
 
   const svgs = plots(dom);
   assert.deepEqual([...svgs.keys()], ['hotpotqa', 'strategyqa', 'valid-action']);
@@ -391,4 +394,81 @@ test('html report renders in headless Chromium: results table, one plot per task
   // And the space right of the first bar (beyond its whisker and value label) is the page's white, not more bar.
   const afterBar = coverage(img, ox + first.x + first.width + 120, oy + first.y, 60, first.height, [255, 255, 255]);
   assert.ok(afterBar > 0.9);
+});
+
+// ---- beside the paper ------------------------------------------------------------------------
+
+const PAPER_SAMPLE: EvalSampleInfo = { task: 'hotpotqa', split: 'dev', order: 'fireact', seed: 233, n: 100 };
+const LLAMA: StudentInfo = {
+  model: 'llama7@hotpotqa',
+  backend: 'local',
+  mode: 'lora',
+  baseModel: 'meta-llama/Llama-2-7b-chat-hf',
+  mix: { name: 'hotpotqa', tasks: ['hotpotqa'], methods: ['react'] },
+};
+const TINY: StudentInfo = { ...LLAMA, model: STUDENT, mode: 'full', baseModel: 'init', mix: { name: 'multitask-multimethod', tasks: ['hotpotqa', 'strategyqa', 'mmlu'], methods: ['react', 'cot', 'reflexion'] } };
+
+test('the paper figures are our transcription of paper-results.md, with their table', async () => {
+  const md = await fs.readFile(path.join(REPO_ROOT, '..', 'shared', 'fireact', 'paper-results.md'), 'utf8').catch(() => undefined);
+  assert.deepEqual(
+    PAPER_RESULTS.map((r) => [r.student.label, r.metrics.em, r.metrics.f1, `${r.finished.count} / ${r.finished.of}`]),
+    [
+      ['Llama-2-7B, LoRA', 26.2, 38.0, '500 / 500'],
+      ['Llama-2-13B, LoRA', 34.4, 47.9, '499 / 500'],
+      ['GPT-3.5-turbo-0613, OpenAI fine-tuning', 40.0, 54.2, '465 / 500'],
+    ],
+  );
+  for (const r of PAPER_RESULTS) {
+    assert.match(r.table, /paper-results\.md/);
+    if (md) assert.ok(md.includes(`| ${r.metrics.em.toFixed(1)} | ${r.metrics.f1.toFixed(1)} | ${r.finished.count} / ${r.finished.of} |`), r.student.label);
+  }
+});
+
+test('demo-like experiment: the paper column shows the paper’s students beside ours, nothing shared where the student differs', () => {
+  const input = reportInput();
+  input.paper = comparePaper({ rows: input.evaluation, samples: [PAPER_SAMPLE, { ...PAPER_SAMPLE, task: 'strategyqa' }], students: [TINY], teacher: 'gpt-4' });
+  const md = renderMarkdown(input);
+  const rows = markdownTableRows(md, 'Beside the paper');
+  assert.deepEqual(rows, [
+    '| Llama-2-7B, LoRA (paper) | GPT-4 trajectories, hotpotqa × react (500) | not run | 26.2 | not run | 38.0 | not run | 100.0% | not run | 500 | not run | fireact |',
+    '| Llama-2-13B, LoRA (paper) | GPT-4 trajectories, hotpotqa × react (500) | not run | 34.4 | not run | 47.9 | not run | 99.8% | not run | 500 | not run | fireact |',
+    '| GPT-3.5-turbo-0613, OpenAI fine-tuning (paper) | GPT-4 trajectories, hotpotqa × react (500) | not run | 40.0 | not run | 54.2 | not run | 93.0% | not run | 500 | not run | fireact |',
+    '| teacher (teacher) | none (prompted) | 45.2 [40.0, 50.0] | — | 57.1 [52.0, 62.0] | — | 100.0% | — | 100 | — | lenient | — |',
+    '| base (base) | none (base model) | 12.4 [9.0, 16.0] | — | 20.1 [16.0, 24.0] | — | 74.0% | — | 100 | — | lenient | — |',
+    `| ${STUDENT} (student, tiny demo) | gpt-4 trajectories, hotpotqa+strategyqa+mmlu × react+cot+reflexion (mix multitask-multimethod) | 21.3 [17.0, 26.0] | — | 30.2 [25.1, 35.3] | — | 97.0% | — | 100 | — | lenient | — |`,
+  ]);
+  assert.ok(md.includes('| Model | Fine-tuned on | EM % ours | EM % paper | F1 % ours | F1 % paper | Finished ours | Finished paper | n ours | n paper | Scoring ours | Scoring paper |'));
+  assert.ok(md.includes('HotpotQA dev, ReAct, no tool noise: ours on the first 100 of the paper’s 500 questions (FireAct’s order, seed 233).'));
+  assert.ok(md.includes('fine-tuning Llama-2-7B on 500 GPT-4 agent trajectories raises its HotpotQA performance by 77% over prompting it'));
+  // Only HotpotQA ReAct has published figures here: no StrategyQA or CoT line is invented.
+  assert.ok(!rows.some((l) => l.includes('CoT') || l.includes('59.8')));
+  // The glance table names the scoring rule of each column.
+  assert.ok(md.includes('| Model | Method | HotpotQA EM (lenient) | StrategyQA Accuracy (lenient) |'), md);
+});
+
+test('a reproduction of a paper student shares its line with the paper’s figure; other questions get no paper column', () => {
+  const input = reportInput();
+  const llamaRow = { ...input.evaluation[0], model: LLAMA.model, scoring: 'fireact' as const, n: 500 };
+  input.students.push({ name: LLAMA.model, backend: 'local', baseModel: LLAMA.baseModel, dataset: 'hotpotqa', tinyDemoModel: false, fineTunedModel: 'm' });
+  input.evaluation.push(llamaRow);
+  input.paper = comparePaper({ rows: input.evaluation, samples: [{ ...PAPER_SAMPLE, n: 500 }], students: [TINY, LLAMA], teacher: 'gpt-4' });
+  const rows = markdownTableRows(renderMarkdown(input), 'Beside the paper');
+  assert.equal(
+    rows[0],
+    '| llama7@hotpotqa · paper: Llama-2-7B, LoRA | gpt-4 trajectories, hotpotqa × react (mix hotpotqa) | 21.3 [17.0, 26.0] | 26.2 | 30.2 [25.1, 35.3] | 38.0 | 97.0% | 100.0% | 500 | 500 | fireact | fireact |',
+  );
+  assert.ok(rows[1].startsWith('| Llama-2-13B, LoRA (paper) |'));
+  // A LoRA student on another base, or trained on another mix, is not the paper's.
+  const other = comparePaper({ rows: [llamaRow], samples: [{ ...PAPER_SAMPLE, n: 500 }], students: [{ ...LLAMA, mix: { ...LLAMA.mix, methods: ['react', 'cot'] } }], teacher: 'gpt-4' });
+  assert.equal(other.settings[0].lines.filter((l) => l.paper && l.ours).length, 0);
+
+  // Questions in another order, or more than the paper's 500: no paper figures, and the report says why.
+  for (const sample of [{ ...PAPER_SAMPLE, order: 'seeded' as const }, { ...PAPER_SAMPLE, n: 1000 }]) {
+    const input2 = reportInput();
+    input2.paper = comparePaper({ rows: input2.evaluation, samples: [sample], students: [TINY], teacher: 'gpt-4' });
+    const md = renderMarkdown(input2);
+    assert.deepEqual(markdownTableRows(md, 'Beside the paper'), []);
+    assert.ok(md.includes('No evaluation of this experiment ran a setting of the paper’s published figures'));
+    assert.match(md, /hotpotqa dev react: evaluated on other questions than the paper’s \(.*\), so its figures are not shown beside ours\./);
+  }
 });

@@ -200,6 +200,7 @@ export function createEvaluateActivities(deps: {
           method: target.method,
           noise: input.noise,
           n: agg.n,
+          scoring: rule,
           metrics,
           validActionRate: agg.validActionRate ?? 0,
           finishedRate: agg.finishedRate ?? 0,

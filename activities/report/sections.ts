@@ -14,6 +14,7 @@ import {
   taskLabel,
   usd,
 } from './format';
+import type { PaperLine, PaperSetting } from './paper';
 import type { EvalRow, ReportInput, StudentSummary } from './types';
 
 export interface Cell {
@@ -217,7 +218,7 @@ function glanceSection(input: ReportInput): Section {
     sorted.map((r) => r.task),
     compareTask,
   );
-  const columns: Array<{ task: string; split: string; metric: string }> = [];
+  const columns: Array<{ task: string; split: string; metric: string; scoring: string }> = [];
   for (const task of tasks) {
     const taskRows = sorted.filter((r) => r.task === task);
     const metric = primaryMetric(task, metricNamesOf(taskRows));
@@ -225,7 +226,7 @@ function glanceSection(input: ReportInput): Section {
       taskRows.map((r) => r.split),
       compareText,
     ))
-      columns.push({ task, split, metric });
+      columns.push({ task, split, metric, scoring: scoringOf(taskRows.filter((r) => r.split === split)) });
   }
   const models: Array<{ model: string; kind: EvalRow['kind']; method: string }> = [];
   const seen = new Set<string>();
@@ -255,18 +256,99 @@ function glanceSection(input: ReportInput): Section {
     paragraphs:
       rows.length === 0
         ? ['No evaluation without tool noise was run.']
-        : ['Percent: mean, with the 95% bootstrap interval below or after it. EM for HotpotQA and Bamboogle, accuracy for StrategyQA and MMLU.'],
+        : [
+            'Percent: mean, with the 95% bootstrap interval below or after it. EM for HotpotQA and Bamboogle, accuracy for StrategyQA and MMLU; ' +
+              'in brackets the scoring rule (fireact: the FireAct authors’ checks; lenient: a yes/no or option letter found anywhere in the answer).',
+          ],
     tables: tableIfAny({
       id: 'summary-table',
       columns: [
         col('Model'),
         col('Method'),
         ...columns.map((c) =>
-          col(`${taskLabel(c.task)}${splitsPerTask(c.task) > 1 ? ` ${c.split}` : ''} ${metricLabel(c.metric)}`, true),
+          col(`${taskLabel(c.task)}${splitsPerTask(c.task) > 1 ? ` ${c.split}` : ''} ${metricLabel(c.metric)} (${c.scoring})`, true),
         ),
       ],
       rows,
     }),
+  };
+}
+
+/** The rule of a set of rows: the one they share, "mixed" when they differ (runs from before and after a change). */
+function scoringOf(rows: readonly EvalRow[]): string {
+  const rules = new Set(rows.map((r) => r.scoring ?? DASH));
+  return rules.size === 1 ? [...rules][0] : 'mixed rules';
+}
+
+function paperCells(line: PaperLine, metrics: readonly string[]): Cell[] {
+  const { paper, ours } = line;
+  const notRun = { text: 'not run', muted: true };
+  const notInPaper = { text: DASH, muted: true };
+  const cells: Cell[] = [];
+  for (const m of metrics) {
+    const parts = metricParts(ours?.metrics[m]);
+    cells.push(ours ? (parts.main === DASH ? { text: DASH, muted: true } : { text: parts.main, ...(parts.ci ? { ci: parts.ci } : {}) }) : notRun);
+    cells.push(paper ? num(fixed(paper.metrics[m], 1)) : notInPaper);
+  }
+  cells.push(ours ? num(pctSign(ours.finishedRate)) : notRun, paper ? num(pctSign(paper.finishedRate)) : notInPaper);
+  cells.push(ours ? num(int(ours.n)) : notRun, paper ? num(int(paper.n)) : notInPaper);
+  cells.push(ours ? text(ours.scoring ?? DASH, ours.scoring === undefined) : notRun, paper ? text(paper.scoring) : notInPaper);
+  return cells;
+}
+
+function paperLineLabel(line: PaperLine, input: ReportInput): Cell[] {
+  const students = studentByName(input);
+  const { paper, ours } = line;
+  if (ours && paper) return [text(`${ours.model} · paper: ${paper.label}`), text(ours.trainedOn)];
+  if (paper) return [text(`${paper.label} (paper)`), text(paper.trainedOn)];
+  const row = ours!;
+  const kind = row.kind === 'student' ? (students.get(row.model)?.tinyDemoModel ? 'student, tiny demo' : 'student') : row.kind;
+  return [text(`${row.model} (${kind})`), text(row.trainedOn)];
+}
+
+function paperTable(setting: PaperSetting, input: ReportInput, index: number): ReportTable {
+  const metricCols = setting.metrics.flatMap((m) => [col(`${metricLabel(m)} % ours`, true), col(`${metricLabel(m)} % paper`, true)]);
+  return {
+    id: `paper-table-${index}`,
+    columns: [
+      col('Model'),
+      col('Fine-tuned on'),
+      ...metricCols,
+      col('Finished ours', true),
+      col('Finished paper', true),
+      col('n ours', true),
+      col('n paper', true),
+      col('Scoring ours'),
+      col('Scoring paper'),
+    ],
+    rows: setting.lines.map((line) => [...paperLineLabel(line, input), ...paperCells(line, setting.metrics)]),
+  };
+}
+
+/** Our results beside the FireAct paper's published figures, where the experiment ran a paper setting. */
+function paperSection(input: ReportInput): Section {
+  const settings = input.paper?.settings ?? [];
+  const paragraphs: string[] = [];
+  if (settings.length === 0) {
+    paragraphs.push(
+      'No evaluation of this experiment ran a setting of the paper’s published figures (task, split and method, no tool noise, on the paper’s questions), so no paper figure is shown.',
+    );
+  } else {
+    paragraphs.push(
+      'The FireAct paper’s published figures (columns “paper”, percent as published, scored by the authors’ rules; an unfinished episode scores 0) beside ours ' +
+        '(columns “ours”: mean with its 95% bootstrap interval). A paper figure and ours share a line only when the student is the same: base model, fine-tuning, and the tasks and methods it was trained on; ' +
+        '“not run” marks a paper student this experiment did not fine-tune, “—” one of ours the paper has no figure for.',
+    );
+    for (const s of settings) {
+      paragraphs.push(`${taskLabel(s.task)} ${s.split}, ${methodLabel(s.method)}, no tool noise: ours on ${s.questions}. Source: ${s.tables.join('; ')}.`);
+    }
+  }
+  return {
+    id: 'paper',
+    title: 'Beside the paper',
+    paragraphs,
+    tables: settings.map((s, i) => paperTable(s, input, i)),
+    remarks: [...settings.flatMap((s) => s.remarks), ...(input.paper?.unmatched ?? [])],
   };
 }
 
@@ -281,6 +363,7 @@ function resultsSection(input: ReportInput): Section {
     text(r.model),
     text(kindLabel(r, students, input.teacher.replay)),
     text(methodLabel(r.method)),
+    text(r.scoring ?? DASH, r.scoring === undefined),
     num(int(r.n)),
     ...metrics.map((m) => {
       const parts = metricParts(r.metrics[m]);
@@ -297,7 +380,7 @@ function resultsSection(input: ReportInput): Section {
       rows.length === 0
         ? ['No evaluation was run.']
         : [
-            'One row per evaluated (task, split, tool noise, model, method). Metrics in percent: mean, with the 95% bootstrap interval. ' +
+            'One row per evaluated (task, split, tool noise, model, method). Metrics in percent: mean, with the 95% bootstrap interval, scored by the rule in the Scoring column. ' +
               'Valid actions: share of agent actions that parse; finished: share of episodes that reached an answer.',
           ],
     tables: tableIfAny({
@@ -309,6 +392,7 @@ function resultsSection(input: ReportInput): Section {
         col('Model'),
         col('Kind'),
         col('Method'),
+        col('Scoring'),
         col('n', true),
         ...metrics.map((m) => col(`${metricLabel(m)} %`, true)),
         col('Valid actions', true),
@@ -549,6 +633,7 @@ export function buildReport(input: ReportInput): ReportDocument {
     sections: [
       studentsSection(input),
       glanceSection(input),
+      paperSection(input),
       resultsSection(input),
       validActionSection(input),
       datasetsSection(input),

@@ -1,4 +1,7 @@
 // What the report stage renders: everything is small and already aggregated (no trajectories).
+import type { ScoringRule } from '../../core/config';
+import type { PaperComparison } from './paper';
+
 export interface MetricWithCi {
   mean: number;
   /** 95% bootstrap interval. */
@@ -16,6 +19,8 @@ export interface EvalRow {
   /** Tool noise during evaluation: none, empty results, or a random other snippet. */
   noise: 'none' | 'empty' | 'random';
   n: number;
+  /** The rule that scored the metrics (absent in rows of evaluations that ran before rules existed: lenient). */
+  scoring?: ScoringRule;
   /** Task metrics: em and f1 (HotpotQA, Bamboogle) or accuracy (StrategyQA, MMLU). */
   metrics: Record<string, MetricWithCi>;
   validActionRate: number;
@@ -62,6 +67,8 @@ export interface ReportInput {
   curation: { total: number; kept: number; drops: Record<string, number> };
   replaySkipped: Record<string, number>;
   evaluation: EvalRow[];
+  /** Our rows beside the paper's published figures, where a setting matches (activities/report/paper.ts). */
+  paper?: PaperComparison;
   spend: SpendRow[];
   stageSeconds: Record<string, number>;
 }

@@ -8,7 +8,7 @@ import { renderMarkdown } from './render-markdown';
 import type { ReportInput } from './types';
 
 /** Bumped when the shape of summary.json changes, so readers can tell old reports from new. */
-export const REPORT_SUMMARY_VERSION = 1;
+export const REPORT_SUMMARY_VERSION = 2;
 
 export type ReportSummary = ReportInput & { version: number };
 
