@@ -204,3 +204,9 @@ void test('an unfinished episode scores 0 under both rules; HotpotQA EM/F1 are t
     assert.deepEqual(bamboogle.score(' yes', ['no'], rule), { score: 0, metrics: { em: 0, f1: 0 } });
   }
 });
+
+void test('fireact MMLU compares with the gold letter, also when the gold is a recorded finish such as "B. eagle"', () => {
+  assert.equal(mmlu.score('B', ['B. eagle'], 'fireact').score, 1);
+  assert.equal(mmlu.score('b) eagle', ['B. eagle'], 'fireact').score, 1);
+  assert.equal(mmlu.score('eagle', ['B. eagle'], 'fireact').score, 0);
+});

@@ -61,7 +61,8 @@ export const mmlu: TaskDefinition = {
   score(prediction, answers, rule) {
     let accuracy = 0;
     if (prediction !== null && answers.length > 0 && rule === 'fireact') {
-      accuracy = fireactChoice(prediction, answers[0]);
+      // The gold letter; the derived "fireact" splits' gold is a recorded finish, sometimes "B. eagle".
+      accuracy = fireactChoice(prediction, extractChoiceLetter(answers[0]) ?? answers[0]);
     } else if (prediction !== null && answers.length > 0) {
       const letter = extractChoiceLetter(prediction);
       if (letter !== null) {
