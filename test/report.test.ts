@@ -430,12 +430,12 @@ test('demo-like experiment: the paper column shows the paper’s students beside
   const md = renderMarkdown(input);
   const rows = markdownTableRows(md, 'Beside the paper');
   assert.deepEqual(rows, [
-    '| Llama-2-7B, LoRA (paper) | GPT-4 trajectories, hotpotqa × react (500) | not run | 26.2 | not run | 38.0 | not run | 100.0% | not run | 500 | not run | fireact |',
-    '| Llama-2-13B, LoRA (paper) | GPT-4 trajectories, hotpotqa × react (500) | not run | 34.4 | not run | 47.9 | not run | 99.8% | not run | 500 | not run | fireact |',
-    '| GPT-3.5-turbo-0613, OpenAI fine-tuning (paper) | GPT-4 trajectories, hotpotqa × react (500) | not run | 40.0 | not run | 54.2 | not run | 93.0% | not run | 500 | not run | fireact |',
+    '| Llama-2-7B, LoRA (paper) | teacher GPT-4: hotpotqa × react (500 trajectories) | not run | 26.2 | not run | 38.0 | not run | 100.0% | not run | 500 | not run | fireact |',
+    '| Llama-2-13B, LoRA (paper) | teacher GPT-4: hotpotqa × react (500 trajectories) | not run | 34.4 | not run | 47.9 | not run | 99.8% | not run | 500 | not run | fireact |',
+    '| GPT-3.5-turbo-0613, OpenAI fine-tuning (paper) | teacher GPT-4: hotpotqa × react (500 trajectories) | not run | 40.0 | not run | 54.2 | not run | 93.0% | not run | 500 | not run | fireact |',
     '| teacher (teacher) | none (prompted) | 45.2 [40.0, 50.0] | — | 57.1 [52.0, 62.0] | — | 100.0% | — | 100 | — | lenient | — |',
     '| base (base) | none (base model) | 12.4 [9.0, 16.0] | — | 20.1 [16.0, 24.0] | — | 74.0% | — | 100 | — | lenient | — |',
-    `| ${STUDENT} (student, tiny demo) | gpt-4 trajectories, hotpotqa+strategyqa+mmlu × react+cot+reflexion (mix multitask-multimethod) | 21.3 [17.0, 26.0] | — | 30.2 [25.1, 35.3] | — | 97.0% | — | 100 | — | lenient | — |`,
+    `| ${STUDENT} (student, tiny demo) | teacher gpt-4: hotpotqa+strategyqa+mmlu × react+cot+reflexion (mix multitask-multimethod) | 21.3 [17.0, 26.0] | — | 30.2 [25.1, 35.3] | — | 97.0% | — | 100 | — | lenient | — |`,
   ]);
   assert.ok(md.includes('| Model | Fine-tuned on | EM % ours | EM % paper | F1 % ours | F1 % paper | Finished ours | Finished paper | n ours | n paper | Scoring ours | Scoring paper |'));
   assert.ok(md.includes('HotpotQA dev, ReAct, no tool noise: ours on the first 100 of the paper’s 500 questions (FireAct’s order, seed 233).'));
@@ -444,6 +444,12 @@ test('demo-like experiment: the paper column shows the paper’s students beside
   assert.ok(!rows.some((l) => l.includes('CoT') || l.includes('59.8')));
   // The glance table names the scoring rule of each column.
   assert.ok(md.includes('| Model | Method | HotpotQA EM (lenient) | StrategyQA Accuracy (lenient) |'), md);
+
+  // The HTML report carries the same table.
+  const html = tableCells(renderHtml(input), 'paper-table-0');
+  assert.deepEqual(html.head.slice(0, 4), ['Model', 'Fine-tuned on', 'EM % ours', 'EM % paper']);
+  assert.equal(html.rows.length, 6);
+  assert.deepEqual(html.rows[0].slice(0, 4), ['Llama-2-7B, LoRA (paper)', 'teacher GPT-4: hotpotqa × react (500 trajectories)', 'not run', '26.2']);
 });
 
 test('a reproduction of a paper student shares its line with the paper’s figure; other questions get no paper column', () => {
@@ -455,7 +461,7 @@ test('a reproduction of a paper student shares its line with the paper’s figur
   const rows = markdownTableRows(renderMarkdown(input), 'Beside the paper');
   assert.equal(
     rows[0],
-    '| llama7@hotpotqa · paper: Llama-2-7B, LoRA | gpt-4 trajectories, hotpotqa × react (mix hotpotqa) | 21.3 [17.0, 26.0] | 26.2 | 30.2 [25.1, 35.3] | 38.0 | 97.0% | 100.0% | 500 | 500 | fireact | fireact |',
+    '| llama7@hotpotqa · paper: Llama-2-7B, LoRA | teacher gpt-4: hotpotqa × react (mix hotpotqa) | 21.3 [17.0, 26.0] | 26.2 | 30.2 [25.1, 35.3] | 38.0 | 97.0% | 100.0% | 500 | 500 | fireact | fireact |',
   );
   assert.ok(rows[1].startsWith('| Llama-2-13B, LoRA (paper) |'));
   // A LoRA student on another base, or trained on another mix, is not the paper's.

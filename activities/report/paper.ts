@@ -95,7 +95,7 @@ function paperSide(fig: PaperResult): PaperSide {
   const t = fig.trainedOn;
   return {
     label: fig.student.label,
-    trainedOn: `${t.teacher} trajectories, ${t.tasks.join('+')} × ${t.methods.join('+')} (${t.trajectories})`,
+    trainedOn: `teacher ${t.teacher}: ${t.tasks.join('+')} × ${t.methods.join('+')} (${t.trajectories} trajectories)`,
     n: fig.sample.n,
     scoring: fig.scoring,
     metrics: { ...fig.metrics },
@@ -106,7 +106,7 @@ function paperSide(fig: PaperResult): PaperSide {
 
 function ourSide(row: EvalRow, student: StudentInfo | undefined, teacher: string): OurSide {
   let trainedOn = row.kind === 'base' ? 'none (base model)' : 'none (prompted)';
-  if (student) trainedOn = `${teacher} trajectories, ${student.mix.tasks.join('+')} × ${student.mix.methods.join('+')} (mix ${student.mix.name})`;
+  if (student) trainedOn = `teacher ${teacher}: ${student.mix.tasks.join('+')} × ${student.mix.methods.join('+')} (mix ${student.mix.name})`;
   return {
     model: row.model,
     kind: row.kind,
