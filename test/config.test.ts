@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { ConfigError, parseExperimentConfig, type ExperimentConfigInput } from '../core/config';
+import { ConfigError, parseExperimentConfig, scoringRuleFor, type ExperimentConfigInput } from '../core/config';
 import { loadConfigFile } from '../activities/experiment/config-file';
 import { tempDir } from './support/paths';
 
@@ -115,4 +115,17 @@ test('names that would share a file or workflow id: a task and split twice, stud
   ]);
   // Without base-model rows, "a-base" is free; one baseline model over several entries is one folder.
   parseExperimentConfig({ ...base(), models, datasets: mixes, students: students(['a', ['c']]), evaluate: evaluate([{ model: 'a-base', methods: ['react'] }, { model: 'a-base', methods: ['cot'] }], false) });
+});
+
+test('scoring: one rule, or a rule per task (lenient where none is named); bad values name the allowed ones', () => {
+  const lenient = parseExperimentConfig(base());
+  assert.equal(scoringRuleFor(lenient, 'strategyqa'), 'lenient');
+  const all = parseExperimentConfig({ ...base(), scoring: 'fireact' });
+  assert.equal(scoringRuleFor(all, 'mmlu'), 'fireact');
+  const per = parseExperimentConfig({ ...base(), scoring: { strategyqa: 'fireact' } });
+  assert.deepEqual([scoringRuleFor(per, 'strategyqa'), scoringRuleFor(per, 'mmlu')], ['fireact', 'lenient']);
+  assert.deepEqual(problems({ ...base(), scoring: 'strict' }), ['scoring: "strict" is not allowed; use one of "lenient", "fireact"']);
+  assert.deepEqual(problems({ ...base(), scoring: { mmlu: 'exact' } }), ['scoring.mmlu: "exact" is not allowed; use one of "lenient", "fireact"']);
+  assert.deepEqual(problems({ ...base(), scoring: { trivia: 'fireact' } }), ['scoring: unknown field "trivia"']);
+  assert.deepEqual(problems({ ...base(), scoring: 1 }), ['scoring: got 1; use one of "lenient", "fireact", or a mapping of task to one of them']);
 });
