@@ -445,7 +445,8 @@ test('demo-like experiment: the paper column shows the paper’s students beside
   // The glance table names the scoring rule of each column.
   assert.ok(md.includes('| Model | Method | HotpotQA EM (lenient) | StrategyQA Accuracy (lenient) |'), md);
 
-  // The HTML report carries the same table.
+  // The HTML report carries the same table, and its plots name the rule too.
+  assert.ok(renderHtml(input).includes('HotpotQA: EM by model and method (mean, 95% CI; scoring lenient)'));
   const html = tableCells(renderHtml(input), 'paper-table-0');
   assert.deepEqual(html.head.slice(0, 4), ['Model', 'Fine-tuned on', 'EM % ours', 'EM % paper']);
   assert.equal(html.rows.length, 6);

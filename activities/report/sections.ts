@@ -275,7 +275,7 @@ function glanceSection(input: ReportInput): Section {
 }
 
 /** The rule of a set of rows: the one they share, "mixed" when they differ (runs from before and after a change). */
-function scoringOf(rows: readonly EvalRow[]): string {
+export function scoringOf(rows: readonly EvalRow[]): string {
   const rules = new Set(rows.map((r) => r.scoring ?? DASH));
   return rules.size === 1 ? [...rules][0] : 'mixed rules';
 }

@@ -2,7 +2,7 @@
 // horizontal bars (long model names fit as row labels), 95% CI whiskers, a 0–100% axis with grid
 // lines, and a legend under the axis. Coordinates are whole pixels at the SVG's natural size, so bars
 // render crisp and sit where their attributes say.
-import { escapeHtml as esc, metricLabel, metricParts, methodLabel, noiseLabel, pct, taskLabel } from './format';
+import { DASH, escapeHtml as esc, metricLabel, metricParts, methodLabel, noiseLabel, pct, taskLabel } from './format';
 import {
   compareKind,
   compareMethod,
@@ -11,6 +11,7 @@ import {
   compareText,
   metricNamesOf,
   primaryMetric,
+  scoringOf,
   sortEvalRows,
   uniqueSorted,
   type ValidActionPair,
@@ -213,13 +214,13 @@ export function taskPlot(task: string, rows: readonly EvalRow[]): string {
       series,
       value: m && finite(m.mean) ? m.mean : null,
       ...(m && finite(m.lo) && finite(m.hi) ? { lo: m.lo, hi: m.hi } : {}),
-      title: `${label}, noise ${noiseLabel(r.noise)}: ${metricLabel(metric)} ${parts.main}${parts.ci ? ` ${parts.ci}` : ''} (n = ${r.n})`,
+      title: `${label}, noise ${noiseLabel(r.noise)}: ${metricLabel(metric)} ${parts.main}${parts.ci ? ` ${parts.ci}` : ''} (n = ${r.n}, scoring ${r.scoring ?? DASH})`,
       data: { 'data-model': r.model, 'data-method': r.method, 'data-noise': r.noise, 'data-split': r.split },
     });
   }
   return barChart({
     attrs: { 'data-task': task, 'data-metric': metric },
-    title: `${taskLabel(task)}: ${metricLabel(metric)} by model and method (mean, 95% CI)`,
+    title: `${taskLabel(task)}: ${metricLabel(metric)} by model and method (mean, 95% CI; scoring ${scoringOf(taskRows)})`,
     axisLabel: `${metricLabel(metric)} (%)`,
     groups: [...groups.values()],
   });
