@@ -532,6 +532,7 @@ test('the paper config generates on HotpotQA and StrategyQA train, leaving Strat
     ['strategyqa', 'train', 600, 500],
     ['mmlu', 'train', 12126, 500],
   ]);
+  assert.deepEqual(plan.samples[0].excluded, { splits: ['dev'], questions: 0 });
   assert.deepEqual(plan.samples[1].excluded, { splits: ['dev'], questions: 40 });
 
   // The StrategyQA sample is FireAct's order over the whole file, less the dev questions.
