@@ -46,7 +46,8 @@ export async function freezeSample(
   if (exclude.includes(entry.split)) throw invalid(`sample.exclude names the sampled split "${entry.split}" itself`);
   const left = new Set<string>();
   for (const split of exclude) for (const q of await loadQuestions(clients, config, entry.task, split)) left.add(normalizeQuestion(q.text));
-  const kept = (i: number) => !left.has(normalizeQuestion(all[i].text));
+  const isKept = left.size ? all.map((q) => !left.has(normalizeQuestion(q.text))) : [];
+  const kept = (i: number) => left.size === 0 || isKept[i];
   let indices: number[];
   try {
     // Sampling positions rather than questions gives the indices for free and the same choice.
@@ -65,15 +66,9 @@ export async function freezeSample(
     throw invalid((err as Error).message);
   }
   const questions = indices.map((i) => all[i]);
-  const excluded = exclude.length ? { splits: exclude, questions: positionsLeftOut(all.length, kept) } : undefined;
+  const excluded = exclude.length ? { splits: exclude, questions: isKept.filter((k) => !k).length } : undefined;
   return {
     file: { task: entry.task, split: entry.split, order: entry.sample.order, seed, splitSize: all.length, ...(excluded ? { excluded } : {}), questions },
     indices,
   };
-}
-
-function positionsLeftOut(size: number, kept: (i: number) => boolean): number {
-  let n = 0;
-  for (let i = 0; i < size; i += 1) if (!kept(i)) n += 1;
-  return n;
 }
