@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import {
   exactMatch,
   extractChoiceLetter,
@@ -13,6 +15,8 @@ import { bamboogle } from '../activities/tasks/bamboogle';
 import { hotpotqa } from '../activities/tasks/hotpotqa';
 import { mmlu } from '../activities/tasks/mmlu';
 import { strategyqa } from '../activities/tasks/strategyqa';
+import { loadSplit } from '../activities/tasks/registry';
+import { DATA_DIR } from './support/paths';
 
 void test('normalisation lower-cases, strips punctuation and articles, squeezes spaces', () => {
   assert.equal(normalizeAnswer('  The Quick,  Brown fox! '), 'quick brown fox');
@@ -209,4 +213,38 @@ void test('fireact MMLU compares with the gold letter, also when the gold is a r
   assert.equal(mmlu.score('B', ['B. eagle'], 'fireact').score, 1);
   assert.equal(mmlu.score('b) eagle', ['B. eagle'], 'fireact').score, 1);
   assert.equal(mmlu.score('eagle', ['B. eagle'], 'fireact').score, 0);
+});
+
+// The released FireAct trajectories end with "Observation: Episode finished, reward = R", written by the
+// authors' own rule. Where our data holds their gold (MMLU train, StrategyQA dev), `fireact` must give
+// the recorded reward for every one of them.
+void test('fireact reproduces the reward recorded in every released MMLU and StrategyQA trajectory whose gold we hold', async () => {
+  const gold = new Map<string, string[]>();
+  for (const q of await loadSplit(DATA_DIR, 'mmlu', 'train')) gold.set(q.text, q.answers);
+  const sqa = new Map<string, string[]>();
+  for (const q of await loadSplit(DATA_DIR, 'strategyqa', 'dev')) sqa.set(q.text, q.answers);
+  const counts = { mmlu: 0, strategyqa: 0, lenientDiffers: 0 };
+  for (const file of ['multitask', 'multitask_multimethod']) {
+    const lines = readFileSync(path.join(DATA_DIR, 'finetune', 'gpt_format', `${file}.jsonl`), 'utf8').split('\n').filter((l) => l.trim());
+    for (const line of lines) {
+      const messages = (JSON.parse(line) as { messages: { role: string; content: string }[] }).messages;
+      const users = messages.filter((m) => m.role === 'user');
+      const reward = /reward = (\w+)/.exec(users.at(-1)!.content)?.[1];
+      const last = messages.filter((m) => m.role === 'assistant').at(-1)?.content ?? '';
+      // The authors' parsing: the text after "Action: ", then `action.split('[')[1][:-1]`.
+      const action = last.trim().split('\nAction: ')[1] ?? (last.startsWith('Action: ') ? last.slice('Action: '.length) : undefined);
+      const parts = action?.split('[');
+      if (!reward || !parts || parts.length < 2 || !/finish/i.test(parts[0])) continue;
+      const prediction = parts[1].slice(0, -1);
+      const task = gold.has(users[0].content) ? mmlu : sqa.has(users[0].content) ? strategyqa : undefined;
+      if (!task) continue;
+      const answers = (task === mmlu ? gold : sqa).get(users[0].content)!;
+      const recorded = reward === '1' || reward === 'True' ? 1 : 0;
+      assert.equal(task.score(prediction, answers, 'fireact').score, recorded, `${file}: ${JSON.stringify(prediction)} for ${JSON.stringify(answers)}`);
+      counts[task === mmlu ? 'mmlu' : 'strategyqa'] += 1;
+      if (task.score(prediction, answers, 'lenient').score !== recorded) counts.lenientDiffers += 1;
+    }
+  }
+  console.log(`released trajectories checked: ${JSON.stringify(counts)}`);
+  assert.ok(counts.mmlu > 1000 && counts.strategyqa > 50, JSON.stringify(counts));
 });
