@@ -3,7 +3,7 @@
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactRef } from '../core/artifacts';
-import { parseExperimentConfig, scoringRuleFor, type ExperimentConfig, type MethodName, type StudentConfig, type TaskName } from '../core/config';
+import { generationParallelism, parseExperimentConfig, scoringRuleFor, type ExperimentConfig, type MethodName, type StudentConfig, type TaskName } from '../core/config';
 import { ErrorType } from '../core/errors';
 import { experimentIdProblem } from '../core/ids';
 import { addUsage, emptyUsage, TRAJECTORY_SCHEMA, trajectoryId, type TrajectoryRecord, type Usage } from '../core/trajectory';
@@ -216,7 +216,7 @@ export function createActivities(deps: ActivityDeps = {}) {
         episodes,
         replayedTeacher: teacher.provider === 'replay',
         replaySkipped,
-        concurrency: { shards: config.generate.maxParallelShards, episodes: config.generate.episodeConcurrency },
+        concurrency: parallelism(config),
         continueAsNewAfterEvents: config.generate.continueAsNewAfterEvents,
         teacher: { name: config.generate.teacher, model: teacher.model, provider: teacher.provider },
         students: config.students,
@@ -450,6 +450,12 @@ export function createActivities(deps: ActivityDeps = {}) {
     ...createOpenAIFineTuneActivities({ env }),
     ...createEvaluateActivities({ clients, frozen, python, env }),
   };
+}
+
+/** Shards and episodes at once, derived from the teacher's limits unless the config fixes them. */
+function parallelism(config: ExperimentConfig): PrepareResult['concurrency'] {
+  const p = generationParallelism(config);
+  return { shards: p.maxParallelShards, episodes: p.episodeConcurrency };
 }
 
 /** The budget the workflow's ledger keeps, or null when the config sets none. */

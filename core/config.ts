@@ -25,6 +25,9 @@ const name = z
   .max(64)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-" only');
 
+/** Requests a model may have in flight unless its config says otherwise. */
+export const DEFAULT_MAX_CONCURRENCY = 512;
+
 export const ModelSchema = z
   .object({
     provider: z.enum(MODEL_PROVIDERS),
@@ -33,8 +36,14 @@ export const ModelSchema = z
     baseUrl: z.string().url().optional(),
     /** Name of the worker environment variable holding the key; the key itself never enters config or history. */
     apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
-    maxConcurrency: z.number().int().positive().default(4),
+    /**
+     * Ceiling of requests in flight. The limiter starts here and adapts below it (halves on a 429 or
+     * replies far slower than usual, grows back per reply), so latency, not the client, is the limit.
+     */
+    maxConcurrency: z.number().int().positive().max(4096).default(DEFAULT_MAX_CONCURRENCY),
+    /** Caps the client stays under (with a 3% margin); a server's x-ratelimit-* headers lower them further. */
     requestsPerMinute: z.number().int().positive().optional(),
+    tokensPerMinute: z.number().int().positive().optional(),
     temperature: z.number().min(0).max(2).default(0),
     maxTokens: z.number().int().positive().default(512),
     timeoutMs: z.number().int().positive().default(60_000),
@@ -214,8 +223,9 @@ export const ExperimentConfigSchema = z
         /** Re-asks after output with no parsable action, before a forced finish. */
         maxMalformedRetries: z.number().int().min(0).max(10).default(2),
         shardSize: z.number().int().positive().max(10_000).default(50),
-        maxParallelShards: z.number().int().positive().max(256).default(4),
-        episodeConcurrency: z.number().int().positive().max(256).default(4),
+        /** Both derived from the teacher's limits when omitted (see generationParallelism). */
+        maxParallelShards: z.number().int().positive().max(256).optional(),
+        episodeConcurrency: z.number().int().positive().max(1024).optional(),
         fewShot: z.number().int().min(0).max(8).default(2),
         /** A shard's run continues as new past this many history events (Temporal's hard limit is 51,200). */
         continueAsNewAfterEvents: z.number().int().min(200).max(40_000).default(4000),
@@ -344,6 +354,21 @@ export type EvaluateConfig = z.output<typeof EvaluateSchema>;
 export function scoringRuleFor(config: { scoring?: z.output<typeof ScoringSchema> }, task: TaskName): ScoringRule {
   const s = config.scoring ?? 'lenient';
   return typeof s === 'string' ? s : (s[task] ?? 'lenient');
+}
+
+/**
+ * How many episodes generation runs at once, unless the config fixes it: enough to fill the teacher's
+ * concurrency ceiling, and with a requests-per-minute cap no more than 30 s of requests at that rate
+ * (episodes past that would only wait in the limiter). Every shard runs all its episodes at once.
+ */
+export function generationParallelism(config: Pick<ExperimentConfig, 'models' | 'generate'>): { episodeConcurrency: number; maxParallelShards: number; inFlight: number } {
+  const g = config.generate;
+  const teacher = config.models[g.teacher];
+  let target = teacher?.maxConcurrency ?? DEFAULT_MAX_CONCURRENCY;
+  if (teacher?.requestsPerMinute) target = Math.min(target, Math.max(8, Math.ceil(teacher.requestsPerMinute / 2)));
+  const episodeConcurrency = g.episodeConcurrency ?? Math.min(g.shardSize, target);
+  const maxParallelShards = g.maxParallelShards ?? Math.min(256, Math.max(1, Math.ceil(target / episodeConcurrency)));
+  return { episodeConcurrency, maxParallelShards, inFlight: episodeConcurrency * maxParallelShards };
 }
 
 /** Thrown with every problem listed as `path: message`. */

@@ -17,6 +17,24 @@ export interface FireactWorkerOptions {
   worker?: Partial<WorkerOptions>;
   /** Payload encryption; default from FIREACT_PAYLOAD_KEY (none when unset). Clients need the same codec. */
   payloadCodecs?: PayloadCodec[];
+  /** Activities run at once on the "fireact" queue; default from FIREACT_ACTIVITY_SLOTS, else DEFAULT_ACTIVITY_SLOTS. */
+  activitySlots?: number;
+}
+
+/**
+ * Episodes wait on the network, not the CPU, so the API queue takes more at once than generation's
+ * derived parallelism (the teacher's 512-request ceiling, rounded up to whole shards) ever asks for.
+ */
+export const DEFAULT_ACTIVITY_SLOTS = 1024;
+/** Training and serving hold a GPU each. */
+export const DEFAULT_GPU_ACTIVITY_SLOTS = 4;
+
+/** FIREACT_ACTIVITY_SLOTS, checked: a bad value is an error naming it, not a silent default. */
+export function activitySlotsFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const raw = env.FIREACT_ACTIVITY_SLOTS?.trim();
+  if (!raw) return undefined;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new Error(`FIREACT_ACTIVITY_SLOTS must be a positive integer, got ${JSON.stringify(raw)}`);
+  return Number(raw);
 }
 
 export async function createFireactWorker(opts: FireactWorkerOptions): Promise<Worker> {
@@ -27,7 +45,7 @@ export async function createFireactWorker(opts: FireactWorkerOptions): Promise<W
     namespace: opts.namespace ?? 'default',
     taskQueue,
     activities: createActivities(opts.deps),
-    maxConcurrentActivityTaskExecutions: taskQueue === GPU_TASK_QUEUE ? 4 : 64,
+    maxConcurrentActivityTaskExecutions: taskQueue === GPU_TASK_QUEUE ? DEFAULT_GPU_ACTIVITY_SLOTS : (opts.activitySlots ?? activitySlotsFromEnv() ?? DEFAULT_ACTIVITY_SLOTS),
     // Cancellation reaches an activity with a heartbeat reply; without this, long-job heartbeats are
     // sent as rarely as once a minute and a cancelled fine-tune or trainer would run on that long.
     maxHeartbeatThrottleInterval: '5 seconds',

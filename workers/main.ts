@@ -1,8 +1,9 @@
 // Entry point: `npm run worker` (or `node --import tsx workers/main.ts`).
 // Connects to TEMPORAL_ADDRESS (default 127.0.0.1:7233) in TEMPORAL_NAMESPACE (default "default") and
-// serves the task queues in FIREACT_QUEUES (default "fireact,fireact-gpu").
+// serves the task queues in FIREACT_QUEUES (default "fireact,fireact-gpu"); FIREACT_ACTIVITY_SLOTS sets how
+// many activities the API queue runs at once (default 1024).
 import { makeTelemetryFilterString, NativeConnection, Runtime } from '@temporalio/worker';
-import { createFireactWorkers, workerLogger } from './fireact-worker';
+import { activitySlotsFromEnv, createFireactWorkers, workerLogger } from './fireact-worker';
 
 async function main(): Promise<void> {
   Runtime.install({
@@ -19,7 +20,13 @@ async function main(): Promise<void> {
     throw new UserError(`cannot reach Temporal at ${address} (TEMPORAL_ADDRESS): ${why}. Start the dev server with: npm run dev-server -- start`);
   }
   const queues = process.env.FIREACT_QUEUES?.split(',').map((q) => q.trim()).filter(Boolean);
-  const workers = await createFireactWorkers({ connection, namespace: process.env.TEMPORAL_NAMESPACE, queues });
+  let activitySlots: number | undefined;
+  try {
+    activitySlots = activitySlotsFromEnv();
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
+  const workers = await createFireactWorkers({ connection, namespace: process.env.TEMPORAL_NAMESPACE, queues, activitySlots });
   // SIGINT/SIGTERM make the workers finish in-flight tasks and stop (the SDK installs the handlers).
   await Promise.all(workers.map((w) => w.run()));
   await connection.close();

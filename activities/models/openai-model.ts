@@ -7,7 +7,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ModelConfig } from '../../core/config';
 import { ErrorType } from '../../core/errors';
 import type { ContentCache } from '../cache/content-cache';
-import { limiterForModel, systemClock, type Clock, type Limiter } from './limiter';
+import { limiterForModel, parseRateLimitHeaders, systemClock, type Clock, type Limiter } from './limiter';
 import type { ChatMessage, ChatModel, ChatRequest, ChatResponse } from './types';
 
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
@@ -104,6 +104,12 @@ function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
 }
 
+/** prompt + completion tokens as the server counted them, when it says. */
+function tokensOf(raw: unknown): number | undefined {
+  const usage = (raw as { usage?: { prompt_tokens?: unknown; completion_tokens?: unknown } } | null)?.usage;
+  return typeof usage?.prompt_tokens === 'number' && typeof usage.completion_tokens === 'number' ? usage.prompt_tokens + usage.completion_tokens : undefined;
+}
+
 function readCompletion(raw: unknown, promptText: string): StoredCompletion {
   if (!raw || typeof raw !== 'object') throw new MalformedResponse('response body is not a JSON object');
   const body = raw as Record<string, unknown>;
@@ -141,8 +147,14 @@ function classify(err: unknown): Classified {
       return { retryable: true, type: ErrorType.ModelUnavailable, reason: `connection failed: ${detail}` };
     }
     const base = { status, code, reason: `HTTP ${status}: ${detail}` };
-    const retryAfterMs = parseRetryAfterMs(err.headers);
+    let retryAfterMs = parseRetryAfterMs(err.headers);
     if (status === 429) {
+      // No Retry-After: the advertised reset of whichever budget ran out is the next best floor.
+      if (retryAfterMs === undefined) {
+        const h = parseRateLimitHeaders(err.headers);
+        const resets = [h.remainingRequests === 0 ? h.resetRequestsMs : undefined, h.remainingTokens === 0 ? h.resetTokensMs : undefined].filter((v) => v !== undefined);
+        if (resets.length) retryAfterMs = Math.max(...resets);
+      }
       // Quota exhaustion also comes as 429, but no wait fixes it.
       if (code === 'insufficient_quota') return { ...base, retryable: false, type: ErrorType.ModelRateLimited };
       return { ...base, retryable: true, type: ErrorType.ModelRateLimited, retryAfterMs };
@@ -230,27 +242,39 @@ export function createOpenAIModel(opts: OpenAIModelOptions): ChatModel {
     });
   }
 
+  // Completion tokens are unknown before the reply: guess their running mean for the token pacer,
+  // which is corrected by the reply's usage.
+  let meanCompletion = 128;
+
   async function fetchCompletion(messages: ChatMessage[], params: { stop?: string[]; maxTokens: number; temperature: number }, signal?: AbortSignal): Promise<StoredCompletion> {
     const promptText = messages.map((m) => m.content).join('\n');
+    const tokens = estimateTokens(promptText) + Math.min(params.maxTokens, Math.ceil(meanCompletion));
     for (let attempt = 1; ; attempt++) {
       let c: Classified;
+      const permit = await limiter.acquire({ tokens, signal });
       try {
-        const raw: unknown = await limiter.run(
-          () =>
-            getClient().chat.completions.create(
-              {
-                model: config.model,
-                messages,
-                max_tokens: params.maxTokens,
-                temperature: params.temperature,
-                ...(params.stop ? { stop: params.stop } : {}),
-              },
-              { signal, maxRetries: 0 },
-            ),
-          signal,
-        );
-        return readCompletion(raw, promptText);
+        const { data, response } = await getClient()
+          .chat.completions.create(
+            {
+              model: config.model,
+              messages,
+              max_tokens: params.maxTokens,
+              temperature: params.temperature,
+              ...(params.stop ? { stop: params.stop } : {}),
+            },
+            { signal, maxRetries: 0 },
+          )
+          .withResponse();
+        let completion: StoredCompletion;
+        try {
+          completion = readCompletion(data as unknown, promptText);
+        } finally {
+          permit.done({ kind: 'ok', headers: response.headers, tokens: tokensOf(data) });
+        }
+        meanCompletion = meanCompletion * 0.9 + completion.completionTokens * 0.1;
+        return completion;
       } catch (err) {
+        permit.done({ kind: err instanceof APIError && err.status === 429 ? 'rate-limited' : 'error', headers: err instanceof APIError ? err.headers : undefined });
         // Cancellation is not a model failure: let the caller's reason through untouched.
         if (signal?.aborted) throw signal.reason;
         if (err instanceof ApplicationFailure) throw err;

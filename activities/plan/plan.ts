@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { DatasetMix, ExperimentConfig, MethodName, TaskName } from '../../core/config';
+import { generationParallelism, type DatasetMix, type ExperimentConfig, type MethodName, type TaskName } from '../../core/config';
 import { estimateCost, mergePrices, type PriceFlag, type PriceTable } from '../../core/prices';
 import type { Question } from '../../core/trajectory';
 import type { ClientProvider } from '../experiment/clients';
@@ -323,6 +323,7 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
     ...(evaluation?.models ?? []).filter((m) => m.flags.includes('unpriced')).map((m) => `evaluation of ${m.name} (${m.provider === 'local' ? 'own hardware' : m.provider === 'replay' ? 'replay' : `no price for ${m.model}`})`),
   ];
 
+  const parallel = generationParallelism(config);
   return {
     experiment: config.name,
     dataDir: config.dataDir,
@@ -333,8 +334,8 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
       maxMalformedRetries: gen.maxMalformedRetries,
       fewShot: gen.fewShot,
       shardSize: gen.shardSize,
-      maxParallelShards: gen.maxParallelShards,
-      episodeConcurrency: gen.episodeConcurrency,
+      maxParallelShards: parallel.maxParallelShards,
+      episodeConcurrency: parallel.episodeConcurrency,
     },
     search: { backend: config.search.backend, fallback: config.search.fallback },
     samples,
