@@ -269,7 +269,7 @@ export function createActivities(deps: ActivityDeps = {}) {
         model = metered;
       }
       const search = task.usesSearch ? await clients.search(config) : undefined;
-      const heartbeat = startHeartbeat({ id, step: 0 });
+      const heartbeat = startHeartbeat({ id, step: 0 }, 3000, { lazy: true });
       const teacherConfig = config.models[config.generate.teacher];
       let record: TrajectoryRecord;
       try {

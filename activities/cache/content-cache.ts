@@ -96,31 +96,32 @@ export function createContentCache(dir: string): ContentCache {
     return entry.value;
   }
 
+  // Shard folders already made by this process: one mkdir each, not one per entry.
+  const made = new Set<string>();
+
   async function put<T>(key: string, value: T): Promise<void> {
     if (value === undefined) throw new TypeError('cannot cache undefined');
     const file = entryPath(key);
     const shard = path.dirname(file);
-    await fs.mkdir(shard, { recursive: true });
+    if (!made.has(shard)) {
+      await fs.mkdir(shard, { recursive: true });
+      made.add(shard);
+    }
     const entry: Entry<T> = { key, storedAt: new Date().toISOString(), value };
     // The temp name never ends in "<key>.json", so a crash before the rename leaves nothing get() reads.
+    // No fsync: a killed worker loses nothing (the kernel holds the write), and after a power loss an
+    // entry can only be missing or unreadable, which get() treats as a miss (that call is paid once more).
+    // Two fsyncs per answer were most of an episode's orchestration time.
     const tmp = path.join(shard, `.${key}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-    const handle = await fs.open(tmp, 'w');
     try {
-      await handle.writeFile(JSON.stringify(entry));
-      await handle.sync();
-    } catch (err) {
-      await handle.close();
-      await fs.rm(tmp, { force: true });
-      throw err;
-    }
-    await handle.close();
-    try {
+      await fs.writeFile(tmp, JSON.stringify(entry));
       await fs.rename(tmp, file);
     } catch (err) {
       await fs.rm(tmp, { force: true });
+      // The folder may have been removed under us; make it again next time.
+      made.delete(shard);
       throw err;
     }
-    await syncDir(shard);
     stats.writes++;
   }
 
@@ -146,17 +147,4 @@ export function createContentCache(dir: string): ContentCache {
   }
 
   return { dir: root, stats, keyOf: (obj) => sha256Hex(canonicalJson(obj)), get, put, memo };
-}
-
-// Makes the rename itself durable; some platforms cannot open a directory, which only weakens durability.
-async function syncDir(dir: string): Promise<void> {
-  let handle: fs.FileHandle | undefined;
-  try {
-    handle = await fs.open(dir, 'r');
-    await handle.sync();
-  } catch {
-    // best effort
-  } finally {
-    await handle?.close();
-  }
 }

@@ -10,19 +10,28 @@ interface ProgressStamp {
   progressAt?: number;
 }
 
-export function startHeartbeat(initial?: unknown, everyMs = 3000) {
+export interface HeartbeatOptions {
+  /**
+   * Only the timer sends (default false: the first beat and every update go at once, throttled by
+   * the SDK). For short, numerous activities (episodes): one shorter than the interval sends none,
+   * since Temporal's heartbeat timeout counts from the start, and a progress update costs nothing.
+   */
+  lazy?: boolean;
+}
+
+export function startHeartbeat(initial?: unknown, everyMs = 3000, opts: HeartbeatOptions = {}) {
   const ctx = Context.current();
   let details = initial;
-  ctx.heartbeat(details);
+  if (!opts.lazy) ctx.heartbeat(details);
   const timer = setInterval(() => ctx.heartbeat(details), everyMs);
   timer.unref();
   return {
-    /** New progress, heartbeated at once (the SDK throttles what actually goes to the server). */
+    /** New progress: heartbeated at once (the SDK throttles what actually goes to the server), or with the next timed beat when lazy. */
     update(next: unknown) {
       const now = Date.now();
       progressAt.set(ctx, now);
       details = next && typeof next === 'object' && !Array.isArray(next) ? { ...next, progressAt: now } : next;
-      ctx.heartbeat(details);
+      if (!opts.lazy) ctx.heartbeat(details);
     },
     stop() {
       clearInterval(timer);

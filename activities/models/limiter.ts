@@ -286,7 +286,10 @@ export function createLimiter(opts: LimiterOptions): Limiter {
   const safety = opts.safety ?? 0.97;
   const windowMs = opts.windowMs ?? 60_000;
   const slowFactor = opts.slowFactor ?? 4;
-  const sem = createSemaphore(ceiling);
+  // Until the first reply shows the server's x-ratelimit-* headers (or that it sends none), one request
+  // at a time: a first burst at the ceiling could overrun a cap that only the headers declare.
+  let probing = !(opts.requestsPerMinute && opts.tokensPerMinute);
+  const sem = createSemaphore(probing ? 1 : ceiling);
   const requests = createRateGate({ limit: opts.requestsPerMinute, windowMs, safety, clock });
   // Tokens come in one second's worth at most; a larger request goes when the bucket is full.
   const tokens = createRateGate({ limit: opts.tokensPerMinute, windowMs, safety, clock, burstMs: 1000 });
@@ -302,7 +305,7 @@ export function createLimiter(opts: LimiterOptions): Limiter {
   let baseline = Infinity;
   let samples = 0;
 
-  const apply = () => sem.setLimit(Math.max(1, Math.min(ceiling, Math.floor(window))));
+  const apply = () => sem.setLimit(probing ? 1 : Math.max(1, Math.min(ceiling, Math.floor(window))));
   const cut = (startedAt: number, factor: number) => {
     if (startedAt <= cutAt) return;
     cutAt = clock.now();
@@ -351,6 +354,10 @@ export function createLimiter(opts: LimiterOptions): Limiter {
         finished = true;
         const h = parseRateLimitHeaders(outcome.headers);
         learn(h);
+        if (probing) {
+          probing = false;
+          apply();
+        }
         if (outcome.tokens !== undefined && estimate > 0 && tokens.limit !== undefined) tokens.adjust(estimate - outcome.tokens);
         if (outcome.kind === 'rate-limited') {
           rateLimited++;

@@ -24,8 +24,8 @@ export interface FakeServer {
   requests: RecordedRequest[];
   /** Make the following requests fail with this status. */
   failWith(failure: FailureSpec): void;
-  /** Hold every answer back this long (for timeout tests). */
-  setDelay(ms: number): void;
+  /** Hold every answer back this long (for timeout tests), or as long as the function says for its parameters. */
+  setDelay(ms: number | ((params: Record<string, string>) => number)): void;
   close(): Promise<void>;
 }
 
@@ -34,7 +34,7 @@ type Handler = (params: Record<string, string>, path: string) => { status: numbe
 async function startFakeServer(handle: Handler): Promise<FakeServer> {
   const requests: RecordedRequest[] = [];
   let failure: (FailureSpec & { left: number }) | undefined;
-  let delayMs = 0;
+  let delay: number | ((params: Record<string, string>) => number) = 0;
   const timers = new Set<NodeJS.Timeout>();
 
   const respond = (req: IncomingMessage, res: ServerResponse): void => {
@@ -58,7 +58,7 @@ async function startFakeServer(handle: Handler): Promise<FakeServer> {
       timers.delete(timer);
       res.writeHead(status, headers).end(body);
     };
-    const timer = setTimeout(send, delayMs);
+    const timer = setTimeout(send, typeof delay === 'number' ? delay : delay(params));
     timers.add(timer);
   };
 
@@ -72,7 +72,7 @@ async function startFakeServer(handle: Handler): Promise<FakeServer> {
       failure = { ...spec, left: spec.times ?? Number.POSITIVE_INFINITY };
     },
     setDelay(ms) {
-      delayMs = ms;
+      delay = ms;
     },
     async close() {
       for (const timer of timers) clearTimeout(timer);
