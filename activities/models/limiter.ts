@@ -152,6 +152,8 @@ export function createRateGate(opts: { limit?: number; windowMs?: number; safety
     setLimit(next) {
       if (next !== undefined && !(next >= 1)) throw new RangeError(`rate limit must be at least 1, got ${next}`);
       refill(clock.now());
+      // A cap learned from a reply: the request that brought it was already sent, so no burst on top.
+      if (limit === undefined) level = 0;
       limit = next;
     },
     pause(ms: number) {
