@@ -269,9 +269,8 @@ export function createActivities(deps: ActivityDeps = {}) {
         model = metered;
       }
       const search = task.usesSearch ? await clients.search(config) : undefined;
-      // A third of the 15 s heartbeat timeout: thousands of episodes in flight each beat, and every beat is a
-      // write on the Temporal server.
-      const heartbeat = startHeartbeat({ id, step: 0 }, 5000, { lazy: true });
+      // A third of the episode's heartbeat timeout (profiles.llmCall).
+      const heartbeat = startHeartbeat({ id, step: 0 }, 10_000, { lazy: true });
       const teacherConfig = config.models[config.generate.teacher];
       let record: TrajectoryRecord;
       try {

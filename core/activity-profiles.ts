@@ -13,8 +13,12 @@ const retry = (initial: Duration, maximum: Duration, maximumAttempts: number): R
 export const profiles = {
   /** Reading data, sampling, small writes. */
   quick: { startToCloseTimeout: '5 minutes', retry: retry('1 second', '30 seconds', 10) },
-  /** One agent episode: many model and tool calls, heartbeating so a dead worker is noticed in seconds. */
-  llmCall: { startToCloseTimeout: '30 minutes', heartbeatTimeout: '15 seconds', retry: retry('2 seconds', '2 minutes', 50) },
+  /**
+   * One agent episode: many model and tool calls, heartbeating so a dead worker is noticed within
+   * 30 s. Hundreds of episodes run at once and every heartbeat is a write on the server, so they beat
+   * every 10 s; a shorter timeout made episodes time out on a busy server and be paid again.
+   */
+  llmCall: { startToCloseTimeout: '30 minutes', heartbeatTimeout: '30 seconds', retry: retry('2 seconds', '2 minutes', 50) },
   /** Curation and dataset builds over every trajectory. */
   dataJob: { startToCloseTimeout: '1 hour', heartbeatTimeout: '1 minute', retry: retry('2 seconds', '1 minute', 10) },
   /** Fine-tuning (a local trainer or a remote job): long, resumed on retry; heartbeats come from a timer, so a dead worker shows in 30 s. */

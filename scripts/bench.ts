@@ -259,6 +259,13 @@ async function main(): Promise<void> {
   const provider = await startProvider({ medianMs, sigma, searchMedianMs, rpm, tpm });
   const env = await startDevServer();
   const { child: worker, exited } = startWorker(env.address);
+  // Ctrl-C stops the worker and the dev server too, not only this process.
+  const stop = () => {
+    worker.kill('SIGTERM');
+    void env.teardown().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   const lines: Array<[string, string]> = [];
   const row = (k: string, v: string) => {
     lines.push([k, v]);
