@@ -188,12 +188,12 @@ void test('429: Retry-After holds every caller of the model; without it the adve
 });
 
 void test('concurrency adapts to a server that refuses more than 3 at once', async (t: TestContext) => {
-  let server: Awaited<ReturnType<typeof startFakeOpenAIServer>> | undefined;
-  const behaviour: FakeBehaviour = () =>
-    server!.inFlight > 3
-      ? { status: 429, headers: { 'retry-after-ms': '30' }, error: { message: 'too many concurrent requests', code: 'rate_limit_exceeded' } }
-      : { content: 'Thought: ok\nAction: finish[yes]', delayMs: 40 };
-  server = await startFakeOpenAIServer({ behaviour });
+  const server = await startFakeOpenAIServer({
+    behaviour: () =>
+      server.inFlight > 3
+        ? { status: 429, headers: { 'retry-after-ms': '30' }, error: { message: 'too many concurrent requests', code: 'rate_limit_exceeded' } }
+        : { content: 'Thought: ok\nAction: finish[yes]', delayMs: 40 },
+  });
   t.after(() => server.close());
   const limiter = createLimiter({ maxConcurrency: 32 });
   const model = await modelAt(server.url, limiter);
