@@ -325,7 +325,7 @@ async function main(): Promise<void> {
     console.log('\nresults');
     row('episodes', String(r.episodes));
     row('wall time (generate stage)', `${fmt(r.generateSeconds, 1)} s`);
-    row('requests', `${s.requests} (${s.answered} answered)`);
+    row('requests', `${s.requests} (${s.answered} answered, ${s.repeated} of them paid twice)`);
     row('429s', `${s.rateLimited} (${fmt((100 * s.rateLimited) / Math.max(1, s.requests), 2)}%)`);
     row('achieved RPM', `${fmt(s.answered / spanMin, 0)}${rpm ? ` of ${rpm} (${fmt(s.answered / spanMin / rpm, 3)})` : ' (no cap)'}`);
     row('achieved TPM', `${fmt(s.tokens / spanMin, 0)}${tpm ? ` of ${tpm} (${fmt(s.tokens / spanMin / tpm, 3)})` : ' (no cap)'}`);

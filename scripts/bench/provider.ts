@@ -25,6 +25,8 @@ export interface ProviderStats {
   requests: number;
   answered: number;
   rateLimited: number;
+  /** Answered requests whose (question, turn) had been answered before: calls paid twice (a retried episode re-sends only what was in flight). */
+  repeated: number;
   /** Prompt + completion tokens of the answered requests (what TPM counts). */
   tokens: number;
   /** Σ (end - start) of completion requests, for the mean in flight. */
@@ -33,6 +35,7 @@ export interface ProviderStats {
   lastAt?: number;
   /** Per episode (a hash of its question): the sum of its own completion and search latencies. */
   chains: Map<string, number>;
+  answeredKeys: Set<string>;
 }
 
 export interface Provider {
@@ -101,7 +104,7 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
   const windowMs = opts.windowMs ?? 60_000;
   const maxCalls = opts.maxCalls ?? 6;
   let counters: { reqs?: ReturnType<typeof windowCounter>; toks?: ReturnType<typeof windowCounter> } | undefined;
-  const fresh = (): ProviderStats => ({ requests: 0, answered: 0, rateLimited: 0, tokens: 0, busyMs: 0, chains: new Map() });
+  const fresh = (): ProviderStats => ({ requests: 0, answered: 0, repeated: 0, rateLimited: 0, tokens: 0, busyMs: 0, chains: new Map(), answeredKeys: new Set() });
   let stats = fresh();
   const qkey = (question: string) => createHash('sha256').update(question).digest('hex').slice(0, 10);
   const addChain = (q: string, ms: number) => stats.chains.set(q, (stats.chains.get(q) ?? 0) + ms);
@@ -123,8 +126,10 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
     stats.requests++;
     stats.firstAt ??= now;
     const messages = body.messages ?? [];
+    // One episode = one question under one method's prompt (the system message).
+    const system = messages.find((m) => m.role === 'system')?.content ?? '';
     const question = messages.find((m) => m.role === 'user')?.content ?? '';
-    const q = qkey(question);
+    const q = qkey(`${system}\n${question}`);
     const turn = messages.filter((m) => m.role === 'assistant').length;
     // Multi-step methods stop at "\nObservation"; single-turn ones must answer at once.
     const multiStep = Array.isArray(body.stop) ? body.stop.length > 0 : !!body.stop;
@@ -148,7 +153,13 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
     const delayMs = lognormalMs(`${q}#${turn}`, opts.medianMs, opts.sigma);
     stats.answered++;
     stats.tokens += tokens;
-    addChain(q, delayMs);
+    const key = `${q}#${turn}`;
+    if (stats.answeredKeys.has(key)) stats.repeated++;
+    else {
+      stats.answeredKeys.add(key);
+      // A repeat is not part of the episode's own chain.
+      addChain(q, delayMs);
+    }
     return { content, delayMs, headers: headers(now) };
   };
 
