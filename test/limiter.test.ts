@@ -114,6 +114,33 @@ void test('AIMD: a 429 halves concurrency once per round trip, replies grow it b
   assert.ok(fresh.stats().concurrency < 40);
 });
 
+void test('request pacer under a 300/min cap: late wake-ups lose no rate, and no 60 s window passes the cap', async () => {
+  const { clock, advance } = fakeClock();
+  const gate = createRateGate({ limit: 300, windowMs: 60_000, safety: 0.97, clock });
+  const starts: number[] = [];
+  const keepWaiting = () => {
+    void gate.acquire().then(() => {
+      starts.push(clock.now());
+      keepWaiting();
+    });
+  };
+  for (let i = 0; i < 20; i++) keepWaiting();
+  // A busy event loop: steps of 1 to 400 ms, so most waiters wake late.
+  let seed = 7;
+  while (clock.now() < 180_000) {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    await advance(1 + (seed % 400));
+  }
+  let most = 0;
+  for (let i = 0, j = 0; i < starts.length; i++) {
+    while (starts[i] - starts[j] >= 60_000) j++;
+    most = Math.max(most, i - j + 1);
+  }
+  assert.ok(most <= 296, `${most} starts in one 60 s window`);
+  const perMinute = (starts.length / clock.now()) * 60_000;
+  assert.ok(perMinute >= 0.95 * 300, `only ${perMinute.toFixed(1)} starts per minute`);
+});
+
 void test('token pacer: a TPM cap spreads tokens over the window, and replies correct the estimate', async () => {
   const { clock, advance } = fakeClock();
   // 600 tokens per 1000 ms less 3%: 0.582 per ms, with a one-second burst.

@@ -123,10 +123,11 @@ export interface RateGate {
 }
 
 /**
- * A pacer: at most `limit × safety` units per `windowMs`, refilled continuously, with a burst of
- * `burstMs` worth of the rate (default: a single unit). Starts are spread evenly, so a server counting
- * in fixed, sliding or token-bucket windows never sees more than the cap less the margin.
- * A cost larger than the burst goes when the bucket is full and leaves it in debt.
+ * A pacer: `limit × safety` units per `windowMs`, refilled continuously. The bucket holds half the
+ * margin (`limit × (1 - safety) / 2`, at least one unit; or `burstMs` worth of the rate), so starts
+ * are spread evenly and a server counting in fixed, sliding or token-bucket windows never sees more
+ * than `limit × (1 + safety) / 2` in any window, while a waiter woken late loses none of the rate.
+ * A cost larger than the bucket goes when the bucket is full and leaves it in debt.
  */
 export function createRateGate(opts: { limit?: number; windowMs?: number; safety?: number; burstMs?: number; clock?: Clock }): RateGate {
   const windowMs = opts.windowMs ?? 60_000;
@@ -135,7 +136,10 @@ export function createRateGate(opts: { limit?: number; windowMs?: number; safety
   if (!(safety > 0 && safety <= 1)) throw new RangeError(`safety must be in (0, 1], got ${safety}`);
   let limit = opts.limit;
   if (limit !== undefined && !(limit >= 1)) throw new RangeError(`rate limit must be at least 1, got ${limit}`);
-  const burstOf = () => (limit !== undefined && opts.burstMs ? Math.max(1, (limit * safety * opts.burstMs) / windowMs) : 1);
+  const burstOf = () => {
+    if (limit === undefined) return 1;
+    return Math.max(1, opts.burstMs ? (limit * safety * opts.burstMs) / windowMs : (limit * (1 - safety)) / 2);
+  };
   let level = burstOf();
   let refilledAt = clock.now();
   let pausedUntil = 0;
@@ -293,8 +297,7 @@ export function createLimiter(opts: LimiterOptions): Limiter {
   let probing = !(opts.requestsPerMinute && opts.tokensPerMinute);
   const sem = createSemaphore(probing ? 1 : ceiling);
   const requests = createRateGate({ limit: opts.requestsPerMinute, windowMs, safety, clock });
-  // Tokens come in one second's worth at most; a larger request goes when the bucket is full.
-  const tokens = createRateGate({ limit: opts.tokensPerMinute, windowMs, safety, clock, burstMs: 1000 });
+  const tokens = createRateGate({ limit: opts.tokensPerMinute, windowMs, safety, clock });
 
   // AIMD state: `window` is fractional; the semaphore gets its floor.
   let window = ceiling;
