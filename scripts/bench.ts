@@ -31,6 +31,7 @@ import { startDevServer } from './support/temporal';
 const ROOT = path.resolve(__dirname, '..');
 const DATA_DIR = process.env.FIREACT_DATA_DIR ?? path.resolve(ROOT, '../shared/fireact');
 const HOTPOT_SPLIT = 7405;
+const STRATEGYQA_TRAIN = 2821;
 const LOCKSTEP_BATCH = 200;
 
 const { values: args } = parseArgs({
@@ -56,14 +57,16 @@ function positive(name: string, raw: string | undefined, allowZero = false): num
   return n;
 }
 
-/** Questions for N episodes: HotpotQA dev with ReAct, then more methods, then test, as N grows. */
+/** Questions for N episodes: HotpotQA dev with ReAct, then more methods, then StrategyQA train. */
 function generateTasks(n: number): GenerateTask[] {
-  if (n > 5 * HOTPOT_SPLIT) throw new Error(`--episodes: at most ${5 * HOTPOT_SPLIT}`);
+  const most = 4 * HOTPOT_SPLIT + STRATEGYQA_TRAIN;
+  if (n > most) throw new Error(`--episodes: at most ${most}`);
   const methods = (['react', 'cot', 'io', 'reflexion'] as const).slice(0, Math.max(1, Math.min(4, Math.floor(n / HOTPOT_SPLIT))));
   const dev = Math.min(n, HOTPOT_SPLIT);
   const tasks: GenerateTask[] = [{ task: 'hotpotqa', split: 'dev', methods: [...methods], sample: { n: dev, order: 'seeded' } }];
+  // Another task, not HotpotQA test: question ids are per task, and test's would meet dev's.
   const rest = n - dev * methods.length;
-  if (rest > 0) tasks.push({ task: 'hotpotqa', split: 'test', methods: ['react'], sample: { n: rest, order: 'seeded' } });
+  if (rest > 0) tasks.push({ task: 'strategyqa', split: 'train', methods: ['react'], sample: { n: rest, order: 'seeded' } });
   return tasks;
 }
 
