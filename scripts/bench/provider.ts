@@ -134,8 +134,14 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
     // Multi-step methods stop at "\nObservation"; single-turn ones must answer at once.
     const multiStep = Array.isArray(body.stop) ? body.stop.length > 0 : !!body.stop;
     const calls = multiStep ? 1 + Math.floor(unit(`${q}#calls`) * maxCalls) : 1;
+    // The question's own words make each trajectory distinct, as real ones are (curation's
+    // near-duplicate check compares them).
+    const words = question.replace(/^Question:\s*/i, '').split(/\s+/).filter(Boolean);
+    const topic = words.slice(turn * 3, turn * 3 + 8).join(' ') || words.slice(0, 8).join(' ');
     const content =
-      turn + 1 < calls ? `Thought: I need to look this up.\nAction: search[${q} step ${turn + 1}]` : `Thought: I can answer now.\nAction: finish[answer ${q}]`;
+      turn + 1 < calls
+        ? `Thought: I need to find out about ${topic}.\nAction: search[${q} step ${turn + 1} ${topic}]`
+        : `Thought: From what I found about ${words.slice(0, 8).join(' ')}, I can answer now.\nAction: finish[answer ${q}]`;
     const prompt = messages.map((m) => m.content ?? '').join('\n');
     const tokens = tokensOf(prompt) + tokensOf(content);
     const wait = Math.max(reqs?.waitFor(1, now) ?? 0, toks?.waitFor(tokens, now) ?? 0);
