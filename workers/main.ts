@@ -10,6 +10,13 @@ async function main(): Promise<void> {
     logger: workerLogger((process.env.FIREACT_LOG_LEVEL as 'INFO' | 'WARN' | undefined) ?? 'INFO'),
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
   });
+  // Settings first: a bad one is named before anything connects.
+  let activitySlots: number | undefined;
+  try {
+    activitySlots = activitySlotsFromEnv();
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
   const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
   let connection: NativeConnection;
   try {
@@ -20,12 +27,6 @@ async function main(): Promise<void> {
     throw new UserError(`cannot reach Temporal at ${address} (TEMPORAL_ADDRESS): ${why}. Start the dev server with: npm run dev-server -- start`);
   }
   const queues = process.env.FIREACT_QUEUES?.split(',').map((q) => q.trim()).filter(Boolean);
-  let activitySlots: number | undefined;
-  try {
-    activitySlots = activitySlotsFromEnv();
-  } catch (err) {
-    throw new UserError((err as Error).message);
-  }
   const workers = await createFireactWorkers({ connection, namespace: process.env.TEMPORAL_NAMESPACE, queues, activitySlots });
   // SIGINT/SIGTERM make the workers finish in-flight tasks and stop (the SDK installs the handlers).
   await Promise.all(workers.map((w) => w.run()));
