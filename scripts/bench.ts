@@ -64,7 +64,7 @@ function generateTasks(n: number): GenerateTask[] {
   const methods = (['react', 'cot', 'io', 'reflexion'] as const).slice(0, Math.max(1, Math.min(4, Math.floor(n / HOTPOT_SPLIT))));
   const dev = Math.min(n, HOTPOT_SPLIT);
   const tasks: GenerateTask[] = [{ task: 'hotpotqa', split: 'dev', methods: [...methods], sample: { n: dev, order: 'seeded' } }];
-  // Another task, not HotpotQA test: question ids are per task, and test's would meet dev's.
+  // Past HotpotQA dev's four methods: another task's questions.
   const rest = n - dev * methods.length;
   if (rest > 0) tasks.push({ task: 'strategyqa', split: 'train', methods: ['react'], sample: { n: rest, order: 'seeded' } });
   return tasks;
