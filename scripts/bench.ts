@@ -20,7 +20,7 @@ import { createOpenAIModel } from '../activities/models/openai-model';
 import type { ChatModel, ChatRequest, ChatResponse } from '../activities/models/types';
 import { getTask } from '../activities/tasks/registry';
 import { createSerpApiSearch } from '../activities/tools/serpapi-search';
-import { generationParallelism, parseExperimentConfig, type ExperimentConfigInput, type GenerateTask } from '../core/config';
+import { generationParallelism, parseExperimentConfig, scoringRuleFor, type ExperimentConfigInput, type GenerateTask } from '../core/config';
 import { TASK_QUEUE } from '../core/ids';
 import type { Question } from '../core/trajectory';
 import { FireActExperiment } from '../workflows';
@@ -237,7 +237,7 @@ async function runLockStep(provider: Provider, dir: string, questions: Array<{ q
           method,
           model: ls.model,
           search: task.usesSearch ? search : undefined,
-          score: (p, a) => task.score(p, a),
+          score: (p, a) => task.score(p, a, scoringRuleFor(config, question.task)),
           options: { maxSteps: config.generate.maxSteps, maxMalformedRetries: config.generate.maxMalformedRetries, reflexion: config.generate.reflexion, fewShot: config.generate.fewShot },
         }).finally(() => ls.leave());
       }),
