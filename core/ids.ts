@@ -57,8 +57,39 @@ function fnv1a(text: string): string {
   return h.toString(16).padStart(8, '0');
 }
 
-/** The idempotency key of a remote fine-tuning job: 1-64 of [A-Za-z0-9._-], the same on every retry. */
+/** FNV-1a, 64 bit (BigInt, still deterministic in workflow code). */
+function fnv1a64(text: string): string {
+  let h = 0xcbf29ce484222325n;
+  for (let i = 0; i < text.length; i++) {
+    h ^= BigInt(text.charCodeAt(i));
+    h = (h * 0x100000001b3n) & 0xffffffffffffffffn;
+  }
+  return h.toString(16).padStart(16, '0');
+}
+
+/**
+ * One key part with "." (the separator) and every character outside [A-Za-z0-9-] escaped: "_" is "__",
+ * anything else "_" and four hex digits. Decodable, so distinct parts give distinct keys.
+ */
+function keyPart(part: string): string {
+  return part.replace(/[^A-Za-z0-9-]/g, (c) => (c === '_' ? '__' : `_${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}
+
+/**
+ * The idempotency key of a remote fine-tuning job: 1-64 of [A-Za-z0-9._-], the same on every retry,
+ * and distinct for distinct (experiment, student, dataset). Too long to spell out, it keeps a readable
+ * head and a 64-bit hash of the exact parts.
+ */
 export function fineTuneKey(experiment: string, student: string, dataset: string): string {
+  const spelled = [experiment, student, dataset].map(keyPart).join('.');
+  return spelled.length <= 64 ? spelled : `${spelled.slice(0, 47)}-${fnv1a64(JSON.stringify([experiment, student, dataset]))}`;
+}
+
+/**
+ * The key form used before fineTuneKey was made injective ("a.b"+"c" and "a"+"b.c" gave the same key).
+ * Only for finding jobs that runs started under it already created; never for creating one.
+ */
+export function legacyFineTuneKey(experiment: string, student: string, dataset: string): string {
   const whole = `${experiment}.${student}.${dataset}`;
   const safe = whole.replace(/[^A-Za-z0-9._-]/g, '_');
   return safe.length <= 64 ? safe : `${safe.slice(0, 55)}-${fnv1a(whole)}`;

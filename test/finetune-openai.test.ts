@@ -13,6 +13,7 @@ import { ActivityCancellationDetails, ApplicationFailure, CancelledFailure } fro
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { ErrorType } from '../core/errors';
+import { fineTuneKey, legacyFineTuneKey } from '../core/ids';
 import { createOpenAIFineTuneActivities, uploadKeyFor, type FollowHeartbeat, type StartOpenAIFineTuneInput } from '../activities/finetune/openai/activities';
 import { createOpenAIFineTuneBackend, IDEMPOTENCY_METADATA_KEY, type FollowEvent } from '../activities/finetune/openai/backend';
 import { inspectChatJsonl, validateOpenAIChatFile } from '../activities/finetune/openai/validate';
@@ -255,6 +256,56 @@ test('a start retried after a crash reuses the upload and the job: one upload, o
   assert.equal(fresh.reusedJob, false);
   assert.equal(server.jobCreations, 3);
   assert.equal(server.idempotencyKeys[server.idempotencyKeys.length - 1], `exp1-student-hotpotqa.after.${first.jobId}`);
+});
+
+test('fine-tuning keys are distinct per experiment, student and dataset, and a run keyed the old way finds its job', async (t) => {
+  // The old form joined the parts with "." and so mixed up where one ended.
+  assert.equal(legacyFineTuneKey('a.b', 'c', 'hotpotqa'), legacyFineTuneKey('a', 'b.c', 'hotpotqa'));
+  const keys = [
+    fineTuneKey('a.b', 'c', 'hotpotqa'),
+    fineTuneKey('a', 'b.c', 'hotpotqa'),
+    fineTuneKey('a', 'b', 'c.hotpotqa'),
+    fineTuneKey('a_b', 'c', 'hotpotqa'),
+    fineTuneKey('a', 'b_c', 'hotpotqa'),
+    fineTuneKey('a/b', 'c', 'hotpotqa'),
+    fineTuneKey('a_2fb', 'c', 'hotpotqa'),
+    fineTuneKey('x'.repeat(90), 'c', 'hotpotqa'),
+    fineTuneKey('x'.repeat(90), 'c', 'hotpotqa-'),
+    fineTuneKey('x'.repeat(60) + '.y', 'c', 'hotpotqa'),
+    fineTuneKey('x'.repeat(60), 'y.c', 'hotpotqa'),
+  ];
+  assert.equal(new Set(keys).size, keys.length, keys.join('\n'));
+  for (const k of keys) assert.match(k, /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/);
+  assert.equal(fineTuneKey('x'.repeat(90), 'c', 'hotpotqa'), keys[7], 'the same on every call');
+  // Plain names keep the key they always had, so most running experiments are untouched.
+  assert.equal(fineTuneKey('exp1', 'gpt-student', 'hotpotqa'), legacyFineTuneKey('exp1', 'gpt-student', 'hotpotqa'));
+
+  const { server, activities, endpoint } = await setup(t);
+  const file = await trainingFile(12);
+  const env = mockEnv();
+  // A run started before the change created its job under the old key.
+  const old = await runIn(env, activities.startOpenAIFineTune, startInput(file, endpoint, { idempotencyKey: legacyFineTuneKey('a.b', 'c', 'hotpotqa') }));
+  assert.equal(server.jobCreations, 1);
+  // Reset or resumed, it now asks under the new key and names the old one: the same job, nothing created.
+  const resumed = await runIn(
+    env,
+    activities.startOpenAIFineTune,
+    startInput(file, endpoint, { idempotencyKey: fineTuneKey('a.b', 'c', 'hotpotqa'), previousIdempotencyKeys: [legacyFineTuneKey('a.b', 'c', 'hotpotqa')] }),
+  );
+  assert.equal(resumed.jobId, old.jobId);
+  assert.equal(resumed.reusedJob, true);
+  assert.equal(server.jobCreations, 1);
+  // The other experiment whose old key was the same trains on its own file: it gets its own job.
+  const otherFile = await trainingFile(10);
+  const other = await runIn(
+    env,
+    activities.startOpenAIFineTune,
+    startInput(otherFile, endpoint, { idempotencyKey: fineTuneKey('a', 'b.c', 'hotpotqa'), previousIdempotencyKeys: [legacyFineTuneKey('a', 'b.c', 'hotpotqa')] }),
+  );
+  assert.notEqual(other.jobId, old.jobId);
+  assert.equal(other.reusedJob, false);
+  assert.equal(server.jobCreations, 2);
+  assert.equal(server.jobs().find((j) => j.id === other.jobId)?.metadata?.[IDEMPOTENCY_METADATA_KEY], fineTuneKey('a', 'b.c', 'hotpotqa'));
 });
 
 test('a follower stopped by worker shutdown leaves the job running, and the next one resumes without repeating events', async (t) => {

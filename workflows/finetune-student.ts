@@ -6,7 +6,7 @@ import { ActivityCancellationType, CancellationScope, defineQuery, isCancellatio
 import type { Activities, ExperimentHandle } from '../activities';
 import { profiles } from '../core/activity-profiles';
 import type { StudentConfig } from '../core/config';
-import { experimentDir, fineTuneKey, GPU_TASK_QUEUE } from '../core/ids';
+import { experimentDir, fineTuneKey, GPU_TASK_QUEUE, legacyFineTuneKey } from '../core/ids';
 
 const quick = proxyActivities<Activities>(profiles.quick);
 const remote = proxyActivities<Activities>({ ...profiles.longJob, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
@@ -75,6 +75,8 @@ export async function FineTuneStudent(input: FineTuneInput): Promise<FineTuneOut
 
   const endpoint = { baseUrl: student.baseUrl, apiKeyEnv: student.apiKeyEnv };
   const stuck = handle.blockedAfterMs ? { blockedAfterMs: handle.blockedAfterMs } : {};
+  const idempotencyKey = fineTuneKey(handle.experiment, student.name, dataset.name);
+  const legacyKey = legacyFineTuneKey(handle.experiment, student.name, dataset.name);
   const started = await quick.startOpenAIFineTune.executeWithOptions(
     { ...profiles.quick, summary: `upload ${dataset.name} and create the ${student.baseModel} fine-tuning job` },
     [
@@ -86,7 +88,9 @@ export async function FineTuneStudent(input: FineTuneInput): Promise<FineTuneOut
         baseModel: student.baseModel,
         suffix: student.suffix ?? student.name.slice(0, 18),
         hyperparameters: { n_epochs: student.nEpochs, learning_rate_multiplier: student.learningRateMultiplier },
-        idempotencyKey: fineTuneKey(handle.experiment, student.name, dataset.name),
+        idempotencyKey,
+        // A run started before the key became injective made its job under the old form.
+        ...(legacyKey !== idempotencyKey ? { previousIdempotencyKeys: [legacyKey] } : {}),
       },
     ],
   );

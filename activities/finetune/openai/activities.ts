@@ -46,6 +46,8 @@ export interface StartOpenAIFineTuneInput extends OpenAIEndpointInput {
   hyperparameters?: FineTuneHyperparameters;
   /** Same key, same job: a retry or a re-run finds the job an earlier attempt created. */
   idempotencyKey: string;
+  /** Keys of the same job under earlier key forms, so a run started before a key change finds its job. */
+  previousIdempotencyKeys?: string[];
   metadata?: Record<string, string>;
 }
 
@@ -166,6 +168,7 @@ export function createOpenAIFineTuneActivities(opts: OpenAIFineTuneActivityOptio
         suffix: input.suffix,
         hyperparameters: input.hyperparameters,
         idempotencyKey: input.idempotencyKey,
+        ...(input.previousIdempotencyKeys ? { previousKeys: input.previousIdempotencyKeys } : {}),
         metadata: input.metadata,
         signal,
       });

@@ -30,6 +30,11 @@ export interface CreateJobRequest {
   suffix?: string;
   hyperparameters?: FineTuneHyperparameters;
   idempotencyKey: string;
+  /**
+   * Keys an earlier version of the caller gave the same job. A live job under one of them, made from
+   * the same training file, is reused; none is ever created under them.
+   */
+  previousKeys?: string[];
   /** Extra job metadata (string values, at most 15 keys besides ours). */
   metadata?: Record<string, string>;
   signal?: AbortSignal;
@@ -336,6 +341,7 @@ export function createOpenAIFineTuneBackend(opts: OpenAIFineTuneBackendOptions):
     async createJob(req) {
       checkKey(req.idempotencyKey);
       const key = req.idempotencyKey;
+      const previousKeys = (req.previousKeys ?? []).filter((k) => k !== key && KEY_PATTERN.test(k));
       let reused = false;
       // What the look step found dead, for the create step's header.
       let deadJob: FineTuningJob | undefined;
@@ -349,6 +355,14 @@ export function createOpenAIFineTuneBackend(opts: OpenAIFineTuneBackendOptions):
             return live;
           }
           deadJob = dead;
+          // An old key form could be shared by two experiments; the same training file makes it this one's.
+          for (const previous of previousKeys) {
+            const earlier = (await findJob(previous, req.signal)).live;
+            if (earlier && earlier.training_file === req.trainingFileId) {
+              reused = true;
+              return earlier;
+            }
+          }
           return undefined;
         },
         () =>
