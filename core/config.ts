@@ -130,7 +130,11 @@ export const StudentSchema = z
     /** The method the student answers with when evaluated (the format it was trained on). */
     evalMethods: z.array(z.enum(METHOD_NAMES)).min(1).default(['react']),
     // local backend
-    mode: z.enum(['lora', 'full']).default('lora'),
+    /** qlora: LoRA on a 4-bit base model. */
+    mode: z.enum(['lora', 'qlora', 'full']).default('lora'),
+    /** How the GPUs of one run share the model: ddp replicates it, fsdp (full shard) and zero3 shard it. */
+    sharding: z.enum(['ddp', 'fsdp', 'zero3']).default('ddp'),
+    gradientCheckpointing: z.boolean().default(false),
     lora: z
       .object({ r: z.number().int().positive().default(8), alpha: z.number().positive().default(16), dropout: z.number().min(0).max(1).default(0.05) })
       .strict()
@@ -147,6 +151,8 @@ export const StudentSchema = z
     bf16: z.enum(['auto', 'on', 'off']).default('auto'),
     /** GPUs per training run; more than one launches through torchrun. */
     gpus: z.number().int().positive().default(1),
+    /** Memory of each of those GPUs in GB (GiB, as cards are sold); plan and validate refuse a run that cannot fit. */
+    gpuMemoryGB: z.number().positive().optional(),
     // openai backend
     apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
     baseUrl: z.string().url().optional(),

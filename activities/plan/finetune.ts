@@ -70,7 +70,7 @@ export function expectedFineTunes(config: Pick<ExperimentConfig, 'students'>): E
       }
       const baseModelDir = student.baseModel === 'init' ? `<models>/${student.name}-base` : student.baseModel;
       const out = `<models>/${student.name}-${dataset}`;
-      const local = student.mode === 'lora' ? { modelDir: baseModelDir, adapterDir: out, baseModelDir } : { modelDir: out, adapterDir: null, baseModelDir };
+      const local = student.mode !== 'full' ? { modelDir: baseModelDir, adapterDir: out, baseModelDir } : { modelDir: out, adapterDir: null, baseModelDir };
       return { student, dataset, outcome: { student: student.name, dataset, local } };
     }),
   );

@@ -29,6 +29,7 @@ import {
 } from './estimates';
 import { planEvaluation, type EvaluationPlan } from './evaluation';
 import { expectedFineTunes, planFineTunes, type PlannedFineTune } from './finetune';
+import { checkGpuMemory, GPU_MEMORY_ASSUMPTION, type GpuMemoryCheck } from './gpu-memory';
 import { meanFirstPromptTokens, meanQuestionTokens } from './prompt-size';
 import { planSample, type PlannedSampleView } from './samples';
 
@@ -108,6 +109,8 @@ export interface ExperimentPlan {
   totals: { questions: number; episodes: number; shards: number; calls: Range; searches: Range; tokens: TokenRange; costUsd: Range };
   /** One job per (student, dataset mix), in the order the fine-tune stage runs them. */
   fineTune: PlannedFineTune[];
+  /** GPU memory per device of each local student's training run. */
+  gpuMemory: GpuMemoryCheck[];
   /** Null when the config has no `evaluate` section. */
   evaluation: EvaluationPlan | null;
   /** What the whole experiment costs, stage by stage; `unpriced` names what no price covers. */
@@ -130,11 +133,11 @@ async function fileExists(file: string): Promise<boolean> {
 }
 
 /** A local baseModel that names a directory rather than a hub id (absolute, relative or home-relative). */
-function looksLikePath(model: string): boolean {
+export function looksLikePath(model: string): boolean {
   return /^[/.~]/.test(model);
 }
 
-function expandPath(p: string, base: string): string {
+export function expandPath(p: string, base: string): string {
   if (p === '~' || p.startsWith('~/')) return path.join(os.homedir(), p.slice(1));
   return path.resolve(base, p);
 }
@@ -182,6 +185,10 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
       }
     }
   }
+
+  const gpu = await checkGpuMemory(config.students, (st) => (looksLikePath(st.baseModel) ? expandPath(st.baseModel, base) : undefined), env);
+  problems.push(...gpu.problems);
+  warnings.push(...gpu.warnings);
 
   // Data files the teacher and search read besides the splits.
   const chatDir = path.join(config.dataDir, 'finetune', 'gpt_format');
@@ -352,6 +359,7 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
       costUsd,
     },
     fineTune,
+    gpuMemory: gpu.checks,
     evaluation,
     cost: { generate: costUsd, fineTune: fineTuneCost, evaluate: evaluateCost, total: sumRanges([costUsd, fineTuneCost, evaluateCost]), unpriced },
     missingSecrets: [...missingSecrets].sort(),
@@ -368,6 +376,7 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
             'OpenAI epochs: nEpochs, else "auto" as OpenAI\'s data-preparation guide describes it (3, more for under 34 examples, fewer past 8,333), computed at the upper-bound example count',
           ]
         : []),
+      ...(gpu.checks.length ? [GPU_MEMORY_ASSUMPTION] : []),
       ...(evaluation
         ? [
             `evaluation: students answer zero-shot (the question alone), baselines few-shot; steps capped at evaluate.maxSteps ${evaluation.maxSteps}; served local models reply with at most 256 tokens; a fine-tuned OpenAI model is priced as ft:<base>`,

@@ -50,6 +50,27 @@ function fineTuneLines(plan: ExperimentPlan): string[] {
   ];
 }
 
+const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)}`;
+
+function gpuMemoryLines(plan: ExperimentPlan): string[] {
+  if (!plan.gpuMemory.length) return [];
+  return [
+    '',
+    'GPU memory per device (GiB; local students)',
+    ...table(
+      ['student', 'base model', 'params', 'setup', 'weights', 'grads', 'optimizer', 'activations', 'total', 'GPUs', 'fits'],
+      plan.gpuMemory.map((g) => {
+        const e = g.estimate;
+        const gpus = `${g.gpus} x ${g.gpuMemoryGB === null ? '?' : `${g.gpuMemoryGB} GB`}`;
+        const fits = g.fits === null ? (e ? 'unchecked (no gpuMemoryGB)' : 'unknown shapes') : g.fits ? 'yes' : 'NO';
+        if (!e) return [g.student, g.baseModel, '-', g.setup, '-', '-', '-', '-', '-', gpus, fits];
+        return [g.student, g.baseModel, `${(e.params / 1e9).toFixed(2)}B`, g.setup, gib(e.weights), gib(e.gradients), gib(e.optimizer), gib(e.activations), gib(e.total), gpus, fits];
+      }),
+    ),
+    ...plan.gpuMemory.filter((g) => g.shapesFrom).map((g) => `  ${g.student}: shapes from ${g.shapesFrom}`),
+  ];
+}
+
 function evaluationLines(plan: ExperimentPlan): string[] {
   const ev = plan.evaluation;
   if (!ev) return ['evaluation: none configured'];
@@ -121,6 +142,7 @@ export function renderPlan(plan: ExperimentPlan): string {
     ),
     '',
     ...fineTuneLines(plan),
+    ...gpuMemoryLines(plan),
     '',
     ...evaluationLines(plan),
     '',

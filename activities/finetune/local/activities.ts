@@ -8,6 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { StudentConfig } from '../../../core/config';
 import { ErrorType } from '../../../core/errors';
 import { startHeartbeat } from '../../experiment/heartbeat';
+import { trainerCannotRun } from './support';
 import { startTrainer, type TrainerEvent } from './trainer-process';
 
 /** The trainer's exit code for bad arguments, data or output folder (trainer/fireact_trainer/cli.py). */
@@ -103,6 +104,9 @@ export function createLocalFineTuneActivities(deps: { python: () => Promise<stri
   return {
     async trainLocal(input: LocalTrainInput): Promise<LocalTrainResult> {
       const { student } = input;
+      const unsupported = trainerCannotRun(student);
+      // Before any work: no retry teaches the trainer a new strategy.
+      if (unsupported) throw ApplicationFailure.create({ type: ErrorType.InvalidConfig, nonRetryable: true, message: unsupported });
       const tinyDemoModel = student.baseModel === 'init';
       let baseModel = student.baseModel;
       if (!tinyDemoModel && looksLikePath(baseModel) && !(await exists(path.join(baseModel, 'config.json')))) {
@@ -138,6 +142,7 @@ export function createLocalFineTuneActivities(deps: { python: () => Promise<stri
         args.push('--save-every', String(student.saveEvery), '--bf16', student.bf16);
         if (student.maxSteps) args.push('--max-steps', String(student.maxSteps));
         if (student.packing) args.push('--packing');
+        if (student.gradientCheckpointing) args.push('--gradient-checkpointing');
         const python = await deps.python();
         const launcher = student.gpus > 1 ? [path.join(path.dirname(python), 'torchrun'), `--nproc_per_node=${student.gpus}`] : [];
         await runTrainer(args, `train ${student.name} on ${input.datasetName}`, launcher);
@@ -149,7 +154,7 @@ export function createLocalFineTuneActivities(deps: { python: () => Promise<stri
         final_path?: string;
       };
       const finalDir = result.final_path ?? path.join(input.outDir, 'final');
-      const adapter = student.mode === 'lora';
+      const adapter = student.mode !== 'full';
       log.info('local fine-tune finished', { student: student.name, dataset: input.datasetName, steps: result.step });
       return {
         baseModel,
