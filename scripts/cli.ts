@@ -3,13 +3,10 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Clien
 import { ConfigError } from '../core/config';
 import { experimentIdProblem, WORKFLOW_TYPE } from '../core/ids';
 import { progressQuery } from '../core/progress';
-import { loadConfigFile } from '../activities/experiment/config-file';
-import { checkGpuMemory } from '../activities/plan/gpu-memory';
-import { expandPath, looksLikePath } from '../activities/plan/plan';
 import path from 'node:path';
 import type { ExperimentInput, ExperimentResult } from '../workflows/experiment';
 import { connect, workflowLink } from './cli/connection';
-import { experimentInput, startExperiment, timestampId, workerWarning } from './cli/start';
+import { experimentInput, loadCheckedConfig, startExperiment, timestampId, workerWarning } from './cli/start';
 import { statusCommand } from './cli/status';
 import { planCommand } from './cli/plan';
 import { budgetCommand } from './cli/budget';
@@ -66,11 +63,8 @@ async function main(argv: string[]): Promise<void> {
   if (cmd === 'validate') {
     const file = args[0];
     if (!file) throw new Error('validate needs a config file');
-    const config = await loadConfigFile(file);
-    // A run that cannot fit its declared GPUs is as wrong as a bad field.
-    const gpu = await checkGpuMemory(config.students, (st) => (looksLikePath(st.baseModel) ? expandPath(st.baseModel, process.cwd()) : undefined));
-    if (gpu.problems.length) throw new ConfigError(gpu.problems.map((p) => `${file}: ${p}`));
-    for (const w of gpu.warnings) console.error(`warning: ${w}`);
+    const { config, warnings } = await loadCheckedConfig(file);
+    for (const w of warnings) console.error(`warning: ${w}`);
     console.log(`${file}: valid (experiment "${config.name}", ${config.generate.tasks.length} task entries, ${config.datasets.length} dataset mixes)`);
     return;
   }

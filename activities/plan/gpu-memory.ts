@@ -153,18 +153,20 @@ function describe(s: TrainingSetup): string {
   return `${s.mode}${sharding ? `, ${sharding}` : ''}, micro-batch ${s.batchSize} × ${s.maxLen} tokens${s.gradientCheckpointing ? ', gradient checkpointing' : ''}`;
 }
 
-/** The fewest GPUs (sharded, checkpointing if need be) of the same memory that fit this setup. */
+/** The fewest GPUs (sharded; checkpointing and a smaller micro-batch if need be) of the same memory that fit this setup. */
 function moreGpus(m: ModelShape, s: TrainingSetup, gpuMemoryGB: number): string | undefined {
   const room = usableBytes(gpuMemoryGB);
+  const tweaks: Change[][] = [[], [checkpointing], [checkpointing, smallBatch]];
   for (const gpus of [2, 4, 8, 16, 32, 64]) {
     if (gpus <= s.gpus) continue;
-    for (const gc of [s.gradientCheckpointing, true]) {
-      const next: TrainingSetup = { ...s, gpus, sharding: s.sharding === 'ddp' ? 'fsdp' : s.sharding, gradientCheckpointing: gc };
+    const sharded: TrainingSetup = { ...s, gpus, sharding: s.sharding === 'ddp' ? 'fsdp' : s.sharding };
+    for (const steps of tweaks) {
+      let next: TrainingSetup | undefined = sharded;
+      for (const step of steps) next = next && step.apply(next);
+      if (!next) continue;
       const e = estimateGpuMemory(m, next);
-      if (e.total <= room) {
-        const how = next.sharding === 'zero3' ? 'sharding: zero3' : 'sharding: fsdp';
-        return `${how} across ${gpus} GPUs of ${gpuMemoryGB} GB${gc && !s.gradientCheckpointing ? ' with gradientCheckpointing: true' : ''} (about ${gib(e.total)} per GPU)`;
-      }
+      if (e.total > room) continue;
+      return [`sharding: ${next.sharding} across ${gpus} GPUs of ${gpuMemoryGB} GB`, ...steps.map((c) => c.says)].join(' and ') + ` (about ${gib(e.total)} per GPU)`;
     }
   }
   return undefined;

@@ -1,7 +1,10 @@
 // Starting an experiment from a config file: validated locally first, so a bad config fails at once.
 import type { Client, Connection } from '@temporalio/client';
 import { TASK_QUEUE, WORKFLOW_TYPE } from '../../core/ids';
+import { ConfigError, type ExperimentConfig } from '../../core/config';
 import { loadConfigFile } from '../../activities/experiment/config-file';
+import { checkGpuMemory } from '../../activities/plan/gpu-memory';
+import { expandPath, looksLikePath } from '../../activities/plan/plan';
 import type { ExperimentInput } from '../../workflows/experiment';
 import { GPU_TASK_QUEUE } from '../../core/ids';
 import { ensureStageSearchAttribute } from './connection';
@@ -12,9 +15,20 @@ export function timestampId(name: string, d = new Date()): string {
   return `${name}-${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}-${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`;
 }
 
-/** Reads and validates the config file (throws ConfigError naming the fields) and returns the workflow input. */
-export async function experimentInput(file: string): Promise<{ input: ExperimentInput; name: string }> {
+/**
+ * Reads and validates the config file (throws ConfigError naming the fields). A local student that
+ * cannot fit its declared GPUs is as wrong as a bad field; GPU-memory warnings are returned.
+ */
+export async function loadCheckedConfig(file: string): Promise<{ config: ExperimentConfig; warnings: string[] }> {
   const config = await loadConfigFile(file);
+  const gpu = await checkGpuMemory(config.students, (st) => (looksLikePath(st.baseModel) ? expandPath(st.baseModel, process.cwd()) : undefined));
+  if (gpu.problems.length) throw new ConfigError(gpu.problems.map((p) => `${file}: ${p}`));
+  return { config, warnings: gpu.warnings };
+}
+
+/** The checked config as the workflow input. */
+export async function experimentInput(file: string): Promise<{ input: ExperimentInput; name: string }> {
+  const { config } = await loadCheckedConfig(file);
   return { input: { config }, name: config.name };
 }
 
