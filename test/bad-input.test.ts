@@ -57,6 +57,9 @@
 // 50 start --id differing only in case       → 'experiment DUP-1 failed: experiment id "DUP-1" differs only in case from the folder of experiment "dup-1" in …'
 // 51 validate: a task and split listed twice → "generate.tasks.1: hotpotqa fireact-react is already generate.tasks.0; list all its methods in that entry"
 // 52 validate: student outputs share a name → 'students.1.name: student "a-b" on dataset "c" and student "a" on dataset "b-c" would both be named "a-b-c"; rename one'
+// 53 validate: 7B full fine-tune, one 24 GB GPU→ 'GPU memory: student "big" (meta-llama/Llama-2-7b-hf, 6.74B parameters; full, …) needs about 121.4 GiB per GPU (…), but the declared 1 x 24 GB GPU has 22.1 GiB usable; cheapest change that fits: mode: lora instead of full and gradientCheckpointing: true …'
+// 54 plan: the same student                  → the same text under "problems (1):", exit 1
+// 55 local student with sharding "fsdp"      → 'student "s": the local trainer cannot run sharding "fsdp" yet; it trains mode "lora" or "full" with sharding "ddp" …' (InvalidConfig, non-retryable; trainer never started)
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -686,6 +689,44 @@ describe('bad inputs', { concurrency: 3 }, () => {
       await configFile({ ...baseConfig(), datasets: mixes, students }),
       /students\.1\.name: student "a-b" on dataset "c" and student "a" on dataset "b-c" would both be named "a-b-c"; rename one/,
     );
+  });
+
+  const big = { name: 'big', backend: 'local', baseModel: 'meta-llama/Llama-2-7b-hf', mode: 'full', gpus: 1, gpuMemoryGB: 24, batchSize: 4, maxLen: 1024, datasets: ['hotpotqa'] };
+  const tooBig =
+    /GPU memory: student "big" \(meta-llama\/Llama-2-7b-hf, 6\.74B parameters; full, micro-batch 4 × 1024 tokens\) needs about 121\.4 GiB per GPU \(weights 12\.6 GiB, gradients 12\.6 GiB, optimizer 75\.3 GiB, activations 20\.0 GiB\), but the declared 1 x 24 GB GPU has 22\.1 GiB usable; cheapest change that fits: mode: lora instead of full and gradientCheckpointing: true \(about 16\.7 GiB per GPU\)/;
+
+  test('53 a 7B full fine-tune declared on one 24 GB GPU', async () => {
+    await refused(await configFile({ ...baseConfig(), students: [big] }), tooBig);
+  });
+
+  test('54 plan: a 7B full fine-tune declared on one 24 GB GPU', async () => {
+    await planProblem({ ...baseConfig(), students: [big] }, tooBig);
+  });
+
+  test('55 a local student with a sharding strategy the trainer cannot run', async () => {
+    let trainerStarted = false;
+    const activities = createLocalFineTuneActivities({
+      python: () => {
+        trainerStarted = true;
+        return Promise.resolve('/bin/false');
+      },
+    });
+    const student = parseExperimentConfig({ ...baseConfig(), students: [{ name: 's', backend: 'local', baseModel: 'init', sharding: 'fsdp', gpus: 4, datasets: ['hotpotqa'] }] }).students[0];
+    const err = await nothingSpent(() =>
+      failure(
+        new MockActivityEnvironment().run(activities.trainLocal, {
+          student,
+          datasetName: 'hotpotqa',
+          datasetPath: path.join(dir, 'train.jsonl'),
+          baseDir: path.join(dir, 'scratch', 'base'),
+          outDir: path.join(dir, 'scratch', 'model-out'),
+        }),
+      ),
+    );
+    assert.equal(err.type, ErrorType.InvalidConfig);
+    assert.equal(err.nonRetryable, true);
+    assert.match(err.message, /^student "s": the local trainer cannot run sharding "fsdp" yet; it trains mode "lora" or "full" with sharding "ddp"/);
+    assert.equal(trainerStarted, false, 'the trainer was never started');
   });
 });
 
