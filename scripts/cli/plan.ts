@@ -51,6 +51,7 @@ function fineTuneLines(plan: ExperimentPlan): string[] {
 }
 
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(1)}`;
+const params = (n: number) => (n >= 1e9 ? `${(n / 1e9).toFixed(2)}B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : `${(n / 1e3).toFixed(0)}K`);
 
 function gpuMemoryLines(plan: ExperimentPlan): string[] {
   if (!plan.gpuMemory.length) return [];
@@ -64,7 +65,7 @@ function gpuMemoryLines(plan: ExperimentPlan): string[] {
         const gpus = `${g.gpus} x ${g.gpuMemoryGB === null ? '?' : `${g.gpuMemoryGB} GB`}`;
         const fits = g.fits === null ? (e ? 'unchecked (no gpuMemoryGB)' : 'unknown shapes') : g.fits ? 'yes' : 'NO';
         if (!e) return [g.student, g.baseModel, '-', g.setup, '-', '-', '-', '-', '-', gpus, fits];
-        return [g.student, g.baseModel, `${(e.params / 1e9).toFixed(2)}B`, g.setup, gib(e.weights), gib(e.gradients), gib(e.optimizer), gib(e.activations), gib(e.total), gpus, fits];
+        return [g.student, g.baseModel, params(e.params), g.setup, gib(e.weights), gib(e.gradients), gib(e.optimizer), gib(e.activations), gib(e.total), gpus, fits];
       }),
     ),
     ...plan.gpuMemory.filter((g) => g.shapesFrom).map((g) => `  ${g.student}: shapes from ${g.shapesFrom}`),
