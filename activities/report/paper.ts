@@ -3,7 +3,7 @@
 // paper's (its order and seed, at most its n). Within a setting a paper figure shares a line with
 // one of ours only when the student is the same: base model, fine-tuning backend and mode, and the
 // tasks and methods it was trained on. Pure (no I/O).
-import type { MethodName, ScoringRule, TaskName } from '../../core/config';
+import type { MethodName, ScoringRule, StudentConfig, TaskName } from '../../core/config';
 import type { SampleOrder } from '../tasks/sampling';
 import { PAPER_ABSTRACT_HOTPOTQA, PAPER_RESULTS, type PaperResult } from './paper-results';
 import type { EvalRow, MetricWithCi } from './types';
@@ -24,7 +24,7 @@ export interface StudentInfo {
   /** The rows' model name, `<student>@<mix>`. */
   model: string;
   backend: 'local' | 'openai';
-  mode: 'lora' | 'full';
+  mode: StudentConfig['mode'];
   baseModel: string;
   mix: { name: string; tasks: TaskName[]; methods: MethodName[] };
 }
