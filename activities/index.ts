@@ -10,7 +10,7 @@ import { addUsage, emptyUsage, TRAJECTORY_SCHEMA, trajectoryId, type TrajectoryR
 import { runEpisode as runAgentEpisode } from './agent/episode';
 import type { ArtifactStore } from './artifacts/store';
 import { curateTrajectories } from './curate/curate';
-import { normalizeQuestion } from './curate/normalize';
+import { loadEvalQuestions } from './curate/eval-questions';
 import { buildDatasetMix } from './datasets/build';
 import { createClientProvider, type ClientProvider } from './experiment/clients';
 import { resolveConfigPaths } from './experiment/config-file';
@@ -19,7 +19,7 @@ import { startHeartbeat } from './experiment/heartbeat';
 import { experimentDir, layout } from './experiment/layout';
 import { findTrajectory } from './experiment/trajectories';
 import { freezeSample } from './experiment/sample';
-import { getTask, TASKS } from './tasks/registry';
+import { getTask } from './tasks/registry';
 import { resolveApiKey } from './models/openai-model';
 import { createEvaluateActivities } from './evaluate/activities';
 import { createLocalFineTuneActivities } from './finetune/local/activities';
@@ -344,18 +344,13 @@ export function createActivities(deps: ActivityDeps = {}) {
             heartbeat.update({ read: records.length });
           }
         }
-        const evalQuestions = new Set<string>();
-        if (config.curate.excludeEvalQuestions) {
-          for (const t of Object.values(TASKS)) {
-            for (const split of t.evalSplits) {
-              try {
-                for (const q of await t.load(config.dataDir, split)) evalQuestions.add(normalizeQuestion(q.text));
-              } catch (err) {
-                log.warn('eval split unavailable for leak check', { task: t.name, split, error: (err as Error).message });
-              }
-            }
-          }
-        }
+        const evalQuestions = config.curate.excludeEvalQuestions
+          ? new Set(
+              (
+                await loadEvalQuestions(config.dataDir, (task, split, err) => log.warn('eval split unavailable for leak check', { task, split, error: err.message }))
+              ).keys(),
+            )
+          : new Set<string>();
         const result = curateTrajectories(records, { ...config.curate, evalQuestions });
         const dropped = [...missing, ...result.dropped];
         const drops: Record<string, number> = { ...result.counts };

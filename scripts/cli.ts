@@ -1,177 +1,164 @@
-// `fireact` command line: start | watch | status | list | cancel | validate | plan | score.
-import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { ConfigError } from '../core/config';
-import { experimentIdProblem, WORKFLOW_TYPE } from '../core/ids';
-import { progressQuery } from '../core/progress';
-import path from 'node:path';
-import type { ExperimentInput, ExperimentResult } from '../workflows/experiment';
-import { connect, workflowLink } from './cli/connection';
-import { experimentInput, loadCheckedConfig, startExperiment, timestampId, workerWarning } from './cli/start';
-import { statusCommand } from './cli/status';
-import { planCommand } from './cli/plan';
-import { budgetCommand } from './cli/budget';
-import { resumeCommand } from './cli/resume';
-import { scoreCommand } from './cli/score';
-import { shellQuote } from './cli/shell';
-import { watch } from './cli/watch';
+// `fireact` command line: a table of commands, each with its flags and help, and an implementation
+// imported only when that command runs (so `--help` or `validate` never load the Temporal client).
+import { bool, helpText, parseCommand, str, UsageError, type CommandSpec, type Parsed } from './cli/args';
 
-const USAGE = `usage: fireact <command>
-  start <config.yaml|json> [--id ID] [--watch]   start an experiment; prints its id and UI link
-  watch <id>                                     live progress until the experiment ends
-  status <id>                                    progress and state, once
-  list                                           recent experiments
-  cancel <id>                                    cancel an experiment
-  budget <id> --add <usd> [--tokens N] [--model M]  raise a spending cap; a paused experiment continues
-  report <id>                                    where the experiment's report.md, report.html and summary.json are
-  validate <config>                              check a config file without starting anything
-  plan <config> [--json]                         samples, episodes, calls, tokens and cost, before anything runs
-  resume <id> [--reset | --new] [--config F]     continue a failed, cancelled or blocked experiment, reusing finished work
-  score --task T --predictions F.jsonl [--split S] [--data-dir D]   score predictions (means, bootstrap 95% CIs)
-env: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), FIREACT_UI_URL (http://localhost:8233)`;
-
-function flag(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const v = args[i + 1];
-  if (!v || v.startsWith('--')) throw new Error(`${name} needs a value`);
-  args.splice(i, 2);
-  return v;
+interface Command extends CommandSpec {
+  /** Returns the exit status (0 when nothing is returned). */
+  run(p: Parsed): Promise<number | void>;
 }
 
-const alreadyExists = (id: string, status: string) =>
-  `experiment ${id} already exists (${status}); pick another --id, or follow it with: npx fireact watch ${shellQuote(id)}`;
+const ID = ['<id>'];
 
-/** An id names one experiment: starting it again (even after it ended) would mix two runs' artifacts. */
-async function refuseExistingId(client: Client, id: string): Promise<void> {
-  let status: string;
-  try {
-    status = (await client.workflow.getHandle(id).describe()).status.name;
-  } catch (err) {
-    if (err instanceof WorkflowNotFoundError) return;
-    throw err;
-  }
-  throw new Error(alreadyExists(id, status));
-}
+const COMMANDS: Command[] = [
+  {
+    name: 'start',
+    args: ['<config>'],
+    summary: 'Start an experiment from a YAML or JSON config; prints its id and UI link.',
+    notes: ['The config is checked first (as `fireact validate` does); a config with problems is refused unless --force.'],
+    options: {
+      id: { type: 'string', value: 'ID', help: 'experiment id (default: <name>-<date>-<time>)' },
+      watch: { type: 'boolean', help: 'follow its progress until it ends' },
+      force: { type: 'boolean', help: 'start even though the checks found problems' },
+    },
+    run: async (p) => (await import('./cli/experiments')).startCommand(p.positionals[0], { id: str(p, 'id'), watch: bool(p, 'watch'), force: bool(p, 'force') }),
+  },
+  {
+    name: 'watch',
+    args: ID,
+    summary: 'Live progress per stage until the experiment ends, then what it produced.',
+    options: {},
+    run: async (p) => (await import('./cli/experiments')).watchCommand(p.positionals[0]),
+  },
+  {
+    name: 'status',
+    args: ID,
+    summary: 'Progress and state of an experiment, once.',
+    options: {},
+    run: async (p) => (await import('./cli/experiments')).statusCommand(p.positionals[0]),
+  },
+  {
+    name: 'list',
+    args: [],
+    summary: 'Recent experiments: id, status, start time.',
+    options: {},
+    run: async () => (await import('./cli/experiments')).listCommand(),
+  },
+  {
+    name: 'cancel',
+    args: ID,
+    summary: 'Cancel a running experiment (its shards, trainings and remote jobs stop too).',
+    options: {},
+    run: async (p) => (await import('./cli/experiments')).cancelCommand(p.positionals[0]),
+  },
+  {
+    name: 'budget',
+    args: ID,
+    summary: 'Raise a spending cap of a running experiment; a paused one continues.',
+    options: {
+      add: { type: 'string', value: 'USD', help: 'dollars to add to the cap' },
+      tokens: { type: 'string', value: 'N', help: 'tokens to add to the token cap' },
+      model: { type: 'string', value: 'NAME', help: "raise this model's own cap instead of the experiment's" },
+    },
+    run: async (p) => (await import('./cli/budget')).budgetCommand(p.positionals[0], { add: str(p, 'add'), tokens: str(p, 'tokens'), model: str(p, 'model') }),
+  },
+  {
+    name: 'report',
+    args: ID,
+    summary: "Where a completed experiment's report.md, report.html and summary.json are.",
+    options: {},
+    run: async (p) => (await import('./cli/experiments')).reportCommand(p.positionals[0]),
+  },
+  {
+    name: 'validate',
+    args: ['<config>'],
+    summary: 'Check a config file and its data without starting anything (exit 1 on problems).',
+    notes: ['Accepts an experiment config, or a workflow input {"config": …} as `temporal workflow start --input-file` takes.'],
+    options: {},
+    run: async (p) => (await import('./cli/plan')).validateCommand(p.positionals[0]),
+  },
+  {
+    name: 'plan',
+    args: ['<config>'],
+    summary: 'Samples, episodes, calls, tokens, cost and budget reservations, before anything runs (exit 1 on problems).',
+    options: { json: { type: 'boolean', help: 'print the plan as JSON' } },
+    run: async (p) => (await import('./cli/plan')).planCommand(p.positionals[0], { json: bool(p, 'json') }),
+  },
+  {
+    name: 'resume',
+    args: ID,
+    summary: 'Continue a failed, cancelled or blocked experiment, reusing finished work.',
+    options: {
+      reset: { type: 'boolean', help: 'reset the same workflow to the stage that failed (the default when the config stays)' },
+      new: { type: 'boolean', help: 'start a new run <id>-r<N> in the same artifact folder' },
+      config: { type: 'string', value: 'FILE', help: 'a changed config for the new run (implies --new)' },
+    },
+    run: async (p) => (await import('./cli/resume')).resumeCommand(p.positionals[0], { reset: bool(p, 'reset'), new: bool(p, 'new'), config: str(p, 'config') }),
+  },
+  {
+    name: 'score',
+    args: [],
+    summary: "Score predictions with a task's own scorer; prints means with bootstrap 95% intervals as JSON.",
+    notes: ['Each line of the file: {"prediction": string|null, "answer": string|string[]} or {"prediction": …, "question": "…"}.'],
+    options: {
+      task: { type: 'string', value: 'TASK', help: 'hotpotqa, strategyqa, bamboogle or mmlu (required)' },
+      predictions: { type: 'string', value: 'FILE', help: 'JSONL predictions (required)' },
+      split: { type: 'string', value: 'SPLIT', help: "split whose gold answers a \"question\" line is looked up in (default: the task's eval split)" },
+      scoring: { type: 'string', value: 'RULE', help: 'lenient (default: a yes/no or option letter anywhere in the answer) or fireact (the FireAct authors\' checks: the answer starts with it); HotpotQA and Bamboogle EM/F1 are the same under both' },
+      'data-dir': { type: 'string', value: 'DIR', help: 'the FireAct data folder (default: ../shared/fireact)' },
+    },
+    run: async (p) =>
+      (await import('./cli/score')).scoreCommand({ task: str(p, 'task'), predictions: str(p, 'predictions'), split: str(p, 'split'), scoring: str(p, 'scoring'), dataDir: str(p, 'data-dir') }),
+  },
+];
 
-async function main(argv: string[]): Promise<void> {
-  const args = [...argv];
-  const cmd = args.shift();
-  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+const USAGE = [
+  'usage: fireact <command> [options]     (fireact <command> --help for its flags)',
+  '',
+  ...COMMANDS.map((c) => `  ${[c.name, ...c.args].join(' ').padEnd(18)} ${c.summary}`),
+  '',
+  'env: TEMPORAL_ADDRESS (127.0.0.1:7233), TEMPORAL_NAMESPACE (default), FIREACT_UI_URL (http://localhost:8233)',
+].join('\n');
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(USAGE);
-    return;
+    return 0;
   }
-  if (cmd === 'validate') {
-    const file = args[0];
-    if (!file) throw new Error('validate needs a config file');
-    const { config, warnings } = await loadCheckedConfig(file);
-    for (const w of warnings) console.error(`warning: ${w}`);
-    console.log(`${file}: valid (experiment "${config.name}", ${config.generate.tasks.length} task entries, ${config.datasets.length} dataset mixes)`);
-    return;
+  const cmd = COMMANDS.find((c) => c.name === name);
+  if (!cmd) throw new UsageError(`fireact: unknown command "${name}"`, USAGE);
+  const parsed = parseCommand(cmd, rest);
+  if (parsed.help) {
+    console.log(helpText(cmd));
+    return 0;
   }
-  if (cmd === 'resume') {
-    process.exitCode = await resumeCommand(args);
-    return;
-  }
-  if (cmd === 'plan' || cmd === 'score') {
-    process.exitCode = await (cmd === 'plan' ? planCommand : scoreCommand)(args);
-    return;
-  }
-  if (!['start', 'watch', 'status', 'list', 'cancel', 'report', 'budget'].includes(cmd)) throw new Error(`unknown command "${cmd}"\n${USAGE}`);
-
-  // Validate before connecting: a bad config fails at once, naming the field.
-  let input: ExperimentInput | undefined;
-  let id: string | undefined;
-  let follow = false;
-  if (cmd === 'start') {
-    id = flag(args, '--id');
-    // The id names the artifact folder: refuse one that cannot before reading the config or connecting.
-    const idProblem = id === undefined ? undefined : experimentIdProblem(id);
-    if (idProblem) throw new Error(idProblem);
-    follow = args.includes('--watch');
-    const file = args.find((a) => !a.startsWith('--'));
-    if (!file) throw new Error('start needs a config file; usage: fireact start <config.yaml|json> [--id ID] [--watch]');
-    const started = await experimentInput(file);
-    id ??= timestampId(started.name);
-    input = started.input;
-  }
-
-  const { client, connection } = await connect();
-  try {
-    switch (cmd) {
-      case 'start': {
-        await refuseExistingId(client, id!);
-        try {
-          await startExperiment(client, connection, input!, id!);
-        } catch (err) {
-          if (err instanceof WorkflowExecutionAlreadyStartedError) throw new Error(alreadyExists(id!, 'RUNNING'));
-          throw err;
-        }
-        console.log(`started experiment ${id}`);
-        console.log(`  UI:    ${workflowLink(id!)}`);
-        console.log(`  watch: npx fireact watch ${shellQuote(id!)}`);
-        const warning = await workerWarning(client, input!);
-        if (warning) console.log(warning);
-        if (follow) await watch(client, id!);
-        break;
-      }
-      case 'watch':
-      case 'status': {
-        const target = args[0];
-        if (!target) throw new Error(`${cmd} needs an experiment id`);
-        if (cmd === 'watch') {
-          await watch(client, target);
-          break;
-        }
-        await statusCommand(client, target);
-        break;
-      }
-      case 'list': {
-        for await (const w of client.workflow.list({ query: `WorkflowType = '${WORKFLOW_TYPE}'` })) {
-          console.log(`${w.workflowId.padEnd(40)} ${w.status.name.padEnd(11)} ${w.startTime.toISOString()}`);
-        }
-        break;
-      }
-      case 'report': {
-        const target = args[0];
-        if (!target) throw new Error('report needs an experiment id');
-        const handle = client.workflow.getHandle(target);
-        const desc = await handle.describe();
-        if (desc.status.name !== 'COMPLETED') {
-          let stage = '';
-          try {
-            stage = ` (stage: ${(await handle.query(progressQuery)).stage})`;
-          } catch {
-            // no progress to show
-          }
-          throw new Error(`${target} is ${desc.status.name}${stage}; the report is written when the experiment completes`);
-        }
-        const r = (await handle.result()) as ExperimentResult;
-        if (!r.report) throw new Error(`${target} finished without a report`);
-        console.log(`report.md:    ${shellQuote(path.join(r.artifactDir, r.report.markdown))}`);
-        console.log(`report.html:  ${shellQuote(path.join(r.artifactDir, r.report.html))}`);
-        console.log(`summary.json: ${shellQuote(path.join(r.artifactDir, r.report.summary))}`);
-        break;
-      }
-      case 'budget': {
-        await budgetCommand(client, args);
-        break;
-      }
-      case 'cancel': {
-        const target = args[0];
-        if (!target) throw new Error('cancel needs an experiment id');
-        await client.workflow.getHandle(target).cancel();
-        console.log(`cancellation requested for ${target}`);
-        break;
-      }
-    }
-  } finally {
-    await connection.close();
-  }
+  return (await cmd.run(parsed)) ?? 0;
 }
 
-main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof ConfigError) console.error(err.message);
-  else if (err instanceof WorkflowNotFoundError) console.error(`no such experiment: ${err.workflowId}`);
-  else console.error(`fireact: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
+/** The message for a failure; by name, so the error path loads no module the command did not. */
+function describeError(err: unknown): string {
+  if (!(err instanceof Error)) return `fireact: ${String(err)}`;
+  if (err.name === 'ConfigError') return err.message;
+  if (err.name === 'WorkflowNotFoundError') return `no such experiment: ${(err as Error & { workflowId?: string }).workflowId}`;
+  return `fireact: ${err.message}`;
+}
+
+// A reader that stops early (`fireact list | head -1`) closes the pipe: that is not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
 });
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      console.error(`${err.message}\n${err.usage}`);
+      process.exit(2);
+    }
+    console.error(describeError(err));
+    process.exit(1);
+  },
+);

@@ -2,13 +2,12 @@
 // samples (the very ones prepareExperiment freezes), episodes and shards, model calls, tokens and
 // cost, the datasets to be built, and the problems (missing data, missing secrets) that would stop it.
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { generationParallelism, type DatasetMix, type ExperimentConfig, type MethodName, type TaskName } from '../../core/config';
 import { estimateCost, mergePrices, type PriceFlag, type PriceTable } from '../../core/prices';
 import type { Question } from '../../core/trajectory';
 import type { ClientProvider } from '../experiment/clients';
-import { resolveConfigPaths } from '../experiment/config-file';
+import { expandPath, looksLikePath, resolveConfigPaths } from '../experiment/config-file';
 import { resolveApiKey } from '../models/openai-model';
 import { REPLAY_SPLITS } from '../replay/library';
 import { getTask } from '../tasks/registry';
@@ -30,6 +29,7 @@ import {
 import { planEvaluation, type EvaluationPlan } from './evaluation';
 import { expectedFineTunes, planFineTunes, type PlannedFineTune } from './finetune';
 import { checkGpuMemory, GPU_MEMORY_ASSUMPTION, type GpuMemoryCheck } from './gpu-memory';
+import { checkEvalOverlap, type GenerationSample } from './leaks';
 import { meanFirstPromptTokens, meanQuestionTokens } from './prompt-size';
 import { planSample, type PlannedSampleView } from './samples';
 
@@ -118,8 +118,10 @@ export interface ExperimentPlan {
   /** Environment variables that must be set (on the worker) and are not set here. */
   missingSecrets: string[];
   assumptions: string[];
-  /** What would make the experiment fail; the CLI exits 1 when there is any. */
+  /** What would make the experiment fail or waste its spend; the CLI exits 1 when there is any. */
   problems: string[];
+  /** The problems that depend on this machine's environment (missing secrets): `start` leaves them to the worker. */
+  environmentProblems: string[];
   warnings: string[];
 }
 
@@ -132,15 +134,8 @@ async function fileExists(file: string): Promise<boolean> {
   }
 }
 
-/** A local baseModel that names a directory rather than a hub id (absolute, relative or home-relative). */
-export function looksLikePath(model: string): boolean {
-  return /^[/.~]/.test(model);
-}
-
-export function expandPath(p: string, base: string): string {
-  if (p === '~' || p.startsWith('~/')) return path.join(os.homedir(), p.slice(1));
-  return path.resolve(base, p);
-}
+// The path rules of config files, for the callers that import them from here.
+export { expandPath, looksLikePath } from '../experiment/config-file';
 
 export async function planExperiment(rawConfig: ExperimentConfig, clients: ClientProvider, options: PlanOptions = {}): Promise<ExperimentPlan> {
   const env = options.env ?? process.env;
@@ -154,6 +149,11 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
   const problems: string[] = [];
   const warnings: string[] = [];
   const missingSecrets = new Set<string>();
+  const environmentProblems: string[] = [];
+  const secretProblem = (message: string) => {
+    problems.push(message);
+    environmentProblems.push(message);
+  };
 
   // Secrets: every openai model, as prepareExperiment checks them; search only if a task searches.
   for (const [name, mc] of Object.entries(config.models)) {
@@ -163,7 +163,7 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
     } catch {
       if (mc.apiKeyEnv) {
         missingSecrets.add(mc.apiKeyEnv);
-        problems.push(`missing secret: model "${name}" needs the environment variable ${mc.apiKeyEnv}, which is not set here (the worker needs it too)`);
+        secretProblem(`missing secret: model "${name}" needs the environment variable ${mc.apiKeyEnv}, which is not set here (the worker needs it too)`);
       } else {
         problems.push(`model "${name}" has neither apiKeyEnv nor a baseUrl of a keyless endpoint`);
       }
@@ -174,7 +174,7 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
   for (const st of config.students) {
     if (st.backend === 'openai' && st.apiKeyEnv && !env[st.apiKeyEnv]?.trim()) {
       missingSecrets.add(st.apiKeyEnv);
-      problems.push(`missing secret: student "${st.name}" needs the environment variable ${st.apiKeyEnv}, which is not set here (the worker needs it too)`);
+      secretProblem(`missing secret: student "${st.name}" needs the environment variable ${st.apiKeyEnv}, which is not set here (the worker needs it too)`);
     }
     if (st.backend === 'local' && st.baseModel !== 'init') {
       if (looksLikePath(st.baseModel)) {
@@ -217,6 +217,7 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
 
   const samples: PlannedSample[] = [];
   const runs: PlannedRun[] = [];
+  const generation: GenerationSample[] = [];
   for (const [entry, gt] of gen.tasks.entries()) {
     const planned = await planSample(clients, config, gt, 'generate.tasks', entry);
     samples.push({ ...planned.view, methods: gt.methods });
@@ -225,6 +226,7 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
       continue;
     }
     const chosen: Question[] = planned.questions;
+    generation.push({ entry, task: gt.task, split: gt.split, methods: gt.methods, questions: chosen });
     if (teacher.provider === 'replay' && !REPLAY_SPLITS.includes(gt.split)) {
       warnings.push(`generate.tasks.${entry}: the replayed teacher only knows recorded questions; split "${gt.split}" is not a fireact split`);
     }
@@ -288,10 +290,21 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
     warnings.push(`teacher "${teacherName}" is unpriced: ${why}`);
   }
 
+  await checkEvalOverlap(config, clients, generation, { problems, warnings });
+
   const mixRuns = (mix: DatasetMix) => runs.filter((r) => mix.tasks.includes(r.task) && mix.methods.includes(r.method));
+  // Why a mix would come out empty (a student trained on it would find no example), or undefined.
+  const emptyMix = new Map<string, string>();
   const datasets = config.datasets.map((mix: DatasetMix): PlannedDataset => {
-    const episodes = mixRuns(mix).reduce((s, r) => s + r.episodes, 0);
-    if (episodes === 0) warnings.push(`dataset "${mix.name}": no generated episode matches its tasks and methods, so it will be empty`);
+    const from = mixRuns(mix);
+    const episodes = from.reduce((s, r) => s + r.episodes, 0);
+    if (episodes === 0) {
+      emptyMix.set(mix.name, `no generation entry has one of its tasks (${mix.tasks.join(', ')}) with one of its methods (${mix.methods.join(', ')})`);
+    } else if (library && from.every((r) => r.recorded === 0)) {
+      emptyMix.set(mix.name, `the replayed teacher has a recording for none of its ${episodes} episodes`);
+    }
+    const why = emptyMix.get(mix.name);
+    if (why) problems.push(`dataset "${mix.name}" would be empty: ${why}`);
     return {
       name: mix.name,
       tasks: mix.tasks,
@@ -302,6 +315,9 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
       recordsAtMost: Math.min(episodes, mix.maxRecords ?? Infinity),
     };
   });
+  for (const st of config.students) {
+    for (const d of st.datasets) if (emptyMix.has(d)) problems.push(`student "${st.name}" would train on dataset "${d}", which would be empty: its fine-tuning would find no example`);
+  }
 
   const fineTune = planFineTunes({
     config,
@@ -318,7 +334,7 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
     const keyEnv = config.search.apiKeyEnv ?? 'SERPAPI_API_KEY';
     if (!env[keyEnv]?.trim()) {
       missingSecrets.add(keyEnv);
-      problems.push(`missing secret: search backend serpapi needs the environment variable ${keyEnv}, which is not set here (the worker needs it too)`);
+      secretProblem(`missing secret: search backend serpapi needs the environment variable ${keyEnv}, which is not set here (the worker needs it too)`);
     }
   }
 
@@ -384,6 +400,7 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
         : []),
     ],
     problems,
+    environmentProblems,
     warnings,
   };
 }

@@ -1,6 +1,6 @@
 // `fireact budget <id> --add <usd> [--tokens N] [--model NAME]`: raises an experiment's cap through the
 // `raiseBudget` update and prints the new cap; a paused experiment continues on its own.
-import { WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { raiseBudgetUpdate, type BudgetState, type RaiseBudget } from '../../core/budget';
 
 function positive(name: string, v: string | undefined): number | undefined {
@@ -10,25 +10,13 @@ function positive(name: string, v: string | undefined): number | undefined {
   return n;
 }
 
-function value(args: string[], name: string): string | undefined {
-  const i = args.indexOf(name);
-  if (i < 0) return undefined;
-  const v = args[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
-  args.splice(i, 2);
-  return v;
-}
-
-/** Parses the command's arguments (after "budget"); throws with the usage on a mistake. */
-export function parseBudgetArgs(argv: string[]): { id: string; raise: RaiseBudget } {
-  const args = [...argv];
-  const usd = positive('--add', value(args, '--add'));
-  const tokens = positive('--tokens', value(args, '--tokens'));
-  const model = value(args, '--model');
-  const id = args.find((a) => !a.startsWith('--'));
-  if (!id || (usd === undefined && tokens === undefined)) throw new Error('usage: fireact budget <id> --add <usd> [--tokens <n>] [--model <name>]');
+/** The raise the flags ask for; throws with the usage on a mistake. */
+export function budgetRaise(opts: { add?: string; tokens?: string; model?: string }): RaiseBudget {
+  const usd = positive('--add', opts.add);
+  const tokens = positive('--tokens', opts.tokens);
+  if (usd === undefined && tokens === undefined) throw new Error('budget needs --add <usd> and/or --tokens <n>; usage: fireact budget <id> --add <usd> [--tokens <n>] [--model <name>]');
   if (tokens !== undefined && !Number.isInteger(tokens)) throw new Error(`--tokens needs a whole number, got ${tokens}`);
-  return { id, raise: { ...(usd !== undefined ? { usd } : {}), ...(tokens !== undefined ? { tokens } : {}), ...(model ? { model } : {}) } };
+  return { ...(usd !== undefined ? { usd } : {}), ...(tokens !== undefined ? { tokens } : {}), ...(opts.model ? { model: opts.model } : {}) };
 }
 
 type Caps = { capUsd?: number; capTokens?: number; spentUsd: number; spentTokens: number };
@@ -51,17 +39,25 @@ export function describeBudget(s: BudgetState): string {
   return `${parts.join('; ')}${s.paused ? ' (still paused: the next piece of work needs more)' : ''}`;
 }
 
-export async function budgetCommand(client: Client, argv: string[]): Promise<void> {
-  const { id, raise } = parseBudgetArgs(argv);
+export async function budgetCommand(id: string, opts: { add?: string; tokens?: string; model?: string }): Promise<number> {
+  const raise = budgetRaise(opts);
+  const { connect } = await import('./connection');
+  const { requireRunning } = await import('./experiments');
+  const { client, connection } = await connect();
   let state: BudgetState;
   try {
+    // An ended experiment cannot take an update; say that rather than the server's wording.
+    await requireRunning(client, id, 'its budget can no longer be raised');
     state = await client.workflow.getHandle(id).executeUpdate(raiseBudgetUpdate, { args: [raise] });
   } catch (err) {
     // The validator's message is what the user needs (no budget, no such cap, bad amount).
     if (err instanceof WorkflowUpdateFailedError) throw new Error(`budget not raised: ${err.cause?.message ?? err.message}`);
     throw err;
+  } finally {
+    await connection.close();
   }
   const raisedCap = raise.model ? state.models?.[raise.model] : state;
   console.log(`budget of ${id} raised: ${raise.model ? `model ${raise.model} ` : ''}cap now ${raisedCap ? capOf(raisedCap) : '?'}`);
   console.log(`  ${describeBudget(state)}`);
+  return 0;
 }

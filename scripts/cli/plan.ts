@@ -1,7 +1,9 @@
 // `fireact plan <config> [--json]`: what the experiment will do and cost, before it starts.
 // Covers generation, fine-tuning and evaluation. Exit status 1 when the plan has problems (missing
 // data, secrets or models), after printing them.
-import { loadConfigFile } from '../../activities/experiment/config-file';
+import type { ExperimentConfig } from '../../core/config';
+import { loadConfigFileWithInfo } from '../../activities/experiment/config-file';
+import { refuseGpuMisfit } from './start';
 import { createClientProvider } from '../../activities/experiment/clients';
 import type { Range } from '../../activities/plan/estimates';
 import { planExperiment, type ExperimentPlan, type PlannedSampleView } from '../../activities/plan/plan';
@@ -161,15 +163,52 @@ export function renderPlan(plan: ExperimentPlan): string {
   return lines.join('\n');
 }
 
-export async function planCommand(args: string[]): Promise<number> {
-  const json = args.includes('--json');
-  const unknown = args.filter((a) => a.startsWith('--') && a !== '--json');
-  if (unknown.length) throw new Error(`plan: unknown option ${unknown[0]}; usage: fireact plan <config> [--json]`);
-  const file = args.find((a) => !a.startsWith('--'));
-  if (!file) throw new Error('plan needs a config file: fireact plan <config> [--json]');
-  const config = await loadConfigFile(file);
+export interface Checks {
+  /** What would make the experiment fail or waste its spend: validate exits 1, start refuses (unless --force). */
+  problems: string[];
+  warnings: string[];
+}
+
+/**
+ * The checks validate, plan and start share, read off the plan: its problems, less the secrets missing
+ * on this machine (the worker has its own environment), which become warnings.
+ */
+export function checksOf(plan: ExperimentPlan): Checks {
+  const environment = new Set(plan.environmentProblems);
+  return {
+    problems: plan.problems.filter((p) => !environment.has(p)),
+    warnings: [...plan.warnings, ...plan.environmentProblems],
+  };
+}
+
+/** `gpuFirst` (validate, start): a local student that cannot fit its GPUs is refused as a bad field, before planning. */
+export async function checkConfigFile(file: string, gpuFirst = true): Promise<{ config: ExperimentConfig; workflowInput: boolean; plan: ExperimentPlan; checks: Checks }> {
+  const { config, workflowInput } = await loadConfigFileWithInfo(file);
+  if (gpuFirst) await refuseGpuMisfit(file, config);
   const plan = await planExperiment(config, createClientProvider(process.env), { env: process.env });
-  if (json) {
+  return { config, workflowInput, plan, checks: checksOf(plan) };
+}
+
+export function printChecks(checks: Checks, out: NodeJS.WritableStream): void {
+  for (const w of checks.warnings) out.write(`warning: ${w}\n`);
+  for (const p of checks.problems) out.write(`problem: ${p}\n`);
+}
+
+export async function validateCommand(file: string): Promise<number> {
+  const { config, workflowInput, checks } = await checkConfigFile(file);
+  printChecks(checks, process.stderr);
+  const what = workflowInput ? `a workflow input ({"config": …}, as \`temporal workflow start --input-file\` takes); its config` : 'config';
+  if (checks.problems.length) {
+    console.error(`${file}: ${what} has ${checks.problems.length} problem(s); \`fireact start\` refuses it unless --force`);
+    return 1;
+  }
+  console.log(`${file}: ${what} is valid (experiment "${config.name}", ${config.generate.tasks.length} task entries, ${config.datasets.length} dataset mixes)`);
+  return 0;
+}
+
+export async function planCommand(file: string, opts: { json: boolean }): Promise<number> {
+  const { plan } = await checkConfigFile(file, false);
+  if (opts.json) {
     console.log(JSON.stringify(plan, null, 2));
     for (const p of plan.problems) console.error(`problem: ${p}`);
   } else {

@@ -173,28 +173,14 @@ export async function resumeExperiment(client: Client, connection: Connection, i
 }
 
 /** `fireact resume <id> [--reset | --new] [--config file]`; returns the exit code. */
-export async function resumeCommand(args: string[]): Promise<number> {
-  const rest = [...args];
-  let configFile: string | undefined;
-  const ci = rest.indexOf('--config');
-  if (ci >= 0) {
-    configFile = rest[ci + 1];
-    if (!configFile || configFile.startsWith('--')) throw new Error('--config needs a file');
-    rest.splice(ci, 2);
-  }
-  const reset = rest.includes('--reset');
-  const fresh = rest.includes('--new');
+export async function resumeCommand(id: string, opts: { reset: boolean; new: boolean; config?: string }): Promise<number> {
+  const { reset, new: fresh, config: configFile } = opts;
   if (reset && fresh) throw new Error('choose one of --reset and --new');
-  const unknown = rest.filter((a) => a.startsWith('--') && a !== '--reset' && a !== '--new');
-  if (unknown.length) throw new Error(`unknown option ${unknown[0]}; usage: fireact resume <id> [--reset | --new] [--config file]`);
-  const id = rest.find((a) => !a.startsWith('--'));
-  if (!id) throw new Error('resume needs an experiment id; usage: fireact resume <id> [--reset | --new] [--config file]');
   // Both ways go on writing the experiment's artifact folder; an id that cannot name one (an experiment
   // of an earlier release, or one started from the Temporal CLI) is refused before connecting. A
   // resumed run `<id>-r<N>` writes the folder of `<id>`, which is what must fit.
   const idProblem = experimentIdProblem(id.replace(/-r\d+$/, '')) ? experimentIdProblem(id) : undefined;
   if (idProblem) throw new Error(idProblem);
-
   const { client, connection } = await connect();
   try {
     const r = await resumeExperiment(client, connection, id, { mode: reset ? 'reset' : fresh ? 'new' : undefined, configFile });

@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import { SCORING_RULES, TASK_NAMES, type ScoringRule, type TaskName } from '../../core/config';
 import type { Question } from '../../core/trajectory';
 import { aggregateEpisodes, type EpisodeOutcome } from '../../activities/evaluate/metrics';
-import { getTask, loadSplit } from '../../activities/tasks/registry';
+import { getTask, loadSplit, splitsOf } from '../../activities/tasks/registry';
 
 const USAGE = `usage: fireact score --task <task> --predictions <file.jsonl> [--split S] [--scoring ${SCORING_RULES.join('|')}] [--data-dir D]
   --scoring lenient (default): a yes/no or an option letter found anywhere in the answer
@@ -23,30 +23,17 @@ interface ScoreArgs {
   dataDir: string;
 }
 
-function parseArgs(argv: string[]): ScoreArgs {
-  const values: Record<string, string> = {};
-  const known = ['--task', '--predictions', '--split', '--scoring', '--data-dir'];
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (!known.includes(a)) throw new Error(`score: unexpected argument "${a}"\n${USAGE}`);
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new Error(`score: ${a} needs a value\n${USAGE}`);
-    values[a] = v;
-    i++;
-  }
-  const task = values['--task'];
+/** Checks the flags (the dispatcher has already refused unknown ones) before any file is read. */
+function scoreArgs(opts: { task?: string; predictions?: string; split?: string; scoring?: string; dataDir?: string }): ScoreArgs {
+  const { task, predictions, split } = opts;
   if (!task) throw new Error(`score: --task is required\n${USAGE}`);
   if (!(TASK_NAMES as readonly string[]).includes(task)) throw new Error(`score: unknown task "${task}"; known tasks: ${TASK_NAMES.join(', ')}`);
-  if (!values['--predictions']) throw new Error(`score: --predictions is required\n${USAGE}`);
-  const scoring = values['--scoring'] ?? 'lenient';
+  if (!predictions) throw new Error(`score: --predictions is required\n${USAGE}`);
+  const splits = splitsOf(task as TaskName);
+  if (split !== undefined && !splits.includes(split)) throw new Error(`score: task ${task} has no split "${split}"; its splits are: ${splits.join(', ')}`);
+  const scoring = opts.scoring ?? 'lenient';
   if (!(SCORING_RULES as readonly string[]).includes(scoring)) throw new Error(`score: unknown scoring rule "${scoring}"; use ${SCORING_RULES.join(' or ')}`);
-  return {
-    task: task as TaskName,
-    predictions: values['--predictions'],
-    split: values['--split'],
-    scoring: scoring as ScoringRule,
-    dataDir: values['--data-dir'] ?? DEFAULT_DATA_DIR,
-  };
+  return { task: task as TaskName, predictions, split, scoring: scoring as ScoringRule, dataDir: opts.dataDir ?? DEFAULT_DATA_DIR };
 }
 
 const squeeze = (text: string) => text.trim().replace(/\s+/g, ' ');
@@ -173,12 +160,8 @@ export async function scorePredictions(args: ScoreArgs): Promise<{ output?: Scor
   };
 }
 
-export async function scoreCommand(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    console.log(USAGE);
-    return 0;
-  }
-  const result = await scorePredictions(parseArgs(argv));
+export async function scoreCommand(opts: { task?: string; predictions?: string; split?: string; scoring?: string; dataDir?: string }): Promise<number> {
+  const result = await scorePredictions(scoreArgs(opts));
   if (!result.output) {
     for (const e of result.errors) console.error(`fireact score: ${e}`);
     return 1;

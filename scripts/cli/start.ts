@@ -4,7 +4,7 @@ import { TASK_QUEUE, WORKFLOW_TYPE } from '../../core/ids';
 import { ConfigError, type ExperimentConfig } from '../../core/config';
 import { loadConfigFile } from '../../activities/experiment/config-file';
 import { checkGpuMemory } from '../../activities/plan/gpu-memory';
-import { expandPath, looksLikePath } from '../../activities/plan/plan';
+import { expandPath, looksLikePath } from '../../activities/experiment/config-file';
 import type { ExperimentInput } from '../../workflows/experiment';
 import { GPU_TASK_QUEUE } from '../../core/ids';
 import { ensureStageSearchAttribute } from './connection';
@@ -15,15 +15,17 @@ export function timestampId(name: string, d = new Date()): string {
   return `${name}-${d.getFullYear()}${pad(d.getMonth() + 1)}${pad(d.getDate())}-${pad(d.getHours())}${pad(d.getMinutes())}${pad(d.getSeconds())}`;
 }
 
-/**
- * Reads and validates the config file (throws ConfigError naming the fields). A local student that
- * cannot fit its declared GPUs is as wrong as a bad field; GPU-memory warnings are returned.
- */
-export async function loadCheckedConfig(file: string): Promise<{ config: ExperimentConfig; warnings: string[] }> {
-  const config = await loadConfigFile(file);
+/** A local student that cannot fit its declared GPUs is as wrong as a bad field: ConfigError naming it. */
+export async function refuseGpuMisfit(file: string, config: ExperimentConfig): Promise<void> {
   const gpu = await checkGpuMemory(config.students, (st) => (looksLikePath(st.baseModel) ? expandPath(st.baseModel, process.cwd()) : undefined));
   if (gpu.problems.length) throw new ConfigError(gpu.problems.map((p) => `${file}: ${p}`));
-  return { config, warnings: gpu.warnings };
+}
+
+/** Reads and validates the config file (throws ConfigError naming the fields, and a GPU misfit). */
+export async function loadCheckedConfig(file: string): Promise<{ config: ExperimentConfig }> {
+  const config = await loadConfigFile(file);
+  await refuseGpuMisfit(file, config);
+  return { config };
 }
 
 /** The checked config as the workflow input. */
