@@ -6,7 +6,7 @@ import type { ArtifactRef } from '../core/artifacts';
 import { generationParallelism, parseExperimentConfig, scoringRuleFor, type ExperimentConfig, type MethodName, type StudentConfig, type TaskName } from '../core/config';
 import { ErrorType } from '../core/errors';
 import { experimentIdProblem } from '../core/ids';
-import { addUsage, emptyUsage, TRAJECTORY_SCHEMA, trajectoryId, type TrajectoryRecord, type Usage } from '../core/trajectory';
+import { addUsage, emptyUsage, TRAJECTORY_SCHEMA, trajectoryId, type Question, type TrajectoryRecord, type Usage } from '../core/trajectory';
 import { runEpisode as runAgentEpisode } from './agent/episode';
 import type { ArtifactStore } from './artifacts/store';
 import { curateTrajectories } from './curate/curate';
@@ -32,7 +32,8 @@ import { comparePaper } from './report/paper';
 import type { ReportInput, SpendRow } from './report/types';
 export type { EvalRow, ReportInput } from './report/types';
 import { estimateCost, mergePrices } from '../core/prices';
-import { episodeWorstCase, fits, ZERO, type Amount, type Cap, type BudgetPlan } from '../core/budget';
+import { episodeReservation, fits, maxEpisodeCalls, ZERO, type Amount, type Cap, type BudgetPlan } from '../core/budget';
+import { evalPromptBounds, firstPromptBound, generationReservations } from './plan/reservations';
 import { budgetExhausted, meterModel } from './budget/metered-model';
 
 export type { ExperimentHandle };
@@ -174,11 +175,14 @@ export function createActivities(deps: ActivityDeps = {}) {
       const frozenRef = await store.writeJson(layout.config(exp), config);
       const shards: ShardPlan[] = [];
       const refs: ArtifactRef[] = [];
+      const genSamples: Array<{ methods: MethodName[]; questions: Question[] }> = [];
+      const evalQuestionSamples: Question[][] = [];
       let questions = 0;
       let episodes = 0;
       for (const [i, gt] of config.generate.tasks.entries()) {
         const { file } = await freezeSample(clients, config, gt, `generate.tasks.${i}`);
         const chosen = file.questions;
+        genSamples.push({ methods: gt.methods, questions: chosen });
         const rel = layout.sample(exp, gt.task, gt.split);
         refs.push(await store.writeJson(rel, file));
         questions += chosen.length;
@@ -204,6 +208,7 @@ export function createActivities(deps: ActivityDeps = {}) {
           const { file } = await freezeSample(clients, config, et, `evaluate.tasks.${i}`);
           const rel = layout.evalSample(exp, et.task, et.split);
           await store.writeJson(rel, file);
+          evalQuestionSamples.push(file.questions);
           evalSamples.push({ task: et.task, split: et.split, samplePath: rel, n: file.questions.length });
         }
       }
@@ -231,7 +236,7 @@ export function createActivities(deps: ActivityDeps = {}) {
           : null,
         name: config.name,
         description: config.description,
-        budget: budgetPlan(config),
+        budget: budgetPlan(config, genSamples, evalQuestionSamples),
       };
     },
 
@@ -254,12 +259,16 @@ export function createActivities(deps: ActivityDeps = {}) {
       let model = teacherModel;
       let metered: ReturnType<typeof meterModel> | undefined;
       if (input.allowance) {
-        // Refuse before the first call when the worst case does not fit; else meter every call.
+        // Refuse before the first call when this episode's reservation does not fit; else meter every call.
         const mc = config.models[config.generate.teacher];
         const prices = mergePrices(config.prices);
-        const worst = episodeWorstCase(mc, { method: input.method, ...config.generate, maxTokens: mc.maxTokens }, prices);
+        const worst = episodeReservation(
+          mc,
+          { calls: maxEpisodeCalls(input.method, config.generate), firstPromptTokens: firstPromptBound(input.method, [question], config.generate.fewShot), maxTokens: mc.maxTokens },
+          prices,
+        );
         if (!fits(worst, input.allowance)) {
-          throw budgetExhausted(`episode ${id}: its worst case ($${worst.usd.toFixed(4)}, ${worst.tokens} tokens) does not fit its allowance`, {
+          throw budgetExhausted(`episode ${id}: its reservation ($${worst.usd.toFixed(4)}, ${worst.tokens} tokens) does not fit its allowance`, {
             paid: ZERO,
             allowance: input.allowance,
             need: worst,
@@ -454,24 +463,21 @@ function parallelism(config: ExperimentConfig): PrepareResult['concurrency'] {
   return { shards: p.maxParallelShards, episodes: p.episodeConcurrency };
 }
 
-/** The budget the workflow's ledger keeps, or null when the config sets none. */
-function budgetPlan(config: ExperimentConfig): BudgetPlan | null {
+/** The budget the workflow's ledger keeps, or null when the config sets none. Reservations as `fireact plan` shows them. */
+function budgetPlan(config: ExperimentConfig, genSamples: Parameters<typeof generationReservations>[1], evalSamples: Question[][]): BudgetPlan | null {
   const b = config.budget;
   if (!b) return null;
   const prices = mergePrices(config.prices);
-  const teacher = config.models[config.generate.teacher];
-  const generate: Record<string, Amount> = {};
-  for (const gt of config.generate.tasks) {
-    for (const method of gt.methods) generate[method] = episodeWorstCase(teacher, { method, ...config.generate, maxTokens: teacher.maxTokens }, prices);
-  }
   const ev = config.evaluate;
   return {
     caps: { usd: b.usd, tokens: b.tokens },
     perModel: b.perModel ?? {},
     prices,
     teacher: config.generate.teacher,
-    generate,
-    evaluate: ev ? { maxSteps: ev.maxSteps, maxMalformedRetries: config.generate.maxMalformedRetries, reflexion: config.generate.reflexion } : null,
+    generate: generationReservations(config, genSamples, prices),
+    evaluate: ev
+      ? { maxSteps: ev.maxSteps, maxMalformedRetries: config.generate.maxMalformedRetries, reflexion: config.generate.reflexion, prompts: evalPromptBounds(config, evalSamples) }
+      : null,
     models: Object.fromEntries(Object.entries(config.models).map(([k, m]) => [k, { provider: m.provider, model: m.model, maxTokens: m.maxTokens }])),
   };
 }

@@ -74,13 +74,72 @@ export function isCapped(cap: Cap | undefined): boolean {
   return cap !== undefined && (cap.usd !== undefined || cap.tokens !== undefined);
 }
 
-// Upper bounds for a request the agent sends: the method's prompt with its exemplars, and what each
-// step adds (the reply and an observation). They only size reservations; the activity checks every
-// call against what it actually sends.
-export const PROMPT_BASE_TOKENS = 3000;
+// The one cost model for an episode's upper bound: `fireact plan` shows it as the "upper" figure and
+// the budget reserves it before the episode starts. Every step is used, then a forced finish; each
+// reply is maxTokens long; each step adds its reply and an observation (at most OBSERVATION_TOKENS)
+// to the next prompt; the first prompt is counted as the budget's check counts a request (characters
+// / CHECK_CHARS_PER_TOKEN). Re-asks after malformed replies are not in it: an episode that needs more
+// than its reservation stops, is booked, and runs again later with twice the reservation.
 export const OBSERVATION_TOKENS = 400;
 /** Characters per token assumed when checking a request before it is sent (real text averages ~4; 3 leaves room). */
 export const CHECK_CHARS_PER_TOKEN = 3;
+/** Tokens the chat format adds around each message. */
+export const MESSAGE_OVERHEAD_TOKENS = 4;
+
+export interface StepCaps {
+  maxSteps: number;
+  reflexion: { maxTrials: number; stepsPerTrial: number };
+}
+
+/** Model calls an episode makes at most (re-asks aside): one for io/cot; the step cap plus a forced finish otherwise. */
+export function maxEpisodeCalls(method: string, caps: StepCaps): number {
+  if (method === 'io' || method === 'cot') return 1;
+  return (method === 'reflexion' ? caps.reflexion.maxTrials * caps.reflexion.stepsPerTrial : caps.maxSteps) + 1;
+}
+
+export interface EpisodeShape {
+  calls: number;
+  /** The first request's tokens, counted as the budget's check counts them. */
+  firstPromptTokens: number;
+  maxTokens: number;
+}
+
+/** What one step adds to the next prompt at most: a full reply and an observation, as two messages. */
+export function upperGrowthPerStep(maxTokens: number): number {
+  return maxTokens + OBSERVATION_TOKENS + 2 * MESSAGE_OVERHEAD_TOKENS;
+}
+
+/** Prompt and completion tokens of an episode at its upper bound. */
+export function episodeUpperTokens(s: EpisodeShape): { prompt: number; completion: number } {
+  const growth = upperGrowthPerStep(s.maxTokens);
+  return { prompt: s.calls * s.firstPromptTokens + (growth * s.calls * (s.calls - 1)) / 2, completion: s.calls * s.maxTokens };
+}
+
+/** What the budget reserves for one episode (and plan counts as its upper bound); models without a price cost 0 dollars. */
+export function episodeReservation(model: { provider: string; model: string }, s: EpisodeShape, prices: PriceTable): Amount {
+  if (model.provider !== 'openai') return ZERO;
+  const t = episodeUpperTokens(s);
+  return callCost(model, t.prompt, t.completion, prices);
+}
+
+/** Largest first-request tokens over the evaluation samples, by prompt kind (few-shot per method). */
+export interface EvalPromptBounds {
+  fewShot: Record<string, number>;
+  student: number;
+}
+
+/** An evaluation episode's reservation, from what prepare measured; the workflow and plan both call this. */
+export function evalReservation(
+  model: { provider: string; model: string; maxTokens: number },
+  method: string,
+  prompt: 'student' | 'few-shot',
+  plan: { evaluate: (Omit<EpisodeLimits, 'method' | 'maxTokens'> & { prompts?: EvalPromptBounds }) | null; prices: PriceTable },
+): Amount {
+  const ev = plan.evaluate;
+  if (!ev?.prompts) return ZERO;
+  const first = prompt === 'student' ? ev.prompts.student : (ev.prompts.fewShot[method] ?? 0);
+  return episodeReservation(model, { calls: maxEpisodeCalls(method, ev), firstPromptTokens: first, maxTokens: model.maxTokens }, plan.prices);
+}
 
 export interface EpisodeLimits {
   method: string;
@@ -88,15 +147,6 @@ export interface EpisodeLimits {
   maxMalformedRetries: number;
   reflexion: { maxTrials: number; stepsPerTrial: number };
   maxTokens: number;
-}
-
-/** The most model calls an episode can make: each step may be re-asked, then forced; plus one forced finish. */
-export function maxCallsPerEpisode(l: EpisodeLimits): number {
-  const singleTurn = l.method === 'io' || l.method === 'cot';
-  const perStep = l.maxMalformedRetries + 2;
-  if (singleTurn) return perStep;
-  const steps = l.method === 'reflexion' ? l.reflexion.maxTrials * l.reflexion.stepsPerTrial : l.maxSteps;
-  return steps * perStep + 1;
 }
 
 /** Price of one call of `promptTokens` in and `completionTokens` out; models without a price cost 0 dollars. */
@@ -107,12 +157,16 @@ export function callCost(model: { provider: string; model: string }, promptToken
   return { usd, tokens: promptTokens + completionTokens };
 }
 
-/** Worst-case cost of one episode: every call at the longest prompt the step cap allows and a full reply. */
-export function episodeWorstCase(model: { provider: string; model: string }, l: EpisodeLimits, prices: PriceTable): Amount {
+/**
+ * The reservation of an evaluation episode in experiments prepared before the one cost model (their
+ * prepare result has no `evaluate.prompts`): kept so their histories replay with the same grants.
+ */
+export function legacyEpisodeWorstCase(model: { provider: string; model: string }, l: EpisodeLimits, prices: PriceTable): Amount {
   if (model.provider !== 'openai') return ZERO;
-  const calls = maxCallsPerEpisode(l);
-  const steps = calls - 1;
-  const prompt = PROMPT_BASE_TOKENS + steps * (l.maxTokens + OBSERVATION_TOKENS);
+  const perStep = l.maxMalformedRetries + 2;
+  const singleTurn = l.method === 'io' || l.method === 'cot';
+  const calls = singleTurn ? perStep : (l.method === 'reflexion' ? l.reflexion.maxTrials * l.reflexion.stepsPerTrial : l.maxSteps) * perStep + 1;
+  const prompt = 3000 + (calls - 1) * (l.maxTokens + OBSERVATION_TOKENS);
   const one = callCost(model, prompt, l.maxTokens, prices);
   return { usd: one.usd * calls, tokens: one.tokens * calls };
 }
@@ -126,8 +180,8 @@ export interface BudgetPlan {
   teacher: string;
   /** Generation's reservation per method (zero for a teacher that costs nothing). */
   generate: Record<string, Amount>;
-  /** Evaluation's step limits, for pricing an evaluation target's episodes. */
-  evaluate: Omit<EpisodeLimits, 'method' | 'maxTokens'> | null;
+  /** Evaluation's step limits and first-prompt sizes (absent in experiments prepared before them), for pricing an evaluation target's episodes. */
+  evaluate: (Omit<EpisodeLimits, 'method' | 'maxTokens'> & { prompts?: EvalPromptBounds }) | null;
   /** The configured models, by config name. */
   models: Record<string, { provider: string; model: string; maxTokens: number }>;
 }

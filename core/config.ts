@@ -28,12 +28,18 @@ const name = z
 /** Requests a model may have in flight unless its config says otherwise. */
 export const DEFAULT_MAX_CONCURRENCY = 512;
 
+/** An endpoint URL: the clients speak HTTP only, so another scheme (ftp:, file:, a typo) fails here, not on every retry. */
+const httpUrl = z
+  .string()
+  .url()
+  .refine((u) => /^https?:$/i.test(new URL(u).protocol), { error: (iss) => `${JSON.stringify(iss.input)} is not an http:// or https:// URL` });
+
 export const ModelSchema = z
   .object({
     provider: z.enum(MODEL_PROVIDERS),
     /** Model name sent to the endpoint (e.g. gpt-4), or a label for replay. */
     model: z.string().min(1),
-    baseUrl: z.string().url().optional(),
+    baseUrl: httpUrl.optional(),
     /** Name of the worker environment variable holding the key; the key itself never enters config or history. */
     apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
     /**
@@ -64,7 +70,7 @@ export const SearchSchema = z
     fallback: z.enum(['local', 'none']).default('local'),
     /** local: a JSONL corpus of {title?, text}; default is the snippets recorded in the FireAct files. */
     corpus: z.string().optional(),
-    baseUrl: z.string().url().optional(),
+    baseUrl: httpUrl.optional(),
     apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
     maxConcurrency: z.number().int().positive().default(8),
     requestsPerMinute: z.number().int().positive().optional(),
@@ -155,7 +161,7 @@ export const StudentSchema = z
     gpuMemoryGB: z.number().positive().optional(),
     // openai backend
     apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
-    baseUrl: z.string().url().optional(),
+    baseUrl: httpUrl.optional(),
     nEpochs: z.number().int().positive().optional(),
     learningRateMultiplier: z.number().positive().optional(),
     suffix: z.string().max(40).optional(),

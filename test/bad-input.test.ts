@@ -26,8 +26,8 @@
 // 19 plan: eval split that does not exist    → 'task hotpotqa has no split "dvv"; its splits are: dev, test, …'
 // 20 plan: missing API key                   → 'missing secret: model "teacher" needs the environment variable FIREACT_BAD_INPUT_KEY …'
 // 21 start: missing API key, found by prepare→ 'experiment nokey-1 failed: … model "teacher": … FIREACT_BAD_INPUT_KEY …' (0 model requests)
-// 22 start with no config argument           → "start needs a config file; usage: fireact start <config.yaml|json> …"
-// 23 unknown CLI command                     → 'unknown command "frobnicate"' and the usage
+// 22 start with no config argument           → "fireact start: needs <config>" and the usage (exit 2)
+// 23 unknown CLI command                     → 'fireact: unknown command "frobnicate"' and the usage (exit 2)
 // 24 start --id X twice                      → 'experiment dup-1 already exists (RUNNING|COMPLETED); pick another --id …'; the first completes untouched
 // 25 status of an unknown id                 → "no such experiment: no-such-experiment"
 // 26 watch of an unknown id                  → "no such experiment: ghost-2"
@@ -60,6 +60,18 @@
 // 53 validate: 7B full fine-tune, one 24 GB GPU→ 'GPU memory: student "big" (meta-llama/Llama-2-7b-hf, 6.74B parameters; full, …) needs about 121.4 GiB per GPU (…), but the declared 1 x 24 GB GPU has 22.1 GiB usable; cheapest change that fits: mode: lora instead of full and gradientCheckpointing: true …'
 // 54 plan: the same student                  → the same text under "problems (1):", exit 1
 // 55 local student with sharding "fsdp"      → 'student "s": the local trainer cannot run sharding "fsdp" yet; it trains mode "lora" or "full" with sharding "ddp" …' (InvalidConfig, non-retryable; trainer never started)
+// 56 generation questions = eval questions   → "problem: generate.tasks.0 (hotpotqa dev): all 4 questions are evaluation questions (hotpotqa dev): …"; start refuses
+// 57 same, with curate.excludeEvalQuestions off → "… students would be trained on questions they are evaluated on"; start refuses
+// 58 dataset mix that would be empty         → 'problem: dataset "cot-only" would be empty: no generation entry has one of its tasks (hotpotqa) with one of its methods (cot)'
+// 59 student trained on an empty mix         → 'problem: student "s" would train on dataset "cot-only", which would be empty: its fine-tuning would find no example'
+// 60 model baseUrl with an ftp:// scheme     → 'models.teacher.baseUrl: "ftp://127.0.0.1/v1" is not an http:// or https:// URL'
+// 61 validate: sample larger than the split  → "problem: generate.tasks.0 (hotpotqa fireact-react): sample n = 100000 is larger than the split, …"; start refuses
+// 62 budget cap below one episode's reservation → "problem: budget.usd $0.0001 is less than what one react generation episode reserves ($…)"
+// 63 unknown CLI flag                        → "fireact plan: unknown option --jsn" and the usage (exit 2)
+// 64 extra CLI argument                      → 'fireact status: unexpected argument "extra"' and the usage (exit 2)
+// 65 cancel of an experiment that ended      → "fireact: experiment dup-1 is COMPLETED; there is nothing to cancel"
+// 66 budget of an experiment that ended      → "fireact: experiment dup-1 is COMPLETED; its budget can no longer be raised"
+// 67 score --split that the task lacks       → 'score: task hotpotqa has no split "trian"; its splits are: dev, test'
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -373,14 +385,14 @@ describe('bad inputs', { concurrency: 3 }, () => {
 
   test('22 start with no config argument', async () => {
     const r = await nothingSpent(() => fireact(['start']));
-    assert.equal(r.code, 1);
-    assert.match(r.err, /start needs a config file; usage: fireact start <config\.yaml\|json> \[--id ID\] \[--watch\]/);
+    assert.equal(r.code, 2);
+    assert.equal(r.err, 'fireact start: needs <config>\nusage: fireact start <config> [--id ID] [--watch] [--force]\nrun "fireact start --help" for details\n');
   });
 
   test('23 unknown CLI command', async () => {
     const r = await nothingSpent(() => fireact(['frobnicate']));
-    assert.equal(r.code, 1);
-    assert.match(r.err, /unknown command "frobnicate"\nusage: fireact <command>/);
+    assert.equal(r.code, 2);
+    assert.match(r.err, /^fireact: unknown command "frobnicate"\nusage: fireact <command>/);
   });
 
   test('25 status of an unknown experiment id', async () => {
@@ -727,6 +739,105 @@ describe('bad inputs', { concurrency: 3 }, () => {
     assert.equal(err.nonRetryable, true);
     assert.match(err.message, /^student "s": the local trainer cannot run sharding "fsdp" yet; it trains mode "lora" or "full" with sharding "ddp"/);
     assert.equal(trainerStarted, false, 'the trainer was never started');
+  });
+
+  /** `validate` reports the problem and exits 1; `start` refuses it (exit 1), and no workflow is started. */
+  async function checkRefused(c: unknown, message: RegExp, id: string): Promise<void> {
+    const file = await configFile(c);
+    await nothingSpent(async () => {
+      const v = await fireact(['validate', file]);
+      assert.equal(v.code, 1, v.out);
+      assert.match(v.err, message);
+      assert.match(v.err, /config has \d+ problem\(s\); `fireact start` refuses it unless --force/);
+      const s = await fireact(['start', file, '--id', id]);
+      assert.equal(s.code, 1, s.out);
+      assert.match(s.err, message);
+      assert.match(s.err, /not started: \d+ problem\(s\) above; fix them, or start anyway with --force/);
+      await assert.rejects(env.client.workflow.getHandle(id).describe(), /not found/i);
+    });
+  }
+
+  test('56 generation questions that are all evaluation questions', async () => {
+    const c = { ...baseConfig(), models: openaiTeacher() };
+    c.generate.tasks = [{ task: 'hotpotqa', split: 'dev', methods: ['react', 'cot'], sample: { n: 4 } }];
+    c.datasets = [{ name: 'hotpotqa', tasks: ['hotpotqa'], methods: ['react', 'cot'] }];
+    await checkRefused(
+      c,
+      /problem: generate\.tasks\.0 \(hotpotqa dev\): all 4 questions are evaluation questions \(hotpotqa dev\): all 8 episodes would be paid for, then dropped by curation as eval-split leaks; generate on a split that is not evaluated on/,
+      'leak-1',
+    );
+  });
+
+  test('57 generation questions that are evaluation questions, with the eval-leak filter off', async () => {
+    const c = { ...baseConfig(), curate: { excludeEvalQuestions: false }, evaluate: { tasks: [{ task: 'hotpotqa', split: 'dev', sample: { n: 2, order: 'file' } }] } };
+    c.generate.tasks = [{ task: 'hotpotqa', split: 'dev', methods: ['react'], sample: { n: 3, order: 'file' } }];
+    await checkRefused(
+      c,
+      /problem: generate\.tasks\.0 \(hotpotqa dev\): 3 of 3 questions are also evaluation questions \(hotpotqa dev\) and curate\.excludeEvalQuestions is off: students would be trained on questions they are evaluated on/,
+      'leak-2',
+    );
+  });
+
+  test('58 a dataset mix that would be empty', async () => {
+    const c = { ...baseConfig(), datasets: [{ name: 'cot-only', tasks: ['hotpotqa'], methods: ['cot'] }] };
+    await checkRefused(c, /problem: dataset "cot-only" would be empty: no generation entry has one of its tasks \(hotpotqa\) with one of its methods \(cot\)/, 'empty-1');
+  });
+
+  test("59 a student trained on a mix that would be empty", async () => {
+    const c = {
+      ...baseConfig(),
+      datasets: [...baseConfig().datasets, { name: 'cot-only', tasks: ['hotpotqa'], methods: ['cot'] }],
+      students: [{ name: 's', backend: 'local', baseModel: 'init', datasets: ['cot-only'] }],
+    };
+    await checkRefused(c, /problem: student "s" would train on dataset "cot-only", which would be empty: its fine-tuning would find no example/, 'empty-2');
+  });
+
+  test('60 a model URL whose scheme is not http(s)', async () => {
+    const c = { ...baseConfig(), models: { teacher: { provider: 'openai', model: 'gpt-4', baseUrl: 'ftp://127.0.0.1/v1' } } };
+    await refused(await configFile(c), /models\.teacher\.baseUrl: "ftp:\/\/127\.0\.0\.1\/v1" is not an http:\/\/ or https:\/\/ URL/);
+  });
+
+  test('61 validate sees a sample larger than its split', async () => {
+    const c = baseConfig();
+    c.generate.tasks = [{ task: 'hotpotqa', split: 'fireact-react', methods: ['react'], sample: { n: 100_000 } }];
+    await checkRefused(c, /problem: generate\.tasks\.0 \(hotpotqa fireact-react\): sample n = 100000 is larger than the split, which has \d+ questions/, 'toolarge-1');
+  });
+
+  test("62 a budget cap smaller than one episode's reservation", async () => {
+    const c = { ...baseConfig(), models: { teacher: { provider: 'openai', model: 'gpt-4o-mini', baseUrl: model.url } }, budget: { usd: 0.0001 } };
+    await checkRefused(c, /problem: budget\.usd \$0\.0001 is less than what one react generation episode reserves \(\$0\.\d{4}\): the experiment would pause before it/, 'tinycap-1');
+  });
+
+  test('63 an unknown CLI flag', async () => {
+    const r = await nothingSpent(() => fireact(['plan', 'x.yaml', '--jsn']));
+    assert.equal(r.code, 2);
+    assert.equal(r.err, 'fireact plan: unknown option --jsn\nusage: fireact plan <config> [--json]\nrun "fireact plan --help" for details\n');
+  });
+
+  test('64 an extra CLI argument', async () => {
+    const r = await nothingSpent(() => fireact(['status', 'dup-1', 'extra']));
+    assert.equal(r.code, 2);
+    assert.match(r.err, /^fireact status: unexpected argument "extra"\nusage: fireact status <id>/);
+  });
+
+  test('65 cancel of an experiment that has ended', async () => {
+    const r = await nothingSpent(() => fireact(['cancel', 'dup-1']));
+    assert.equal(r.code, 1);
+    assert.equal(r.err, 'fireact: experiment dup-1 is COMPLETED; there is nothing to cancel\n');
+  });
+
+  test('66 budget of an experiment that has ended', async () => {
+    const r = await nothingSpent(() => fireact(['budget', 'dup-1', '--add', '10']));
+    assert.equal(r.code, 1);
+    assert.equal(r.err, 'fireact: experiment dup-1 is COMPLETED; its budget can no longer be raised\n');
+  });
+
+  test('67 score --split that the task does not have', async () => {
+    const file = await scratch('preds.jsonl', '{"prediction": "Paris", "answer": "Paris"}\n');
+    const r = await score(['--predictions', file, '--split', 'trian']);
+    assert.equal(r.code, 1);
+    assert.match(r.err, /score: task hotpotqa has no split "trian"; its splits are: dev, test/);
+    assert.equal(r.out, '');
   });
 });
 

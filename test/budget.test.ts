@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import YAML from 'yaml';
-import { createLedger, episodeWorstCase, PAUSED_BUDGET_STAGE, raiseBudgetUpdate } from '../core/budget';
+import { createLedger, PAUSED_BUDGET_STAGE, raiseBudgetUpdate } from '../core/budget';
+import type { ExperimentPlan } from '../activities/plan/plan';
 import { ConfigError, parseExperimentConfig } from '../core/config';
 import { STAGE_SEARCH_ATTRIBUTE } from '../core/ids';
 import { DEFAULT_PRICES } from '../core/prices';
@@ -25,14 +26,18 @@ let running: Promise<void>;
 let dir: string;
 let fake: FakeOpenAIServer;
 
-// Every call reports the same usage, so what each episode costs is known exactly.
-const USAGE = { prompt_tokens: 1000, completion_tokens: 50 };
+// Every call reports the same usage, so what each episode costs is known exactly. It is below what
+// one cot episode reserves (its real first prompt counted as characters / 3, plus a full reply).
+const USAGE = { prompt_tokens: 200, completion_tokens: 50 };
 const price = DEFAULT_PRICES['gpt-4o-mini'];
 const PER_CALL_USD = (USAGE.prompt_tokens * price.input + USAGE.completion_tokens * price.output) / 1e6;
-const LIMITS = { method: 'cot', maxSteps: 8, maxMalformedRetries: 0, reflexion: { maxTrials: 2, stepsPerTrial: 5 }, maxTokens: 64 };
-const RESERVE_USD = episodeWorstCase({ provider: 'openai', model: 'gpt-4o-mini' }, LIMITS, DEFAULT_PRICES).usd;
-// One episode at a time: the k-th (from 0) starts while k × PER_CALL + RESERVE fits, so 4 of 8 run.
-const CAP_USD = Number((RESERVE_USD + 3.5 * PER_CALL_USD).toFixed(6));
+const LIMITS = { maxMalformedRetries: 0, maxTokens: 64 };
+
+/** What `fireact plan --json` says the budget reserves per episode, for the config in `file`. */
+async function planned(file: string): Promise<ExperimentPlan> {
+  const r = await fireact(['plan', file, '--json']);
+  return JSON.parse(r.out) as ExperimentPlan;
+}
 
 before(async () => {
   dir = await tempDir('budget');
@@ -66,9 +71,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
 test('a capped experiment pauses before passing the cap and completes after the cap is raised', { timeout: 120_000 }, async () => {
   const file = path.join(dir, 'budget.yaml');
   const artifactDir = path.join(dir, 'artifacts');
-  await fs.writeFile(
-    file,
-    YAML.stringify({
+  const config = (usd: number) => ({
       name: 'budget',
       dataDir: DATA_DIR,
       artifactDir,
@@ -84,9 +87,14 @@ test('a capped experiment pauses before passing the cap and completes after the 
       },
       curate: { requireSuccess: false, excludeEvalQuestions: false },
       datasets: [{ name: 'all', tasks: ['hotpotqa'], methods: ['cot'] }],
-      budget: { usd: CAP_USD },
-    }),
-  );
+      budget: { usd },
+  });
+  await fs.writeFile(file, YAML.stringify(config(1)));
+  // One episode at a time: the k-th (from 0) starts while k × PER_CALL + its reservation fits, so 4 of 8 run.
+  const reserve = (await planned(file)).runs[0].reservation.usd;
+  assert.ok(reserve > PER_CALL_USD, `an episode reserves ${reserve}, more than the ${PER_CALL_USD} it pays`);
+  const CAP_USD = Number((reserve + 3.5 * PER_CALL_USD).toFixed(6));
+  await fs.writeFile(file, YAML.stringify(config(CAP_USD)));
   const id = 'budget-1';
   const start = await fireact(['start', file, '--id', id]);
   assert.equal(start.code, 0, start.err);
@@ -112,7 +120,7 @@ test('a capped experiment pauses before passing the cap and completes after the 
 
   const status = await fireact(['status', id]);
   assert.match(status.out, /stage: generate \(PAUSED: budget\)/);
-  assert.match(status.out, /budget: \$0\.0007\d* of \$\d/);
+  assert.match(status.out, new RegExp(`budget: \\$${(4 * PER_CALL_USD).toFixed(4).replace('.', '\\.')} of \\$${CAP_USD}`));
 
   // A raise that is not a positive number is refused by the workflow's validator and changes nothing.
   await assert.rejects(handle.executeUpdate(raiseBudgetUpdate, { args: [{ usd: -1 }] }), (err: Error) => /usd must be a positive number/.test(String(err.cause)));
@@ -152,11 +160,7 @@ test('evaluation spends from the same budget: it pauses part-way and resumes fro
   const before = fake.completionRequests;
   const file = path.join(dir, 'budget-eval.yaml');
   const artifactDir = path.join(dir, 'artifacts-eval');
-  // Generation (2 episodes) fits; evaluation (4) gets through 2 before the next could pass the cap.
-  const cap = Number((RESERVE_USD + 3.5 * PER_CALL_USD).toFixed(6));
-  await fs.writeFile(
-    file,
-    YAML.stringify({
+  const config = (usd: number) => ({
       name: 'budget-eval',
       dataDir: DATA_DIR,
       artifactDir,
@@ -177,9 +181,13 @@ test('evaluation spends from the same budget: it pauses part-way and resumes fro
         maxParallel: 1,
         bootstrapSamples: 100,
       },
-      budget: { perModel: { teacher: { usd: cap } } },
-    }),
-  );
+      budget: { perModel: { teacher: { usd } } },
+  });
+  await fs.writeFile(file, YAML.stringify(config(1)));
+  // Generation (2 episodes) fits; evaluation (4) gets through 2 before the next could pass the cap.
+  const reserve = (await planned(file)).evaluation!.runs[0].reservation.usd;
+  const cap = Number((reserve + 3.5 * PER_CALL_USD).toFixed(6));
+  await fs.writeFile(file, YAML.stringify(config(cap)));
   const id = 'budget-eval-1';
   assert.equal((await fireact(['start', file, '--id', id])).code, 0);
   const handle = env.client.workflow.getHandle(id);
@@ -205,6 +213,41 @@ test('evaluation spends from the same budget: it pauses part-way and resumes fro
   assert.equal(result.evaluation[0].n, 4);
   assert.ok(!('paid' in result.evaluation[0]));
   assert.equal(fake.completionRequests - before, 6, 'the two stored evaluation episodes were not asked again');
+});
+
+test("a budget set to plan's upper bound funds every episode from the start: it never pauses", { timeout: 120_000 }, async () => {
+  const file = path.join(dir, 'budget-upper.yaml');
+  const config = (usd: number) => ({
+    name: 'budget-upper',
+    dataDir: DATA_DIR,
+    artifactDir: path.join(dir, 'artifacts-upper'),
+    cacheDir: path.join(dir, 'cache-upper'),
+    models: { teacher: { provider: 'openai', model: 'gpt-4o-mini', baseUrl: fake.url, maxTokens: LIMITS.maxTokens } },
+    search: { backend: 'local' },
+    generate: { teacher: 'teacher', tasks: [{ task: 'hotpotqa', split: 'fireact-react', methods: ['react', 'cot'], sample: { n: 3 } }], maxSteps: 3 },
+    curate: { requireSuccess: false },
+    datasets: [{ name: 'all', tasks: ['hotpotqa'], methods: ['react', 'cot'] }],
+    evaluate: { tasks: [{ task: 'hotpotqa', split: 'dev', sample: { n: 2 } }], baselines: [{ model: 'teacher', methods: ['react'] }], maxSteps: 3, bootstrapSamples: 100 },
+    budget: { usd },
+  });
+  await fs.writeFile(file, YAML.stringify(config(1)));
+  const plan = await planned(file);
+  // The upper figures are the reservations: generation and evaluation, episode by episode.
+  const runs = [...plan.runs, ...plan.evaluation!.runs];
+  for (const r of runs) assert.ok(Math.abs(r.costUsd.upper - r.episodes * r.reservation.usd) < 1e-12, JSON.stringify(r.reservation));
+  assert.ok(Math.abs(plan.budget.reservesUsd - (plan.cost.generate.upper + plan.cost.evaluate.upper)) < 1e-12);
+  await fs.writeFile(file, YAML.stringify(config(Number(plan.budget.reservesUsd.toFixed(6)) + 1e-6)));
+  const id = 'budget-upper-1';
+  const start = await fireact(['start', file, '--id', id]);
+  assert.equal(start.code, 0, start.err);
+  const handle = env.client.workflow.getHandle(id);
+  await handle.result();
+  const stages: string[] = [];
+  for (const e of (await handle.fetchHistory()).events ?? []) {
+    const p = e.upsertWorkflowSearchAttributesEventAttributes?.searchAttributes?.indexedFields?.[STAGE_SEARCH_ATTRIBUTE]?.data;
+    if (p) stages.push(Buffer.from(p).toString());
+  }
+  assert.ok(stages.length > 0 && !stages.some((s) => s.includes(PAUSED_BUDGET_STAGE)), stages.join(' '));
 });
 
 test('a negative or zero budget is rejected naming the field', () => {

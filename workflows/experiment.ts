@@ -16,7 +16,7 @@ import {
 import type { Activities, CurateResult, DatasetResult, EvalRow, EvalTarget, PrepareResult, ReportInput } from '../activities';
 import { profiles } from '../core/activity-profiles';
 import { BLOCKED_STAGE, findBlocked, resumeBlockedUpdate } from '../core/blocked';
-import { checkRaise, createLedger, episodeWorstCase, fits, isZero, PAUSED_BUDGET_STAGE, raiseBudgetUpdate, ZERO, type Amount, type Ledger } from '../core/budget';
+import { checkRaise, createLedger, evalReservation, fits, legacyEpisodeWorstCase, isZero, PAUSED_BUDGET_STAGE, raiseBudgetUpdate, ZERO, type Amount, type Ledger } from '../core/budget';
 import { evalRunName, evalRuns, evalTargets } from '../core/eval-plan';
 import { experimentDir, STAGE_SEARCH_ATTRIBUTE, shardWorkflowId } from '../core/ids';
 import { progressQuery, STAGES, type ExperimentProgress, type StageName } from '../core/progress';
@@ -268,7 +268,11 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
     // An OpenAI fine-tune is reached with ModelSchema's default maxTokens (512), as evaluateModel builds it.
     const m = target.configModel ? budgetPlan.models[target.configModel] : target.openai ? { provider: 'openai', model: target.openai.model, maxTokens: 512 } : undefined;
     if (!m) return undefined;
-    const base = episodeWorstCase(m, { method: target.method, ...budgetPlan.evaluate, maxTokens: m.maxTokens }, budgetPlan.prices);
+    // Prepare measured the first prompts (the one cost model, as plan shows it); an experiment prepared
+    // before that carries no measurements and keeps the reservations its history was made with.
+    const base = budgetPlan.evaluate.prompts
+      ? evalReservation(m, target.method, target.prompt, budgetPlan)
+      : legacyEpisodeWorstCase(m, { method: target.method, ...budgetPlan.evaluate, maxTokens: m.maxTokens }, budgetPlan.prices);
     const model = target.configModel ?? target.name;
     return isZero(base) ? undefined : { l: ledger, model, key: `evaluate/${model}/${target.method}`, base };
   }

@@ -1,12 +1,13 @@
 // How many model calls and tokens one episode takes, before any is made. The typical figures come
 // from the FireAct GPT-4 recordings (finetune/gpt_format/multitask_multimethod.jsonl): mean steps and
 // mean turn lengths per task and method. Those are successful trajectories, so failing runs take more.
+import { episodeUpperTokens, maxEpisodeCalls, MESSAGE_OVERHEAD_TOKENS, type EpisodeShape } from '../../core/budget';
 import type { MethodName, TaskName } from '../../core/config';
+
+export { MESSAGE_OVERHEAD_TOKENS };
 
 /** Rough tokens per character for English prompts (OpenAI's rule of thumb: 1 token ≈ 4 characters). */
 export const CHARS_PER_TOKEN = 4;
-/** Tokens the chat format adds around each message. */
-export const MESSAGE_OVERHEAD_TOKENS = 4;
 
 /** Mean assistant turns per episode in the recordings, rounded up (ReAct and Reflexion). */
 const TYPICAL_STEPS: Record<'react' | 'reflexion', Record<TaskName, number>> = {
@@ -38,13 +39,12 @@ export function charsToTokens(chars: number): number {
 
 /**
  * Model calls per episode. io/cot answer in one call. ReAct and Reflexion: typical = the recorded
- * mean; upper = every step used up to the cap plus the forced finish (re-asks after malformed replies,
- * up to maxMalformedRetries per step, come on top of both).
+ * mean; upper = every step used up to the cap plus the forced finish, as the budget reserves it
+ * (re-asks after malformed replies, up to maxMalformedRetries per step, come on top of both).
  */
 export function callsPerEpisode(task: TaskName, method: MethodName, limits: StepLimits): Range {
-  if (method === 'io' || method === 'cot') return { typical: 1, upper: 1 };
-  const cap = method === 'reflexion' ? limits.reflexion.maxTrials * limits.reflexion.stepsPerTrial : limits.maxSteps;
-  const upper = cap + 1;
+  const upper = maxEpisodeCalls(method, limits);
+  if (method === 'io' || method === 'cot') return { typical: 1, upper };
   return { typical: Math.min(TYPICAL_STEPS[method][task], upper), upper };
 }
 
@@ -125,12 +125,15 @@ export interface RunEstimate {
   /** Mean prompt tokens of an episode's first call over the sampled questions (system prompt, examples, question). */
   firstPromptTokens: number;
   completionTokensPerCall: Range;
-  /** Prompt tokens each step adds to the next call (typical; upper uses maxTokens replies). */
+  /** Prompt tokens each step adds to the next call (typical; upper: a maxTokens reply and the longest observation). */
   promptGrowthPerStep: Range;
   calls: Range;
   searches: Range;
   tokens: TokenRange;
+  /** Upper: episodes × the reservation. */
   costUsd: Range;
+  /** What the budget reserves for one episode of this run before it starts (core/budget.ts episodeReservation). */
+  reservation: { usd: number; tokens: number };
 }
 
 export function sumTokens(ts: readonly TokenRange[]): TokenRange {
@@ -144,16 +147,17 @@ export function sumTokens(ts: readonly TokenRange[]): TokenRange {
   return out;
 }
 
-/** Tokens of `episodes` episodes of `calls` calls each, whose first prompt is `first` tokens and grows by `growth` a step. */
-export function episodeTokens(episodes: number, calls: Range, first: number, completion: Range, growth: Range): TokenRange {
+/**
+ * Tokens of `episodes` episodes. Typical: `calls.typical` calls whose first prompt is `first` tokens
+ * and grows by `growth.typical` a step. Upper: the budget's reservation (`upper`, core/budget.ts).
+ */
+export function episodeTokens(episodes: number, calls: Range, first: number, completion: Range, growth: Range, upper: EpisodeShape): TokenRange {
+  const u = episodeUpperTokens(upper);
   return {
     typical: {
       prompt: Math.round(episodes * promptTokensOverCalls(calls.typical, first, growth.typical)),
       completion: episodes * calls.typical * completion.typical,
     },
-    upper: {
-      prompt: Math.round(episodes * promptTokensOverCalls(calls.upper, first, growth.upper)),
-      completion: episodes * calls.upper * completion.upper,
-    },
+    upper: { prompt: episodes * u.prompt, completion: episodes * u.completion },
   };
 }

@@ -3,6 +3,7 @@
 // builds them from the real ones with the same function), and their calls, tokens and cost.
 import { ModelSchema, type ExperimentConfig, type MethodName, type TaskName } from '../../core/config';
 import { evalBaselines, evalRunName, evalRuns, evalTargets, type EvalKind, type EvalNoise, type EvalPlanTarget } from '../../core/eval-plan';
+import { evalReservation, upperGrowthPerStep } from '../../core/budget';
 import { estimateCost, type PriceFlag, type PriceTable, type PricedModel } from '../../core/prices';
 import type { Question } from '../../core/trajectory';
 import type { ClientProvider } from '../experiment/clients';
@@ -22,6 +23,7 @@ import {
 } from './estimates';
 import type { ExpectedFineTune } from './finetune';
 import { meanFirstPromptTokens } from './prompt-size';
+import { evalPromptBounds } from './reservations';
 import { planSample, type PlannedSampleView } from './samples';
 
 export type PlannedEvalSample = PlannedSampleView;
@@ -148,6 +150,8 @@ export async function planEvaluation(input: EvaluationPlanInput): Promise<Evalua
   }
 
   const limits = { maxSteps: ev.maxSteps, reflexion: config.generate.reflexion };
+  // The budget reserves per episode what the workflow computes from these (evalReservation); the same call here.
+  const reserve = { evaluate: { ...limits, maxMalformedRetries: config.generate.maxMalformedRetries, prompts: evalPromptBounds(config, questions) }, prices };
   const runs: PlannedEvalRun[] = [];
   const seen = new Map<string, number>();
   for (const { target, sample, noise } of evalRuns(targets, samples, ev.toolNoise)) {
@@ -156,11 +160,13 @@ export async function planEvaluation(input: EvaluationPlanInput): Promise<Evalua
     const perEpisode = callsPerEpisode(sample.task, target.method, limits);
     const searchPer = searchesPerEpisode(sample.task, target.method, limits, getTask(sample.task).usesSearch);
     const completion = completionTokensPerCall(sample.task, target.method, who.maxTokens);
-    const growth: Range = { typical: promptGrowthPerStep(sample.task, completion.typical), upper: promptGrowthPerStep(sample.task, completion.upper) };
+    const growth: Range = { typical: promptGrowthPerStep(sample.task, completion.typical), upper: upperGrowthPerStep(who.maxTokens) };
     const first = meanFirstPromptTokens(target.method, questions[sample.entry], config.generate.fewShot, target.prompt);
-    const tokens = episodeTokens(episodes, perEpisode, first, completion, growth);
+    const prompts = reserve.evaluate.prompts;
+    const shape = { calls: perEpisode.upper, firstPromptTokens: target.prompt === 'student' ? prompts.student : prompts.fewShot[target.method], maxTokens: who.maxTokens };
+    const tokens = episodeTokens(episodes, perEpisode, first, completion, growth, shape);
     const t = estimateCost(who.priced, { promptTokens: tokens.typical.prompt, completionTokens: tokens.typical.completion }, prices);
-    const u = estimateCost(who.priced, { promptTokens: tokens.upper.prompt, completionTokens: tokens.upper.completion }, prices);
+    const reservation = evalReservation({ ...who.priced, maxTokens: who.maxTokens }, target.method, target.prompt, reserve);
     const id = evalRunName(target, sample.task, noise, sample.split);
     seen.set(id, (seen.get(id) ?? 0) + 1);
     runs.push({
@@ -184,7 +190,8 @@ export async function planEvaluation(input: EvaluationPlanInput): Promise<Evalua
       calls: { typical: episodes * perEpisode.typical, upper: episodes * perEpisode.upper },
       searches: { typical: episodes * searchPer.typical, upper: episodes * searchPer.upper },
       tokens,
-      costUsd: { typical: t.usd, upper: u.usd },
+      costUsd: { typical: t.usd, upper: episodes * reservation.usd },
+      reservation,
       ...(t.priceKey ? { priceKey: t.priceKey } : {}),
       flags: t.flags,
     });

@@ -4,6 +4,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { generationParallelism, type DatasetMix, type ExperimentConfig, type MethodName, type TaskName } from '../../core/config';
+import { CHECK_CHARS_PER_TOKEN, OBSERVATION_TOKENS, upperGrowthPerStep } from '../../core/budget';
 import { estimateCost, mergePrices, type PriceFlag, type PriceTable } from '../../core/prices';
 import type { Question } from '../../core/trajectory';
 import type { ClientProvider } from '../experiment/clients';
@@ -30,6 +31,7 @@ import { planEvaluation, type EvaluationPlan } from './evaluation';
 import { expectedFineTunes, planFineTunes, type PlannedFineTune } from './finetune';
 import { checkGpuMemory, GPU_MEMORY_ASSUMPTION, type GpuMemoryCheck } from './gpu-memory';
 import { checkEvalOverlap, type GenerationSample } from './leaks';
+import { generationReservations, generationShapes } from './reservations';
 import { meanFirstPromptTokens, meanQuestionTokens } from './prompt-size';
 import { planSample, type PlannedSampleView } from './samples';
 
@@ -115,6 +117,12 @@ export interface ExperimentPlan {
   evaluation: EvaluationPlan | null;
   /** What the whole experiment costs, stage by stage; `unpriced` names what no price covers. */
   cost: { generate: Range; fineTune: Range; evaluate: Range; total: Range; unpriced: string[] };
+  /**
+   * What a budget reserves (model calls of generation and evaluation; fine-tuning is not metered):
+   * per episode of each run (`runs[].reservation`), and for all of them at once, which is the upper
+   * figure of those stages: a cap that large funds every episode from the start.
+   */
+  budget: { cap: { usd?: number; tokens?: number } | null; reservesUsd: number; reservesTokens: number };
   /** Environment variables that must be set (on the worker) and are not set here. */
   missingSecrets: string[];
   assumptions: string[];
@@ -221,12 +229,14 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
   for (const [entry, gt] of gen.tasks.entries()) {
     const planned = await planSample(clients, config, gt, 'generate.tasks', entry);
     samples.push({ ...planned.view, methods: gt.methods });
-    if (planned.problem) {
-      problems.push(planned.problem);
-      continue;
-    }
-    const chosen: Question[] = planned.questions;
-    generation.push({ entry, task: gt.task, split: gt.split, methods: gt.methods, questions: chosen });
+    if (planned.problem) problems.push(planned.problem);
+    else generation.push({ entry, task: gt.task, split: gt.split, methods: gt.methods, questions: planned.questions });
+  }
+  // The budget reserves these per episode (prepareExperiment computes them the same way); they are the upper figures.
+  const shapes = generationShapes(config, generation);
+  const reservations = generationReservations(config, generation, prices);
+  for (const { entry, questions: chosen } of generation) {
+    const gt = gen.tasks[entry];
     if (teacher.provider === 'replay' && !REPLAY_SPLITS.includes(gt.split)) {
       warnings.push(`generate.tasks.${entry}: the replayed teacher only knows recorded questions; split "${gt.split}" is not a fireact split`);
     }
@@ -237,9 +247,9 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
       const perEpisode = callsPerEpisode(gt.task, method, limits);
       const searchPer = searchesPerEpisode(gt.task, method, limits, usesSearch);
       const completion = completionTokensPerCall(gt.task, method, teacher.maxTokens);
-      const growth: Range = { typical: promptGrowthPerStep(gt.task, completion.typical), upper: promptGrowthPerStep(gt.task, completion.upper) };
+      const growth: Range = { typical: promptGrowthPerStep(gt.task, completion.typical), upper: upperGrowthPerStep(teacher.maxTokens) };
       const first = meanFirstPromptTokens(method, chosen, gen.fewShot);
-      const tokens = episodeTokens(episodes, perEpisode, first, completion, growth);
+      const tokens = episodeTokens(episodes, perEpisode, first, completion, growth, shapes[method]);
       const example: Range = {
         typical: trainingExampleTokens(gt.task, method, questionTokens, perEpisode.typical, completion.typical),
         upper: Math.min(trainingExampleTokens(gt.task, method, questionTokens, perEpisode.upper, completion.upper), curatedCap(2 * perEpisode.upper - 1)),
@@ -261,8 +271,9 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
         tokens,
         costUsd: {
           typical: estimateCost(teacher, { promptTokens: tokens.typical.prompt, completionTokens: tokens.typical.completion }, prices).usd,
-          upper: estimateCost(teacher, { promptTokens: tokens.upper.prompt, completionTokens: tokens.upper.completion }, prices).usd,
+          upper: episodes * reservations[method].usd,
         },
+        reservation: reservations[method],
         trainingExampleTokens: example,
       };
       if (library) {
@@ -338,6 +349,21 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
     }
   }
 
+  // A cap below one episode's reservation pauses the experiment before that episode can start.
+  const metered = [...runs.map((r) => ({ what: `${r.method} generation episode`, r })), ...(evaluation?.runs ?? []).map((r) => ({ what: `${r.target} ${r.method} evaluation episode`, r }))];
+  const reservesUsd = metered.reduce((s, m) => s + m.r.episodes * m.r.reservation.usd, 0);
+  const reservesTokens = metered.reduce((s, m) => s + m.r.episodes * m.r.reservation.tokens, 0);
+  const cap = config.budget ? { usd: config.budget.usd, tokens: config.budget.tokens } : null;
+  const largest = (key: 'usd' | 'tokens') => metered.reduce<(typeof metered)[number] | undefined>((a, m) => (!a || m.r.reservation[key] > a.r.reservation[key] ? m : a), undefined);
+  const usdMax = largest('usd');
+  if (cap?.usd !== undefined && usdMax && usdMax.r.reservation.usd > cap.usd) {
+    problems.push(`budget.usd $${cap.usd} is less than what one ${usdMax.what} reserves ($${usdMax.r.reservation.usd.toFixed(4)}): the experiment would pause before it; plan's upper bound for the metered stages is $${reservesUsd.toFixed(2)}`);
+  }
+  const tokMax = largest('tokens');
+  if (cap?.tokens !== undefined && tokMax && tokMax.r.reservation.tokens > cap.tokens) {
+    problems.push(`budget.tokens ${cap.tokens} is less than what one ${tokMax.what} reserves (${tokMax.r.reservation.tokens} tokens): the experiment would pause before it`);
+  }
+
   const fineTuneCost = sumRanges(fineTune.map((f) => f.costUsd));
   const evaluateCost = evaluation?.totals.costUsd ?? { typical: 0, upper: 0 };
   const unpriced = [
@@ -378,12 +404,13 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
     gpuMemory: gpu.checks,
     evaluation,
     cost: { generate: costUsd, fineTune: fineTuneCost, evaluate: evaluateCost, total: sumRanges([costUsd, fineTuneCost, evaluateCost]), unpriced },
+    budget: { cap, reservesUsd, reservesTokens },
     missingSecrets: [...missingSecrets].sort(),
     assumptions: [
       'tokens ≈ characters / 4, plus 4 per chat message',
       "first prompt = the real system prompt with its worked examples and each sampled question; each step adds a turn and its observation of the recordings' mean length",
       'typical steps and turn lengths: means of the FireAct GPT-4 recordings (successful trajectories, so real runs with failures take more)',
-      `upper: every episode runs to its step cap (react ${gen.maxSteps}, reflexion ${gen.reflexion.maxTrials}×${gen.reflexion.stepsPerTrial}) plus a forced finish, every reply ${teacher.maxTokens} tokens; re-asks after malformed replies (up to ${gen.maxMalformedRetries} per step) come on top`,
+      `upper = what the budget reserves: every episode runs to its step cap (react ${gen.maxSteps}, reflexion ${gen.reflexion.maxTrials}×${gen.reflexion.stepsPerTrial}) plus a forced finish, every reply ${teacher.maxTokens} tokens, every observation ${OBSERVATION_TOKENS} tokens, the longest first prompt of the sample counted as characters / ${CHECK_CHARS_PER_TOKEN}; re-asks after malformed replies (up to ${gen.maxMalformedRetries} per step) come on top (an episode that needs them outgrows its reservation and runs again with twice as much)`,
       'cache hits (a re-run, or questions already answered) are not subtracted',
       'prices are list prices that change; override them with `prices` in the config',
       ...(fineTune.length

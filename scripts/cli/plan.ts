@@ -24,6 +24,7 @@ const usd = (n: number) => `$${n < 10 ? n.toFixed(2) : Math.round(n).toLocaleStr
 const usdRange = (r: Range) => `~${usd(r.typical)} (≤ ${usd(r.upper)})`;
 const splitSize = (s: PlannedSampleView) =>
   s.splitSize === null ? '-' : s.excluded ? `${count(s.splitSize)} less ${count(s.excluded.questions)} of ${s.excluded.splits.join(', ')}` : s.splitSize;
+const reserve = (a: { usd: number; tokens: number }) => (a.tokens ? `$${a.usd.toFixed(4)} / ${count(a.tokens)} tok` : '-');
 const firstIds = (s: PlannedSampleView) => (s.error ? `(error: ${s.error})` : s.ids.slice(0, 3).join(', ') + (s.ids.length > 3 ? ', …' : ''));
 const tokenPair = (t: ExperimentPlan['totals']['tokens']) => ({
   prompt: range({ typical: t.typical.prompt, upper: t.upper.prompt }),
@@ -88,10 +89,10 @@ function evaluationLines(plan: ExperimentPlan): string[] {
     '',
     `evaluation runs (max steps ${ev.maxSteps}, ${ev.maxParallel} at a time; tool noise ${ev.toolNoise.join(', ')})`,
     ...table(
-      ['model', 'kind', 'prompt', 'method', 'task', 'split', 'noise', 'episodes', 'calls', 'prompt tok', 'completion tok', 'cost'],
+      ['model', 'kind', 'prompt', 'method', 'task', 'split', 'noise', 'episodes', 'calls', 'prompt tok', 'completion tok', 'cost', 'reserve/episode'],
       ev.runs.map((r) => {
         const t = tokenPair(r.tokens);
-        return [r.target, r.kind, r.prompt, r.method, r.task, r.split, r.noise, r.episodes, range(r.calls), t.prompt, t.completion, cost(r)];
+        return [r.target, r.kind, r.prompt, r.method, r.task, r.split, r.noise, r.episodes, range(r.calls), t.prompt, t.completion, cost(r), reserve(r.reservation)];
       }),
     ),
     `  ${count(ev.totals.runs)} runs, ${count(ev.totals.episodes)} episodes, model calls ${range(ev.totals.calls)}, searches ${range(ev.totals.searches)}`,
@@ -116,7 +117,7 @@ export function renderPlan(plan: ExperimentPlan): string {
     '',
     'episodes',
     ...table(
-      ['task', 'split', 'method', 'episodes', 'shards', 'calls/episode', 'first prompt tok', 'calls', 'prompt tok', 'completion tok', 'cost', ...(t.replay ? ['recorded'] : [])],
+      ['task', 'split', 'method', 'episodes', 'shards', 'calls/episode', 'first prompt tok', 'calls', 'prompt tok', 'completion tok', 'cost', 'reserve/episode', ...(t.replay ? ['recorded'] : [])],
       plan.runs.map((r) => [
         r.task,
         r.split,
@@ -129,6 +130,7 @@ export function renderPlan(plan: ExperimentPlan): string {
         range({ typical: r.tokens.typical.prompt, upper: r.tokens.upper.prompt }),
         range({ typical: r.tokens.typical.completion, upper: r.tokens.upper.completion }),
         priced ? usdRange(r.costUsd) : '-',
+        priced ? reserve(r.reservation) : '-',
         ...(t.replay ? [r.recorded ?? 0] : []),
       ]),
     ),
@@ -153,6 +155,11 @@ export function renderPlan(plan: ExperimentPlan): string {
     `  generate ${usdRange(plan.cost.generate)}, fine-tune ${usdRange(plan.cost.fineTune)}, evaluate ${usdRange(plan.cost.evaluate)}`,
     `  total ${usdRange(plan.cost.total)}`,
     ...plan.cost.unpriced.map((u) => `  not priced: ${u}`),
+    '',
+    'budget (model calls of generation and evaluation; fine-tuning is not metered)',
+    '  each episode reserves its upper bound (reserve/episode) before it starts and gives back what it does not pay;',
+    `  all of them at once: ${usd(plan.budget.reservesUsd)} / ${count(plan.budget.reservesTokens)} tokens, so a cap that large never pauses`,
+    `  ${plan.budget.cap ? `this config's cap: ${[plan.budget.cap.usd !== undefined ? `$${plan.budget.cap.usd}` : '', plan.budget.cap.tokens !== undefined ? `${count(plan.budget.cap.tokens)} tokens` : ''].filter(Boolean).join(' and ')}` : 'this config sets no budget'}`,
     '',
     'estimates assume:',
     ...plan.assumptions.map((a) => `  - ${a}`),

@@ -12,10 +12,10 @@ export interface CliResult {
   err: string;
 }
 
-export async function runFireact(args: string[], address: string, env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+export async function runFireact(args: string[], address: string, env: NodeJS.ProcessEnv = {}, cwd = REPO_ROOT): Promise<CliResult> {
   try {
     const { stdout, stderr } = await exec(process.execPath, [path.join(REPO_ROOT, 'bin', 'fireact.js'), ...args], {
-      cwd: REPO_ROOT,
+      cwd,
       env: { ...process.env, TEMPORAL_ADDRESS: address, ...env },
     });
     return { code: 0, out: stdout, err: stderr };
