@@ -367,7 +367,7 @@ describe('bad inputs', { concurrency: 3 }, () => {
 
   test('21 missing API key, found by prepare before any model call', { timeout: 60_000 }, async () => {
     const c = { ...baseConfig(), name: 'nokey', models: openaiTeacher() };
-    c.generate.tasks = [{ task: 'hotpotqa', split: 'dev', methods: ['react'], sample: { n: 2 } }];
+    c.generate.tasks = [{ task: 'hotpotqa', split: 'test', methods: ['react'], sample: { n: 2 } }];
     const file = await configFile(c);
     await nothingSpent(async () => {
       const start = await fireact(['start', file, '--id', 'nokey-1']);

@@ -35,6 +35,8 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
+const STRATEGYQA_TEST_SIZE = 490;
+
 function smallConfig(over: Partial<ExperimentConfigInput> = {}): ExperimentConfigInput {
   return {
     name: 'small',
@@ -45,17 +47,15 @@ function smallConfig(over: Partial<ExperimentConfigInput> = {}): ExperimentConfi
     generate: {
       teacher: 'teacher',
       tasks: [
-        { task: 'hotpotqa', split: 'dev', methods: ['react', 'cot'], sample: { n: 7, order: 'fireact' } },
-        { task: 'strategyqa', split: 'dev', methods: ['reflexion'], sample: { n: 4, seed: 9 } },
+        // Not the eval splits (dev): generating on those is a problem of its own.
+        { task: 'hotpotqa', split: 'test', methods: ['react', 'cot'], sample: { n: 7, order: 'fireact' } },
+        { task: 'strategyqa', split: 'test', methods: ['reflexion'], sample: { n: 4, seed: 9 } },
       ],
       shardSize: 3,
       maxSteps: 6,
       reflexion: { maxTrials: 2, stepsPerTrial: 4 },
     },
-    datasets: [
-      { name: 'hq', tasks: ['hotpotqa'], methods: ['react'] },
-      { name: 'none', tasks: ['mmlu'], methods: ['react'] },
-    ],
+    datasets: [{ name: 'hq', tasks: ['hotpotqa'], methods: ['react'] }],
     ...over,
   };
 }
@@ -106,8 +106,8 @@ test('the demo plan freezes the same questions as prepareExperiment, with matchi
   }
 });
 
-test('prepareExperiment writes exactly the samples and shards the plan shows', async () => {
-  const raw = smallConfig({ name: 'prep' });
+test('prepareExperiment writes exactly the samples and shards the plan shows, and reserves what it shows', async () => {
+  const raw = smallConfig({ name: 'prep', budget: { usd: 100 } });
   const env = { [KEY_VAR]: 'sk-test' };
   const plan = await planExperiment(parseExperimentConfig(raw), createClientProvider(env), { env });
   assert.deepEqual(plan.problems, []);
@@ -117,6 +117,9 @@ test('prepareExperiment writes exactly the samples and shards the plan shows', a
   assert.equal(prepared.episodes, plan.totals.episodes);
   assert.equal(prepared.questions, plan.totals.questions);
   assert.equal(prepared.shards.length, plan.totals.shards);
+  // One cost model: the ledger's reservations are the plan's, computed by the same code.
+  for (const r of plan.runs) assert.deepEqual(prepared.budget!.generate[r.method], r.reservation, r.method);
+  assert.ok(plan.runs.every((r) => r.reservation.usd > 0));
   for (const s of plan.samples) {
     const file = JSON.parse(await fs.readFile(path.join(dir, 'artifacts', layout.sample('prep-1', s.task, s.split)), 'utf8')) as {
       seed: number;
@@ -135,8 +138,8 @@ test('a small openai config: calls, tokens and cost follow the step caps and the
   assert.deepEqual(
     plan.samples.map((s) => [s.task, s.split, s.order, s.seed, s.splitSize, s.n]),
     [
-      ['hotpotqa', 'dev', 'fireact', 233, 7405, 7],
-      ['strategyqa', 'dev', 'seeded', 9, 229, 4],
+      ['hotpotqa', 'test', 'fireact', 233, 7405, 7],
+      ['strategyqa', 'test', 'seeded', 9, STRATEGYQA_TEST_SIZE, 4],
     ],
   );
   const run = (method: string) => plan.runs.find((r) => r.method === method)!;
@@ -170,12 +173,16 @@ test('a small openai config: calls, tokens and cost follow the step caps and the
   assert.ok(Math.abs(plan.totals.costUsd.typical - plan.runs.reduce((s, r) => s + r.costUsd.typical, 0)) < 1e-9);
   assert.deepEqual(
     plan.datasets.map((d) => [d.name, d.episodes, d.recordsAtMost]),
-    [
-      ['hq', 7, 7],
-      ['none', 0, 0],
-    ],
+    [['hq', 7, 7]],
   );
-  assert.ok(plan.warnings.some((w) => w.includes('dataset "none"')));
+  // The upper figures are what the budget reserves, episode by episode.
+  for (const r of plan.runs) assert.ok(Math.abs(r.costUsd.upper - r.episodes * r.reservation.usd) < 1e-12, `${r.method}: ${r.costUsd.upper}`);
+
+  // A mix no generation entry feeds would be empty: a problem.
+  const none = await planExperiment(parseExperimentConfig(smallConfig({ datasets: [...smallConfig().datasets!, { name: 'none', tasks: ['mmlu'], methods: ['react'] }] })), createClientProvider({}), {
+    env: { [KEY_VAR]: 'sk-test' },
+  });
+  assert.deepEqual(none.problems, ['dataset "none" would be empty: no generation entry has one of its tasks (mmlu) with one of its methods (react)']);
 
   // Overrides replace the list price.
   const cheap = await planExperiment(parseExperimentConfig(smallConfig()), createClientProvider({}), {
@@ -457,7 +464,9 @@ test('CLI: a student key that is not set and a local base model path that does n
   assert.match(text.stdout, /problems \(3\):/);
   assert.ok(text.stdout.includes(`student "gpt35" needs the environment variable ${STUDENT_KEY_VAR}`), text.stdout);
   assert.ok(text.stdout.includes(`student "llama" has baseModel "${missing}"`), text.stdout);
-  assert.ok(text.stdout.includes(`student "rel" has baseModel "./no-such-model-dir/x", and ${path.join(REPO_ROOT, 'no-such-model-dir', 'x')} does not exist`), text.stdout);
+  // A relative path in a config file resolves against the file's folder.
+  const rel = path.join(dir, 'no-such-model-dir', 'x');
+  assert.ok(text.stdout.includes(`student "rel" has baseModel "${rel}", and ${rel} does not exist`), text.stdout);
   assert.doesNotMatch(text.stdout, /student "tiny"/);
   assert.match(text.stdout, /evaluation runs/);
   assert.match(text.stdout, /fine-tuning/);
