@@ -101,6 +101,14 @@ void describe('helpers', () => {
     assert.notEqual(normalizeQuestion('Who wrote Hamlet?'), normalizeQuestion('Who wrote Macbeth?'));
   });
 
+  void test('normalizeQuestion: the ASCII fast path gives what the Unicode rule gives, for every ASCII character', () => {
+    const unicodeRule = (t: string) => t.normalize('NFKC').toLowerCase().replace(/[\p{P}\p{S}]+/gu, ' ').replace(/\s+/g, ' ').trim();
+    for (let c = 0; c < 128; c++) {
+      const text = `Ab${String.fromCharCode(c)}cD ${String.fromCharCode(c)}`;
+      assert.equal(normalizeQuestion(text), unicodeRule(text), `character ${c}`);
+    }
+  });
+
   void test('parseCanonicalAction: the exact action form that ends the turn', () => {
     assert.deepEqual(parseCanonicalAction('Thought: x\nAction: search[Badr Hari]'), { verb: 'search', argument: 'Badr Hari' });
     assert.deepEqual(parseCanonicalAction('Thought: x\nAction: finish[yes]  \n'), { verb: 'finish', argument: 'yes' });
