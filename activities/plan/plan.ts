@@ -6,7 +6,6 @@ import path from 'node:path';
 import { generationParallelism, type DatasetMix, type ExperimentConfig, type MethodName, type TaskName } from '../../core/config';
 import { CHECK_CHARS_PER_TOKEN, OBSERVATION_TOKENS, upperGrowthPerStep } from '../../core/budget';
 import { estimateCost, mergePrices, type PriceFlag, type PriceTable } from '../../core/prices';
-import type { Question } from '../../core/trajectory';
 import type { ClientProvider } from '../experiment/clients';
 import { expandPath, looksLikePath, resolveConfigPaths } from '../experiment/config-file';
 import { resolveApiKey } from '../models/openai-model';

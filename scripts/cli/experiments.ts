@@ -5,7 +5,6 @@ import { experimentIdProblem, WORKFLOW_TYPE } from '../../core/ids';
 import { progressQuery } from '../../core/progress';
 import type { ExperimentResult } from '../../workflows/experiment';
 import { connect, workflowLink } from './connection';
-import { checkConfigFile, printChecks } from './plan';
 import { shellQuote } from './shell';
 import { startExperiment, timestampId, workerWarning } from './start';
 import { statusCommand as showStatus } from './status';
@@ -46,6 +45,8 @@ export async function startCommand(file: string, opts: { id?: string; watch: boo
   const idProblem = opts.id === undefined ? undefined : experimentIdProblem(opts.id);
   if (idProblem) throw new Error(idProblem);
   // Check before connecting: a bad config fails at once, naming the field, and nothing is started.
+  // (The checks' modules load only here: status, list and the rest do not need them.)
+  const { checkConfigFile, printChecks } = await import('./plan');
   const checked = await checkConfigFile(file);
   printChecks(checked.checks, process.stderr);
   if (checked.checks.problems.length && !opts.force) {
