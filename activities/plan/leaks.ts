@@ -47,7 +47,7 @@ export async function checkEvalOverlap(
       );
     } else {
       out.warnings.push(
-        `${where}: ${hits.length} of ${n} questions are also evaluation questions (${splits}); curation drops their ${episodes} episodes as eval-split leaks after they are paid for`,
+        `${where}: ${hits.length} of ${n} questions are also evaluation questions (${splits}); curation drops their ${episodes} episode${episodes === 1 ? '' : 's'} as eval-split leaks after they are paid for`,
       );
     }
   }
