@@ -90,9 +90,11 @@ const COMMANDS: Command[] = [
     options: {
       reset: { type: 'boolean', help: 'reset the same workflow to the stage that failed (the default when the config stays)' },
       new: { type: 'boolean', help: 'start a new run <id>-r<N> in the same artifact folder' },
-      config: { type: 'string', value: 'FILE', help: 'a changed config for the new run (implies --new)' },
+      config: { type: 'string', value: 'FILE', help: 'a changed config for the new run (implies --new); checked as start checks it' },
+      force: { type: 'boolean', help: 'resume with the changed config even though the checks found problems' },
     },
-    run: async (p) => (await import('./cli/resume')).resumeCommand(p.positionals[0], { reset: bool(p, 'reset'), new: bool(p, 'new'), config: str(p, 'config') }),
+    run: async (p) =>
+      (await import('./cli/resume')).resumeCommand(p.positionals[0], { reset: bool(p, 'reset'), new: bool(p, 'new'), config: str(p, 'config'), force: bool(p, 'force') }),
   },
   {
     name: 'score',

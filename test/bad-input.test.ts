@@ -72,6 +72,7 @@
 // 65 cancel of an experiment that ended      → "fireact: experiment dup-1 is COMPLETED; there is nothing to cancel"
 // 66 budget of an experiment that ended      → "fireact: experiment dup-1 is COMPLETED; its budget can no longer be raised"
 // 67 score --split that the task lacks       → 'score: task hotpotqa has no split "trian"; its splits are: dev, test'
+// 68 resume --config with a config that has a problem → "…/bad.yaml: not resumed: 1 problem(s) above; fix them, or resume anyway with --force"
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -838,6 +839,16 @@ describe('bad inputs', { concurrency: 3 }, () => {
     assert.equal(r.code, 1);
     assert.match(r.err, /score: task hotpotqa has no split "trian"; its splits are: dev, test/);
     assert.equal(r.out, '');
+  });
+
+  test('68 resume with a changed config that has a problem', async () => {
+    const c = { ...baseConfig(), name: 'dup', datasets: [{ name: 'cot-only', tasks: ['hotpotqa'], methods: ['cot'] }] };
+    const file = await configFile(c);
+    const r = await nothingSpent(() => fireact(['resume', 'dup-1', '--config', file]));
+    assert.equal(r.code, 1);
+    assert.match(r.err, /problem: dataset "cot-only" would be empty/);
+    assert.ok(r.err.endsWith(`fireact: ${file}: not resumed: 1 problem(s) above; fix them, or resume anyway with --force\n`), r.err);
+    await assert.rejects(env.client.workflow.getHandle('dup-1-r1').describe(), /not found/i);
   });
 });
 

@@ -173,7 +173,7 @@ export async function resumeExperiment(client: Client, connection: Connection, i
 }
 
 /** `fireact resume <id> [--reset | --new] [--config file]`; returns the exit code. */
-export async function resumeCommand(id: string, opts: { reset: boolean; new: boolean; config?: string }): Promise<number> {
+export async function resumeCommand(id: string, opts: { reset: boolean; new: boolean; config?: string; force: boolean }): Promise<number> {
   const { reset, new: fresh, config: configFile } = opts;
   if (reset && fresh) throw new Error('choose one of --reset and --new');
   // Both ways go on writing the experiment's artifact folder; an id that cannot name one (an experiment
@@ -181,6 +181,13 @@ export async function resumeCommand(id: string, opts: { reset: boolean; new: boo
   // resumed run `<id>-r<N>` writes the folder of `<id>`, which is what must fit.
   const idProblem = experimentIdProblem(id.replace(/-r\d+$/, '')) ? experimentIdProblem(id) : undefined;
   if (idProblem) throw new Error(idProblem);
+  if (configFile) {
+    // A changed config gets the checks `start` makes, before anything is touched.
+    const { checkConfigFile, printChecks } = await import('./plan');
+    const { checks } = await checkConfigFile(configFile);
+    printChecks(checks, process.stderr);
+    if (checks.problems.length && !opts.force) throw new Error(`${configFile}: not resumed: ${checks.problems.length} problem(s) above; fix them, or resume anyway with --force`);
+  }
   const { client, connection } = await connect();
   try {
     const r = await resumeExperiment(client, connection, id, { mode: reset ? 'reset' : fresh ? 'new' : undefined, configFile });
