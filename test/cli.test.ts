@@ -86,7 +86,7 @@ test('cancel stops a running experiment', { timeout: 120_000 }, async () => {
   await assert.rejects(handle.result());
   assert.equal((await handle.describe()).status.name, 'CANCELLED');
   // The shard stops too: it does not go on through its remaining episodes.
-  const shard = env.client.workflow.getHandle('cli-slow-1/generate/hotpotqa-dev-cot-0');
+  const shard = env.client.workflow.getHandle('cli-slow-1/generate/hotpotqa-test-cot-0');
   await assert.rejects(shard.result());
   assert.equal((await shard.describe()).status.name, 'CANCELLED');
   const sent = slow.completionRequests;

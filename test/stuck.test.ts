@@ -153,6 +153,8 @@ test('a refused model endpoint shows within seconds, pauses as blocked, and goes
   const file = await writeConfig('refused', {
     models: { teacher: { provider: 'openai', model: 'gpt-4o-mini', baseUrl: `http://127.0.0.1:${port}/v1` } },
     generate: { teacher: 'teacher', tasks: [{ task: 'hotpotqa', split: 'fireact-react', methods: ['cot'], sample: { n: 3 } }], shardSize: 3, episodeConcurrency: 3 },
+    // A mix of what is generated (a react-only mix would be empty, which start refuses).
+    datasets: [{ name: 'hotpotqa', tasks: ['hotpotqa'], methods: ['cot'] }],
     // The fake teacher's answers are not the gold ones; keep its trajectories anyway.
     curate: { requireSuccess: false },
     blockedAfterSeconds: 12,
