@@ -105,7 +105,7 @@ const COMMANDS: Command[] = [
       task: { type: 'string', value: 'TASK', help: 'hotpotqa, strategyqa, bamboogle or mmlu (required)' },
       predictions: { type: 'string', value: 'FILE', help: 'JSONL predictions (required)' },
       split: { type: 'string', value: 'SPLIT', help: "split whose gold answers a \"question\" line is looked up in (default: the task's eval split)" },
-      scoring: { type: 'string', value: 'RULE', help: 'lenient (default: a yes/no or option letter anywhere in the answer) or fireact (the FireAct authors\' checks: the answer starts with it); HotpotQA and Bamboogle EM/F1 are the same under both' },
+      scoring: { type: 'string', value: 'lenient|fireact', help: 'lenient (default: a yes/no or option letter anywhere in the answer) or fireact (the FireAct authors\' checks: the answer starts with it); HotpotQA and Bamboogle EM/F1 are the same under both' },
       'data-dir': { type: 'string', value: 'DIR', help: 'the FireAct data folder (default: ../shared/fireact)' },
     },
     run: async (p) =>

@@ -308,9 +308,10 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
   const datasets = config.datasets.map((mix: DatasetMix): PlannedDataset => {
     const from = mixRuns(mix);
     const episodes = from.reduce((s, r) => s + r.episodes, 0);
-    if (episodes === 0) {
+    // From the config's entries, not the planned runs: an entry whose data is missing is a problem of its own.
+    if (!gen.tasks.some((t) => mix.tasks.includes(t.task) && t.methods.some((m) => mix.methods.includes(m)))) {
       emptyMix.set(mix.name, `no generation entry has one of its tasks (${mix.tasks.join(', ')}) with one of its methods (${mix.methods.join(', ')})`);
-    } else if (library && from.every((r) => r.recorded === 0)) {
+    } else if (library && from.length && from.every((r) => r.recorded === 0)) {
       emptyMix.set(mix.name, `the replayed teacher has a recording for none of its ${episodes} episodes`);
     }
     const why = emptyMix.get(mix.name);
