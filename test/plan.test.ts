@@ -571,6 +571,7 @@ test('sample.exclude: a sample too large once the excluded questions are gone is
     smallConfig({
       dataDir: data,
       generate: { teacher: 'teacher', tasks: [{ task: 'strategyqa', split: 'train', methods: ['cot'], sample: { n: 600, order: 'fireact', exclude: ['dev'] } }] },
+      datasets: [{ name: 'sq', tasks: ['strategyqa'], methods: ['cot'] }],
     }),
   );
   const plan = await planExperiment(config, createClientProvider({ [KEY_VAR]: 'k' }), { env: { [KEY_VAR]: 'k' } });
