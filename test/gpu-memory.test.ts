@@ -187,7 +187,7 @@ test('CLI: validate and plan refuse the 7B full fine-tune on one 24 GB GPU (exit
   await fs.writeFile(good, YAML.stringify(config([paperFull, paperLora], dir)));
   const ok = fireact(['validate', good]);
   assert.equal(ok.status, 0, ok.stderr);
-  assert.match(ok.stdout, /paper\.yaml: valid/);
+  assert.match(ok.stdout, /paper\.yaml: config is valid/);
   assert.match(ok.stderr, /warning: student "paper-full": the local trainer cannot run sharding "fsdp" yet/);
   const planned = fireact(['plan', good, '--json']);
   assert.equal(planned.status, 0, planned.stderr);
