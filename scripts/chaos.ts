@@ -1,13 +1,13 @@
 // `npm run chaos`: the fault-injection suite at full size (the fast versions run in `npm test`), one
 // fault after another, then a table: fault | runs | episodes lost | duplicates | calls paid twice |
 // time to recover. `--quick` runs the fast sizes; `--only a,b` picks faults by name.
-import { formatTable, type ChaosRow } from '../test/chaos/harness';
-import { runFailFast, runModelFaultChaos } from '../test/chaos/model-faults';
-import { runSearchFaultChaos } from '../test/chaos/search-faults';
-import { runTemporalRestartChaos } from '../test/chaos/temporal-restart';
-import { runTrainerKillChaos } from '../test/chaos/trainer-kill';
-import { runUnwritableChaos } from '../test/chaos/unwritable';
-import { runWorkerKillChaos } from '../test/chaos/worker-kill';
+import { formatTable, type ChaosRow } from './chaos/harness';
+import { runFailFast, runModelFaultChaos } from './chaos/model-faults';
+import { runSearchFaultChaos } from './chaos/search-faults';
+import { runTemporalRestartChaos } from './chaos/temporal-restart';
+import { runTrainerKillChaos } from './chaos/trainer-kill';
+import { runUnwritableChaos } from './chaos/unwritable';
+import { runWorkerKillChaos } from './chaos/worker-kill';
 
 const quick = process.argv.includes('--quick');
 const onlyArg = process.argv.indexOf('--only');

@@ -24,9 +24,9 @@ import { TASK_QUEUE } from '../core/ids';
 import { progressQuery } from '../core/progress';
 import { FireActExperiment } from '../workflows';
 import { createFireactWorkers } from '../workers/fireact-worker';
-import { fakeTeacher, startFakeOpenAIServer } from '../test/support/fake-openai-server';
-import { historyToJsonValue } from '../test/support/history-json';
-import { startDevServer, workflowBundle } from '../test/support/temporal';
+import { fakeTeacher, startFakeOpenAIServer } from './support/fake-openai-server';
+import { historyToJsonValue } from './support/history-json';
+import { startDevServer, workflowBundle } from './support/temporal';
 
 const WORK = '/tmp/fireact-fixture';
 

@@ -2,7 +2,7 @@
 // 400 and 401 fail fast with a clear message and no retry storm.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { runFailFast, runModelFaultChaos } from './chaos/model-faults';
+import { runFailFast, runModelFaultChaos } from '../../scripts/chaos/model-faults';
 
 test('transient model faults mixed over a run: retried, backed off, datasets as undisturbed', { timeout: 240_000 }, async () => {
   const row = await runModelFaultChaos({ episodes: 60, every: 6 });

@@ -1,6 +1,6 @@
 // Fault 4 (fast): a failing and slow search backend; failures become observations, episodes go on.
 import { test } from 'node:test';
-import { runSearchFaultChaos } from './chaos/search-faults';
+import { runSearchFaultChaos } from '../../scripts/chaos/search-faults';
 
 test('search 500s and timeouts become observations; the experiment completes', { timeout: 180_000 }, async () => {
   const row = await runSearchFaultChaos({ episodes: 40, every: 4 });

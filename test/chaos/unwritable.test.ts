@@ -1,6 +1,6 @@
 // Fault 6 (fast): the trajectories folder unwritable for a few seconds mid-generation.
 import { test } from 'node:test';
-import { runUnwritableChaos } from './chaos/unwritable';
+import { runUnwritableChaos } from '../../scripts/chaos/unwritable';
 
 test('an unwritable artifact folder: ArtifactWriteFailed, retried, nothing partial taken as complete', { timeout: 180_000 }, async () => {
   const row = await runUnwritableChaos({ episodes: 60, blocks: 1, blockMs: 3000 });

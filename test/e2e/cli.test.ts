@@ -7,10 +7,10 @@ import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { execFile } from 'node:child_process';
 import YAML from 'yaml';
-import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer } from './support/fake-openai-server';
-import { DATA_DIR, REPO_ROOT, tempDir } from './support/paths';
-import { startStack } from './support/temporal';
-import { runFireact } from './support/cli';
+import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer } from '../../scripts/support/fake-openai-server';
+import { DATA_DIR, REPO_ROOT, tempDir } from '../../scripts/support/paths';
+import { startStack } from '../../scripts/support/temporal';
+import { runFireact } from '../support/cli';
 
 let env: TestWorkflowEnvironment;
 let stack: Awaited<ReturnType<typeof startStack>>;

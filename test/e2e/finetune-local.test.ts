@@ -7,11 +7,11 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { StudentSchema } from '../core/config';
-import { createLocalFineTuneActivities, type LocalTrainInput } from '../activities/finetune/local/activities';
-import { createTrainerPythonResolver } from '../activities/finetune/local/trainer-process';
-import { trainingLine } from '../scripts/cli/render';
-import { DATA_DIR, tempDir } from './support/paths';
+import { StudentSchema } from '../../core/config';
+import { createLocalFineTuneActivities, type LocalTrainInput } from '../../activities/finetune/local/activities';
+import { createTrainerPythonResolver } from '../../activities/finetune/local/trainer-process';
+import { trainingLine } from '../../scripts/cli/render';
+import { DATA_DIR, tempDir } from '../../scripts/support/paths';
 
 let dir: string;
 let data: string;

@@ -6,12 +6,12 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { TASK_QUEUE } from '../core/ids';
-import { FireActExperiment } from '../workflows';
-import { startFakeFineTuneServer, type FakeFineTuneServer } from './support/fake-finetune-server';
-import { DATA_DIR, tempDir } from './support/paths';
-import { startDevServer } from './support/temporal';
-import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from './support/worker-process';
+import { TASK_QUEUE } from '../../core/ids';
+import { FireActExperiment } from '../../workflows';
+import { startFakeFineTuneServer, type FakeFineTuneServer } from '../../scripts/support/fake-finetune-server';
+import { DATA_DIR, tempDir } from '../../scripts/support/paths';
+import { startDevServer } from '../../scripts/support/temporal';
+import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../../scripts/support/worker-process';
 
 let env: TestWorkflowEnvironment;
 let ft: FakeFineTuneServer;

@@ -11,9 +11,9 @@ import { Client } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { TASK_QUEUE } from '../core/ids';
-import { FireActExperiment } from '../workflows';
-import { payloadFromJson, payloadToJson, startCodecServer, type CodecServer, type JsonPayload } from '../scripts/codec-server';
+import { TASK_QUEUE } from '../../core/ids';
+import { FireActExperiment } from '../../workflows';
+import { payloadFromJson, payloadToJson, startCodecServer, type CodecServer, type JsonPayload } from '../../scripts/codec-server';
 import {
   createAesGcmCodec,
   ENCRYPTED_ENCODING,
@@ -22,10 +22,10 @@ import {
   payloadCodecsFromEnv,
   PAYLOAD_KEY_ENV,
   PAYLOAD_OLD_KEYS_ENV,
-} from '../workers/payload-codec';
-import { DATA_DIR, tempDir } from './support/paths';
-import { startDevServer } from './support/temporal';
-import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from './support/worker-process';
+} from '../../workers/payload-codec';
+import { DATA_DIR, tempDir } from '../../scripts/support/paths';
+import { startDevServer } from '../../scripts/support/temporal';
+import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../../scripts/support/worker-process';
 
 const jsonPayload = (value: unknown): Payload => ({
   metadata: { encoding: Buffer.from('json/plain') },

@@ -4,15 +4,15 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { createArtifactStore } from '../activities/artifacts/store';
-import { renderHtml } from '../activities/report/render-html';
-import { renderMarkdown } from '../activities/report/render-markdown';
-import { comparePaper, type EvalSampleInfo, type StudentInfo } from '../activities/report/paper';
-import { PAPER_RESULTS } from '../activities/report/paper-results';
-import type { EvalRow, MetricWithCi, ReportInput } from '../activities/report/types';
-import { writeReport } from '../activities/report/write-report';
-import { decodePng, pixel, renderPage, type Image } from './support/chromium';
-import { REPO_ROOT, tempDir } from './support/paths';
+import { createArtifactStore } from '../../activities/artifacts/store';
+import { renderHtml } from '../../activities/report/render-html';
+import { renderMarkdown } from '../../activities/report/render-markdown';
+import { comparePaper, type EvalSampleInfo, type StudentInfo } from '../../activities/report/paper';
+import { PAPER_RESULTS } from '../../activities/report/paper-results';
+import type { EvalRow, MetricWithCi, ReportInput } from '../../activities/report/types';
+import { writeReport } from '../../activities/report/write-report';
+import { decodePng, pixel, renderPage, type Image } from '../support/chromium';
+import { REPO_ROOT, tempDir } from '../../scripts/support/paths';
 
 const run = promisify(execFile);
 

@@ -13,17 +13,17 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import YAML from 'yaml';
-import { TASK_QUEUE } from '../core/ids';
-import { FireActExperiment } from '../workflows';
-import { createFireactWorkers } from '../workers/fireact-worker';
-import { findResetPoint, resumeExperiment } from '../scripts/cli/resume';
-import { progressQuery } from '../core/progress';
-import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer } from './support/fake-openai-server';
-import { startFakeFineTuneServer, type FakeFineTuneServer } from './support/fake-finetune-server';
-import { historyFromJsonValue } from './support/history-json';
-import { DATA_DIR, tempDir } from './support/paths';
-import { startDevServer, workflowBundle } from './support/temporal';
-import { runFireact } from './support/cli';
+import { TASK_QUEUE } from '../../core/ids';
+import { FireActExperiment } from '../../workflows';
+import { createFireactWorkers } from '../../workers/fireact-worker';
+import { findResetPoint, resumeExperiment } from '../../scripts/cli/resume';
+import { progressQuery } from '../../core/progress';
+import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer } from '../../scripts/support/fake-openai-server';
+import { startFakeFineTuneServer, type FakeFineTuneServer } from '../../scripts/support/fake-finetune-server';
+import { historyFromJsonValue } from '../../scripts/support/history-json';
+import { DATA_DIR, REPO_ROOT, tempDir } from '../../scripts/support/paths';
+import { startDevServer, workflowBundle } from '../../scripts/support/temporal';
+import { runFireact } from '../support/cli';
 
 const KEY_ENV = 'FIREACT_TEST_RESUME_KEY';
 let env: TestWorkflowEnvironment;
@@ -208,7 +208,7 @@ test('a run resumed as a new run with a changed config reuses every episode and 
 });
 
 test('the reset point is the workflow task that began the last stage, in recorded histories', async () => {
-  const fixtures = path.join(__dirname, 'fixtures', 'histories', 'v1');
+  const fixtures = path.join(REPO_ROOT, 'test', 'fixtures', 'histories', 'v1');
   const load = async (name: string) =>
     historyFromJsonValue((JSON.parse(await fs.readFile(path.join(fixtures, name), 'utf8')) as { history: unknown }).history).events ?? [];
   // Cancelled in generation: reset to the task that started the first shard, after prepare's result.

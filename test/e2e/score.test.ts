@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { DATA_DIR, REPO_ROOT, tempDir } from './support/paths';
+import { DATA_DIR, REPO_ROOT, tempDir } from '../../scripts/support/paths';
 
 let dir: string;
 

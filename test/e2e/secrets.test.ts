@@ -15,14 +15,14 @@ import { after, before, test } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { TASK_QUEUE } from '../core/ids';
-import { FireActExperiment } from '../workflows';
-import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer } from './support/fake-openai-server';
-import { startFakeFineTuneServer, type FakeFineTuneServer } from './support/fake-finetune-server';
-import { startFakeSerpApi, type FakeServer } from './support/fake-search-servers';
-import { DATA_DIR, tempDir } from './support/paths';
-import { startDevServer } from './support/temporal';
-import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from './support/worker-process';
+import { TASK_QUEUE } from '../../core/ids';
+import { FireActExperiment } from '../../workflows';
+import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer } from '../../scripts/support/fake-openai-server';
+import { startFakeFineTuneServer, type FakeFineTuneServer } from '../../scripts/support/fake-finetune-server';
+import { startFakeSerpApi, type FakeServer } from '../../scripts/support/fake-search-servers';
+import { DATA_DIR, tempDir } from '../../scripts/support/paths';
+import { startDevServer } from '../../scripts/support/temporal';
+import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../../scripts/support/worker-process';
 
 const randomKey = (prefix: string) => {
   let s = '';

@@ -7,10 +7,10 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { ExperimentProgress } from '../core/progress';
-import type { ExperimentResult } from '../workflows/experiment';
-import { REPO_ROOT } from './support/paths';
-import { startStack, temporalBin } from './support/temporal';
+import type { ExperimentProgress } from '../../core/progress';
+import type { ExperimentResult } from '../../workflows/experiment';
+import { REPO_ROOT } from '../../scripts/support/paths';
+import { startStack, temporalBin } from '../../scripts/support/temporal';
 
 const run = promisify(execFile);
 let env: TestWorkflowEnvironment;

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import OpenAI from 'openai';
-import { REPO_ROOT, tempDir } from './support/paths';
+import { REPO_ROOT, tempDir } from '../../scripts/support/paths';
 
 const SETUP_CANNOT_INSTALL = 3; // setup-trainer.sh: no Python/venv, or PyPI unreachable
 const EXIT_STOPPED = 75; // the trainer stopped on request after saving a checkpoint

@@ -7,7 +7,7 @@
 //
 // --key defaults to $FAKE_FINETUNE_KEY, then "sk-fake-finetune-key"; --log to $FAKE_FINETUNE_LOG.
 import { parseArgs } from 'node:util';
-import { startFakeFineTuneServer } from './fake-finetune-server';
+import { startFakeFineTuneServer } from '../../scripts/support/fake-finetune-server';
 import { serveUntilSignalled } from './serve-until-signalled';
 
 function num(value: string | undefined, name: string): number | undefined {

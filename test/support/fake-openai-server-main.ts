@@ -6,7 +6,7 @@
 //
 // --log defaults to $FAKE_OPENAI_LOG; --faults maps chat-request numbers to faults (see faultReply).
 import { parseArgs } from 'node:util';
-import { faultReply, fakeTeacher, startFakeOpenAIServer, type FakeReply } from './fake-openai-server';
+import { faultReply, fakeTeacher, startFakeOpenAIServer, type FakeReply } from '../../scripts/support/fake-openai-server';
 import { serveUntilSignalled } from './serve-until-signalled';
 
 async function main(): Promise<void> {

@@ -2,11 +2,11 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
-import { METHOD_NAMES, TASK_NAMES, type MethodName } from '../core/config';
-import type { Question } from '../core/trajectory';
-import { cleanOutput, parseAction } from '../activities/agent/actions';
-import { runEpisode, type EpisodeInput, type EpisodeOptions, type Scorer } from '../activities/agent/episode';
-import { REFLECTION_EXAMPLES, WORKED_EXAMPLES } from '../activities/agent/exemplars';
+import { METHOD_NAMES, TASK_NAMES, type MethodName } from '../../core/config';
+import type { Question } from '../../core/trajectory';
+import { cleanOutput, parseAction } from '../../activities/agent/actions';
+import { runEpisode, type EpisodeInput, type EpisodeOptions, type Scorer } from '../../activities/agent/episode';
+import { REFLECTION_EXAMPLES, WORKED_EXAMPLES } from '../../activities/agent/exemplars';
 import {
   exemplars,
   forcedFinishInstruction,
@@ -15,11 +15,11 @@ import {
   studentMessages,
   systemPrompt,
   taskFamily,
-} from '../activities/agent/prompts';
-import type { ChatModel, ChatRequest, ChatResponse } from '../activities/models/types';
-import type { SearchBackend, SearchRequest } from '../activities/tools/types';
+} from '../../activities/agent/prompts';
+import type { ChatModel, ChatRequest, ChatResponse } from '../../activities/models/types';
+import type { SearchBackend, SearchRequest } from '../../activities/tools/types';
 
-const DATA_DIR = path.resolve(__dirname, '../../shared/fireact');
+import { DATA_DIR } from '../../scripts/support/paths';
 
 // ---- test doubles: a scripted chat model and a map-backed search -------------------------------------------
 

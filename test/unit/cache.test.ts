@@ -4,9 +4,10 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { withSearchCache } from '../activities/cache/cached-search';
-import { canonicalJson, createContentCache } from '../activities/cache/content-cache';
-import type { SearchBackend } from '../activities/tools/types';
+import { withSearchCache } from '../../activities/cache/cached-search';
+import { canonicalJson, createContentCache } from '../../activities/cache/content-cache';
+import type { SearchBackend } from '../../activities/tools/types';
+import { REPO_ROOT } from '../../scripts/support/paths';
 
 // Every temp dir a test made, removed at the end.
 const created: Array<Promise<string>> = [];
@@ -128,7 +129,7 @@ void test('keys that are not plain tokens are refused (no path tricks)', async (
 void test('a writer killed mid-write never leaves a readable half entry', async () => {
   const dir = await tempDir();
   const script = path.join(dir, 'writer.ts');
-  const modulePath = path.resolve(__dirname, '../activities/cache/content-cache.ts');
+  const modulePath = path.join(REPO_ROOT, 'activities/cache/content-cache.ts');
   await fs.writeFile(
     script,
     `import { createContentCache } from ${JSON.stringify(modulePath)};
@@ -142,7 +143,7 @@ const big = 'x'.repeat(2_000_000);
 })();
 `,
   );
-  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: path.resolve(__dirname, '..'), stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     child.stdout.on('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`writer exited early (${code})`)));

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { ConfigError, parseExperimentConfig, scoringRuleFor, type ExperimentConfigInput } from '../core/config';
-import { loadConfigFile } from '../activities/experiment/config-file';
-import { tempDir } from './support/paths';
+import { ConfigError, parseExperimentConfig, scoringRuleFor, type ExperimentConfigInput } from '../../core/config';
+import { loadConfigFile } from '../../activities/experiment/config-file';
+import { tempDir } from '../../scripts/support/paths';
 
 let dir: string;
 before(async () => {

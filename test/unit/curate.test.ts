@@ -2,15 +2,15 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { MethodName, TaskName } from '../core/config';
-import { emptyUsage, TRAJECTORY_SCHEMA, type TrajectoryRecord, type Turn } from '../core/trajectory';
-import { parseCanonicalAction } from '../activities/curate/action';
-import { curateTrajectories, DROP_REASONS, type CurateOptions } from '../activities/curate/curate';
-import { candidateProbability, LshIndex, minhashSignature, MINHASH_SIZE, rowsPerBand } from '../activities/curate/minhash';
-import { normalizeQuestion } from '../activities/curate/normalize';
-import { jaccard, shingleSet } from '../activities/curate/shingles';
+import type { MethodName, TaskName } from '../../core/config';
+import { emptyUsage, TRAJECTORY_SCHEMA, type TrajectoryRecord, type Turn } from '../../core/trajectory';
+import { parseCanonicalAction } from '../../activities/curate/action';
+import { curateTrajectories, DROP_REASONS, type CurateOptions } from '../../activities/curate/curate';
+import { candidateProbability, LshIndex, minhashSignature, MINHASH_SIZE, rowsPerBand } from '../../activities/curate/minhash';
+import { normalizeQuestion } from '../../activities/curate/normalize';
+import { jaccard, shingleSet } from '../../activities/curate/shingles';
 
-const DATA = path.resolve(__dirname, '../../shared/fireact');
+import { DATA_DIR as DATA } from '../../scripts/support/paths';
 
 const OPTIONS: CurateOptions = {
   requireSuccess: true,

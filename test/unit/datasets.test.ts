@@ -5,9 +5,9 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
-import type { DatasetMix, MethodName, TaskName } from '../core/config';
-import { emptyUsage, TRAJECTORY_SCHEMA, trajectoryId, type TrajectoryRecord, type Turn } from '../core/trajectory';
-import { buildDatasetMix } from '../activities/datasets/build';
+import type { DatasetMix, MethodName, TaskName } from '../../core/config';
+import { emptyUsage, TRAJECTORY_SCHEMA, trajectoryId, type TrajectoryRecord, type Turn } from '../../core/trajectory';
+import { buildDatasetMix } from '../../activities/datasets/build';
 import {
   pythonStrip,
   splitChoices,
@@ -19,10 +19,10 @@ import {
   validateAlpacaRecord,
   validateChatLine,
   type AlpacaRecord,
-} from '../activities/datasets/formats';
-import { pythonFloatRepr, pythonJsonDumps } from '../activities/datasets/python-json';
+} from '../../activities/datasets/formats';
+import { pythonFloatRepr, pythonJsonDumps } from '../../activities/datasets/python-json';
 
-const DATA = path.resolve(__dirname, '../../shared/fireact');
+import { DATA_DIR as DATA } from '../../scripts/support/paths';
 const FINETUNE = path.join(DATA, 'finetune');
 
 /** Runs a Python snippet that reads JSON from stdin and prints JSON; returns the parsed result. */

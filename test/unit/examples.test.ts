@@ -4,9 +4,9 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import YAML from 'yaml';
-import { loadConfigFile } from '../activities/experiment/config-file';
-import { parseExperimentConfig } from '../core/config';
-import { REPO_ROOT } from './support/paths';
+import { loadConfigFile } from '../../activities/experiment/config-file';
+import { parseExperimentConfig } from '../../core/config';
+import { REPO_ROOT } from '../../scripts/support/paths';
 
 test('every example config validates', async () => {
   for (const f of await fs.readdir(path.join(REPO_ROOT, 'examples'))) {

@@ -12,14 +12,14 @@ import { after, test, type TestContext } from 'node:test';
 import { ActivityCancellationDetails, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
-import { ErrorType } from '../core/errors';
-import { fineTuneKey, legacyFineTuneKey } from '../core/ids';
-import { createOpenAIFineTuneActivities, uploadKeyFor, type FollowHeartbeat, type StartOpenAIFineTuneInput } from '../activities/finetune/openai/activities';
-import { createOpenAIFineTuneBackend, IDEMPOTENCY_METADATA_KEY, type FollowEvent } from '../activities/finetune/openai/backend';
-import { inspectChatJsonl, validateOpenAIChatFile } from '../activities/finetune/openai/validate';
-import { resolveApiKey } from '../activities/models/openai-model';
-import { startFakeFineTuneServer, type FakeFineTuneServerOptions } from './support/fake-finetune-server';
-import { DATA_DIR, REPO_ROOT, tempDir } from './support/paths';
+import { ErrorType } from '../../core/errors';
+import { fineTuneKey, legacyFineTuneKey } from '../../core/ids';
+import { createOpenAIFineTuneActivities, uploadKeyFor, type FollowHeartbeat, type StartOpenAIFineTuneInput } from '../../activities/finetune/openai/activities';
+import { createOpenAIFineTuneBackend, IDEMPOTENCY_METADATA_KEY, type FollowEvent } from '../../activities/finetune/openai/backend';
+import { inspectChatJsonl, validateOpenAIChatFile } from '../../activities/finetune/openai/validate';
+import { resolveApiKey } from '../../activities/models/openai-model';
+import { startFakeFineTuneServer, type FakeFineTuneServerOptions } from '../../scripts/support/fake-finetune-server';
+import { DATA_DIR, REPO_ROOT, tempDir } from '../../scripts/support/paths';
 
 const created: string[] = [];
 async function scratch(): Promise<string> {

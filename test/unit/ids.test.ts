@@ -3,11 +3,11 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
-import { evalRunName } from '../core/eval-plan';
-import { EXPERIMENT_ID_FORM, experimentDir, experimentIdProblem, shardName, shardWorkflowId } from '../core/ids';
-import { trajectoryId, type Question } from '../core/trajectory';
-import { layout } from '../activities/experiment/layout';
-import { shellQuote } from '../scripts/cli/shell';
+import { evalRunName } from '../../core/eval-plan';
+import { EXPERIMENT_ID_FORM, experimentDir, experimentIdProblem, shardName, shardWorkflowId } from '../../core/ids';
+import { trajectoryId, type Question } from '../../core/trajectory';
+import { layout } from '../../activities/experiment/layout';
+import { shellQuote } from '../../scripts/cli/shell';
 
 const question = (split: string, id = '3'): Question => ({ task: 'hotpotqa', split, id, text: `q ${split} ${id}`, answers: [] });
 

@@ -6,12 +6,12 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test, type TestContext } from 'node:test';
-import { createContentCache } from '../activities/cache/content-cache';
-import { createLimiter, createRateGate, parseRateLimitHeaders, parseResetDuration, type Clock, type Limiter } from '../activities/models/limiter';
-import { createOpenAIModel } from '../activities/models/openai-model';
-import { ModelSchema } from '../core/config';
-import { startProvider } from '../scripts/bench/provider';
-import { startFakeOpenAIServer, type FakeBehaviour } from './support/fake-openai-server';
+import { createContentCache } from '../../activities/cache/content-cache';
+import { createLimiter, createRateGate, parseRateLimitHeaders, parseResetDuration, type Clock, type Limiter } from '../../activities/models/limiter';
+import { createOpenAIModel } from '../../activities/models/openai-model';
+import { ModelSchema } from '../../core/config';
+import { startProvider } from '../../scripts/bench/provider';
+import { startFakeOpenAIServer, type FakeBehaviour } from '../../scripts/support/fake-openai-server';
 
 const created: string[] = [];
 after(async () => {

@@ -7,13 +7,14 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, test, type TestContext } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { ModelSchema, type ModelConfig } from '../core/config';
-import { ErrorType } from '../core/errors';
-import { createContentCache, type ContentCache } from '../activities/cache/content-cache';
-import { createLimiter, createRateGate, createSemaphore, type Clock } from '../activities/models/limiter';
-import { createOpenAIModel, parseRetryAfterMs, PLACEHOLDER_API_KEY, resolveApiKey, type OpenAIModelOptions } from '../activities/models/openai-model';
-import type { ChatRequest } from '../activities/models/types';
-import { faultReply, startFakeOpenAIServer, type FakeBehaviour } from './support/fake-openai-server';
+import { ModelSchema, type ModelConfig } from '../../core/config';
+import { ErrorType } from '../../core/errors';
+import { createContentCache, type ContentCache } from '../../activities/cache/content-cache';
+import { createLimiter, createRateGate, createSemaphore, type Clock } from '../../activities/models/limiter';
+import { createOpenAIModel, parseRetryAfterMs, PLACEHOLDER_API_KEY, resolveApiKey, type OpenAIModelOptions } from '../../activities/models/openai-model';
+import type { ChatRequest } from '../../activities/models/types';
+import { faultReply, startFakeOpenAIServer, type FakeBehaviour } from '../../scripts/support/fake-openai-server';
+import { REPO_ROOT } from '../../scripts/support/paths';
 
 // Every temp dir a test made, removed at the end.
 const created: string[] = [];
@@ -399,8 +400,8 @@ void test('resolveApiKey reads the named variable; a missing one is MissingSecre
 void test('the fake server runs as its own process, prints its URL and logs requests as JSONL', async (t) => {
   const dir = await tempDir();
   const log = path.join(dir, 'requests.jsonl');
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(__dirname, 'support/fake-openai-server-main.ts'), '--faults', '1:500'], {
-    cwd: path.resolve(__dirname, '..'),
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'test/support/fake-openai-server-main.ts'), '--faults', '1:500'], {
+    cwd: REPO_ROOT,
     env: { ...process.env, FAKE_OPENAI_LOG: log },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import { PythonRandom } from '../activities/tasks/python-random';
-import { loadSplit } from '../activities/tasks/registry';
-import { fireactOrder, sampleQuestions, seededOrder, SeededRandom } from '../activities/tasks/sampling';
+import { PythonRandom } from '../../activities/tasks/python-random';
+import { loadSplit } from '../../activities/tasks/registry';
+import { fireactOrder, sampleQuestions, seededOrder, SeededRandom } from '../../activities/tasks/sampling';
 
-const DATA = path.resolve(__dirname, '../../shared/fireact');
+import { DATA_DIR as DATA } from '../../scripts/support/paths';
 
 /** Runs Python code with `cases` as JSON on stdin and returns what it prints as JSON. */
 function python<T>(code: string, cases: unknown): T {

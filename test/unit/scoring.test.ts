@@ -10,13 +10,13 @@ import {
   f1Score,
   normalizeAnswer,
   qaScores,
-} from '../activities/tasks/scoring';
-import { bamboogle } from '../activities/tasks/bamboogle';
-import { hotpotqa } from '../activities/tasks/hotpotqa';
-import { mmlu } from '../activities/tasks/mmlu';
-import { strategyqa } from '../activities/tasks/strategyqa';
-import { loadSplit } from '../activities/tasks/registry';
-import { DATA_DIR } from './support/paths';
+} from '../../activities/tasks/scoring';
+import { bamboogle } from '../../activities/tasks/bamboogle';
+import { hotpotqa } from '../../activities/tasks/hotpotqa';
+import { mmlu } from '../../activities/tasks/mmlu';
+import { strategyqa } from '../../activities/tasks/strategyqa';
+import { loadSplit } from '../../activities/tasks/registry';
+import { DATA_DIR } from '../../scripts/support/paths';
 
 void test('normalisation lower-cases, strips punctuation and articles, squeezes spaces', () => {
   assert.equal(normalizeAnswer('  The Quick,  Brown fox! '), 'quick brown fox');

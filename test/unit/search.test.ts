@@ -6,14 +6,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { buildLocalIndex, loadCorpusJsonl, tokenize, type CorpusDoc } from '../activities/tools/local-index';
-import { createLocalSearch } from '../activities/tools/local-search';
-import { parseRetryAfterMs } from '../activities/tools/http';
-import { createSerpApiSearch, serpApiObservation } from '../activities/tools/serpapi-search';
-import { createWikipediaSearch, firstSentences } from '../activities/tools/wikipedia-search';
-import { startFakeSerpApi, startFakeWikipedia, type FakeServer } from './support/fake-search-servers';
+import { buildLocalIndex, loadCorpusJsonl, tokenize, type CorpusDoc } from '../../activities/tools/local-index';
+import { createLocalSearch } from '../../activities/tools/local-search';
+import { parseRetryAfterMs } from '../../activities/tools/http';
+import { createSerpApiSearch, serpApiObservation } from '../../activities/tools/serpapi-search';
+import { createWikipediaSearch, firstSentences } from '../../activities/tools/wikipedia-search';
+import { startFakeSerpApi, startFakeWikipedia, type FakeServer } from '../../scripts/support/fake-search-servers';
 
-const DATA_DIR = path.resolve(__dirname, '../../shared/fireact');
+import { DATA_DIR } from '../../scripts/support/paths';
 
 /** Runs `fn`, expecting an ApplicationFailure, and returns it. */
 async function failureOf(fn: () => Promise<unknown>): Promise<ApplicationFailure> {

@@ -5,12 +5,12 @@ import { promises as fs, readFileSync, readdirSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
-import type { TaskName } from '../core/config';
-import type { Question } from '../core/trajectory';
-import { CsvSyntaxError, parseCsv } from '../activities/tasks/csv';
-import { clearSplitMemo, getTask, loadSplit, registerSplitLoader, splitsOf, TASKS } from '../activities/tasks/registry';
+import type { TaskName } from '../../core/config';
+import type { Question } from '../../core/trajectory';
+import { CsvSyntaxError, parseCsv } from '../../activities/tasks/csv';
+import { clearSplitMemo, getTask, loadSplit, registerSplitLoader, splitsOf, TASKS } from '../../activities/tasks/registry';
 
-const DATA = path.resolve(__dirname, '../../shared/fireact');
+import { DATA_DIR as DATA } from '../../scripts/support/paths';
 
 async function tempDir(): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), 'fireact-tasks-'));

@@ -2,11 +2,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { ApplicationFailure } from '@temporalio/common';
-import { emptySearch, randomSnippetSearch, snippetIndex } from '../activities/evaluate/noise';
-import { buildLocalIndex } from '../activities/tools/local-index';
-import { createLocalSearch } from '../activities/tools/local-search';
-import { noResultsObservation } from '../activities/tools/observation';
-import type { SearchBackend } from '../activities/tools/types';
+import { emptySearch, randomSnippetSearch, snippetIndex } from '../../activities/evaluate/noise';
+import { buildLocalIndex } from '../../activities/tools/local-index';
+import { createLocalSearch } from '../../activities/tools/local-search';
+import { noResultsObservation } from '../../activities/tools/observation';
+import type { SearchBackend } from '../../activities/tools/types';
 
 const SNIPPETS = [
   'Paris is the capital and most populous city of France.',

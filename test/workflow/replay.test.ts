@@ -7,10 +7,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Worker } from '@temporalio/worker';
-import { historyFromJsonValue, type History } from './support/history-json';
-import { workflowBundle } from './support/temporal';
+import { historyFromJsonValue, type History } from '../../scripts/support/history-json';
+import { workflowBundle } from '../../scripts/support/temporal';
+import { REPO_ROOT } from '../../scripts/support/paths';
 
-const FIXTURES = path.join(__dirname, 'fixtures', 'histories');
+const FIXTURES = path.join(REPO_ROOT, 'test', 'fixtures', 'histories');
 
 interface Fixture {
   file: string;

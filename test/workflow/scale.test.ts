@@ -5,11 +5,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { TASK_QUEUE } from '../core/ids';
-import { FireActExperiment } from '../workflows';
-import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer } from './support/fake-openai-server';
-import { DATA_DIR, tempDir } from './support/paths';
-import { startStack } from './support/temporal';
+import { TASK_QUEUE } from '../../core/ids';
+import { FireActExperiment } from '../../workflows';
+import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer } from '../../scripts/support/fake-openai-server';
+import { DATA_DIR, tempDir } from '../../scripts/support/paths';
+import { startStack } from '../../scripts/support/temporal';
 
 let env: TestWorkflowEnvironment;
 let stack: Awaited<ReturnType<typeof startStack>>;
