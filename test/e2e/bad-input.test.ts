@@ -79,7 +79,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from '@jest/globals';
 import { promisify } from 'node:util';
 import { ActivityFailure, ApplicationFailure, RetryState } from '@temporalio/common';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -110,7 +110,7 @@ let model: FakeOpenAIServer;
 /** The shared artifact folder as it was once the earlier experiment completed. */
 let earlier: Map<string, string>;
 
-before(async () => {
+beforeAll(async () => {
   dir = await tempDir('bad-input');
   artifacts = path.join(dir, 'artifacts');
   model = await startFakeOpenAIServer({ behaviour: fakeTeacher() });
@@ -119,7 +119,7 @@ before(async () => {
   running = worker.run();
 });
 
-after(async () => {
+afterAll(async () => {
   worker?.shutdown();
   await running;
   await env?.teardown();
@@ -213,7 +213,7 @@ async function refused(file: string, message: RegExp): Promise<void> {
 }
 
 // The earlier experiment first: later cases prove they leave its artifacts as they were.
-test('24 duplicate experiment id: the second start fails clearly, the first completes untouched', { timeout: 90_000 }, async () => {
+test('24 duplicate experiment id: the second start fails clearly, the first completes untouched', async () => {
   const file = await configFile({ ...baseConfig(), name: 'dup' }, 'dup.yaml');
   const first = await fireact(['start', file, '--id', 'dup-1']);
   assert.equal(first.code, 0, first.err);
@@ -234,10 +234,9 @@ test('24 duplicate experiment id: the second start fails clearly, the first comp
     const third = await fireact(['start', file, '--id', 'dup-1']);
     assert.match(third.err, /experiment dup-1 already exists \(COMPLETED\)/);
   });
-});
+}, 90_000);
 
-// Each case spends nothing, so they may run side by side (the CLI's start-up dominates).
-describe('bad inputs', { concurrency: 3 }, () => {
+describe('bad inputs', () => {
   test('1 malformed YAML', async () => {
     const file = await scratch('bad.yaml', 'name: x\nmodels: [\n');
     await refused(file, /bad\.yaml: YAML error: .* at line 3, column 1$/m);
@@ -366,7 +365,7 @@ describe('bad inputs', { concurrency: 3 }, () => {
     await planProblem(c, new RegExp(`missing secret: model "teacher" needs the environment variable ${KEY_ENV}, which is not set here`));
   });
 
-  test('21 missing API key, found by prepare before any model call', { timeout: 60_000 }, async () => {
+  test('21 missing API key, found by prepare before any model call', async () => {
     const c = { ...baseConfig(), name: 'nokey', models: openaiTeacher() };
     c.generate.tasks = [{ task: 'hotpotqa', split: 'test', methods: ['react'], sample: { n: 2 } }];
     const file = await configFile(c);
@@ -382,7 +381,7 @@ describe('bad inputs', { concurrency: 3 }, () => {
       assert.match(status.out, new RegExp(`failed: model "teacher": .*${KEY_ENV}`));
     });
     assert.equal(model.requests.length, 0, 'the model server was never called');
-  });
+  }, 60_000);
 
   test('22 start with no config argument', async () => {
     const r = await nothingSpent(() => fireact(['start']));
@@ -424,7 +423,7 @@ describe('bad inputs', { concurrency: 3 }, () => {
     assert.doesNotMatch(r.err, /at Function\.connect/, 'a message, not a stack trace');
   });
 
-  test('29 dev server on a port already in use', { timeout: 30_000 }, async () => {
+  test('29 dev server on a port already in use', async () => {
     const holder = net.createServer((s) => s.destroy());
     await new Promise<void>((resolve) => holder.listen(0, '127.0.0.1', resolve));
     const port = (holder.address() as net.AddressInfo).port;
@@ -442,9 +441,9 @@ describe('bad inputs', { concurrency: 3 }, () => {
     } finally {
       await new Promise((resolve) => holder.close(resolve));
     }
-  });
+  }, 30_000);
 
-  test('30 temporal workflow start with a bad config in --input-file', { timeout: 60_000 }, async () => {
+  test('30 temporal workflow start with a bad config in --input-file', async () => {
     const c = baseConfig();
     c.generate.tasks = [{ task: 'hotpotqa', split: 'dev', methods: ['magic'] }];
     const input = await scratch('input.json', JSON.stringify({ config: c }));
@@ -464,7 +463,7 @@ describe('bad inputs', { concurrency: 3 }, () => {
       const watched = await fireact(['watch', 'badfile-1']);
       assert.match(watched.err, /experiment badfile-1 failed: invalid experiment config:\n {2}generate\.tasks\.0\.methods\.0: "magic"/);
     });
-  });
+  }, 60_000);
 
   test('31 temporal workflow start with an --input-file that is not JSON', async () => {
     const input = await scratch('input.json', '{config: oops');
@@ -641,7 +640,7 @@ describe('bad inputs', { concurrency: 3 }, () => {
   test('46 start --id with slashes', () => badId('team/alice/run1', 'it contains "/"'));
   test('47 start --id of 300 characters', () => badId('x'.repeat(300), 'it is 300 characters long'));
 
-  test('48 temporal workflow start with a workflow id that cannot name a folder', { timeout: 60_000 }, async () => {
+  test('48 temporal workflow start with a workflow id that cannot name a folder', async () => {
     const input = await scratch('input.json', JSON.stringify({ config: baseConfig() }));
     await nothingSpent(async () => {
       const r = await run(temporalBin(), ['workflow', 'start', '--address', env.address, '--type', 'FireActExperiment', '--task-queue', 'fireact', '--workflow-id', 'my run 48', '--input-file', input]);
@@ -660,7 +659,7 @@ describe('bad inputs', { concurrency: 3 }, () => {
       assert.match(watched.err, /experiment my run 48 failed: experiment id "my run 48" is not allowed \(it contains " "\)/);
     });
     await assert.rejects(fs.access(path.join(artifacts, 'my_run_48')), 'no folder for it');
-  });
+  }, 60_000);
 
   test('49 resume with an id that cannot name a folder', async () => {
     // An unreachable server: the id is refused before the CLI connects.
@@ -669,7 +668,7 @@ describe('bad inputs', { concurrency: 3 }, () => {
     assert.equal(r.err, `fireact: experiment id "team/alice/run1" is not allowed (it contains "/"); ${idForm}\n`);
   });
 
-  test('50 start --id that differs from an existing experiment only in case', { timeout: 60_000 }, async () => {
+  test('50 start --id that differs from an existing experiment only in case', async () => {
     const file = await configFile({ ...baseConfig(), name: 'dup' });
     await nothingSpent(async () => {
       const start = await fireact(['start', file, '--id', 'DUP-1']);
@@ -681,7 +680,7 @@ describe('bad inputs', { concurrency: 3 }, () => {
         new RegExp(`experiment DUP-1 failed: experiment id "DUP-1" differs only in case from the folder of experiment "dup-1" in ${artifacts.replace(/[.]/g, '\\.')}; on a case-insensitive file system they would share it, so pick another id`),
       );
     });
-  });
+  }, 60_000);
 
   test('51 a task and split listed twice under generate', async () => {
     const c = baseConfig();

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import YAML from 'yaml';
@@ -39,7 +39,7 @@ async function planned(file: string): Promise<ExperimentPlan> {
   return JSON.parse(r.out) as ExperimentPlan;
 }
 
-before(async () => {
+beforeAll(async () => {
   dir = await tempDir('budget');
   env = await startDevServer();
   const teacher = fakeTeacher();
@@ -48,7 +48,7 @@ before(async () => {
   running = worker.run();
 });
 
-after(async () => {
+afterAll(async () => {
   worker?.shutdown();
   await running;
   await env?.teardown();
@@ -68,7 +68,7 @@ async function until<T>(what: string, probe: () => Promise<T | undefined>, timeo
   }
 }
 
-test('a capped experiment pauses before passing the cap and completes after the cap is raised', { timeout: 120_000 }, async () => {
+test('a capped experiment pauses before passing the cap and completes after the cap is raised', async () => {
   const file = path.join(dir, 'budget.yaml');
   const artifactDir = path.join(dir, 'artifacts');
   const config = (usd: number) => ({
@@ -153,9 +153,9 @@ test('a capped experiment pauses before passing the cap and completes after the 
   await Worker.runReplayHistory({ workflowBundle: bundle }, await handle.fetchHistory(), id);
   const shard = env.client.workflow.getHandle(`${id}/generate/hotpotqa-fireact-react-cot-1`);
   await Worker.runReplayHistory({ workflowBundle: bundle }, await shard.fetchHistory(), shard.workflowId);
-});
+}, 120_000);
 
-test('evaluation spends from the same budget: it pauses part-way and resumes from its stored episodes', { timeout: 120_000 }, async () => {
+test('evaluation spends from the same budget: it pauses part-way and resumes from its stored episodes', async () => {
   fake.clearLog();
   const before = fake.completionRequests;
   const file = path.join(dir, 'budget-eval.yaml');
@@ -213,9 +213,9 @@ test('evaluation spends from the same budget: it pauses part-way and resumes fro
   assert.equal(result.evaluation[0].n, 4);
   assert.ok(!('paid' in result.evaluation[0]));
   assert.equal(fake.completionRequests - before, 6, 'the two stored evaluation episodes were not asked again');
-});
+}, 120_000);
 
-test("a budget set to plan's upper bound funds every episode from the start: it never pauses", { timeout: 120_000 }, async () => {
+test("a budget set to plan's upper bound funds every episode from the start: it never pauses", async () => {
   const file = path.join(dir, 'budget-upper.yaml');
   const config = (usd: number) => ({
     name: 'budget-upper',
@@ -248,7 +248,7 @@ test("a budget set to plan's upper bound funds every episode from the start: it 
     if (p) stages.push(Buffer.from(p).toString());
   }
   assert.ok(stages.length > 0 && !stages.some((s) => s.includes(PAUSED_BUDGET_STAGE)), stages.join(' '));
-});
+}, 120_000);
 
 test('a negative or zero budget is rejected naming the field', () => {
   const base = {

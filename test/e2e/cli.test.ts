@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { execFile } from 'node:child_process';
 import YAML from 'yaml';
@@ -17,14 +17,14 @@ let stack: Awaited<ReturnType<typeof startStack>>;
 let dir: string;
 let slow: FakeOpenAIServer;
 
-before(async () => {
+beforeAll(async () => {
   dir = await tempDir('cli');
   slow = await startFakeOpenAIServer({ behaviour: async (b, n) => ({ content: (await fakeTeacher()(b, n)) as string, delayMs: 1000 }) });
   stack = await startStack();
   env = stack.env;
 });
 
-after(async () => {
+afterAll(async () => {
   await stack?.stop();
   await slow?.close();
   await fs.rm(dir, { recursive: true, force: true });
@@ -48,7 +48,7 @@ async function writeConfig(name: string, overrides: Record<string, unknown> = {}
   return file;
 }
 
-test('start, watch, status and list an experiment', { timeout: 120_000 }, async () => {
+test('start, watch, status and list an experiment', async () => {
   const file = await writeConfig('cli-ok');
   const start = await fireact(['start', file, '--id', 'cli-ok-1']);
   assert.equal(start.code, 0, start.err);
@@ -71,9 +71,9 @@ test('start, watch, status and list an experiment', { timeout: 120_000 }, async 
   assert.equal(report.code, 0, report.err);
   const html = /report\.html: +(\S+)/.exec(report.out)![1];
   assert.match(await fs.readFile(html, 'utf8'), /Dataset composition/);
-});
+}, 120_000);
 
-test('cancel stops a running experiment', { timeout: 120_000 }, async () => {
+test('cancel stops a running experiment', async () => {
   const file = await writeConfig('cli-slow', {
     models: { teacher: { provider: 'openai', model: 'slow', baseUrl: slow.url } },
     generate: { teacher: 'teacher', tasks: [{ task: 'hotpotqa', split: 'test', methods: ['cot'], sample: { n: 50 } }], episodeConcurrency: 1, maxParallelShards: 1 },
@@ -93,7 +93,7 @@ test('cancel stops a running experiment', { timeout: 120_000 }, async () => {
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal(slow.completionRequests, sent, 'no model call after the cancellation');
   assert.ok(sent < 5, `${sent} model calls for 50 planned episodes`);
-});
+}, 120_000);
 
 test('bad input: invalid config, unknown experiment, unreachable server', async () => {
   const bad = await writeConfig('cli-bad', { generate: { teacher: 'teacher', tasks: [{ task: 'hotpotqa', split: 'dev', methods: ['reactt'] }] } });
@@ -155,7 +155,7 @@ test('every command has --help listing its flags (exit 0), and refuses unknown f
   assert.match(flagAsValue.err, /--id needs a value/);
 });
 
-test('cancel and budget of an experiment that has ended say so and exit 1; list into a closed pipe does not crash', { timeout: 120_000 }, async () => {
+test('cancel and budget of an experiment that has ended say so and exit 1; list into a closed pipe does not crash', async () => {
   const file = await writeConfig('cli-ended');
   assert.equal((await fireact(['start', file, '--id', 'cli-ended-1', '--watch'])).code, 0);
   const cancel = await fireact(['cancel', 'cli-ended-1']);
@@ -175,9 +175,9 @@ test('cancel and budget of an experiment that has ended say so and exit 1; list 
     );
   });
   assert.deepEqual(piped, { status: '0', err: '' });
-});
+}, 120_000);
 
-test('configs: a JSON file with a byte-order mark, a workflow input file, relative paths from any directory', { timeout: 120_000 }, async () => {
+test('configs: a JSON file with a byte-order mark, a workflow input file, relative paths from any directory', async () => {
   const plain = YAML.parse(await fs.readFile(await writeConfig('cli-bom'), 'utf8')) as Record<string, unknown>;
   const bom = path.join(dir, 'bom.json');
   await fs.writeFile(bom, '\ufeff' + JSON.stringify(plain));
@@ -205,7 +205,7 @@ test('configs: a JSON file with a byte-order mark, a workflow input file, relati
   const input = (await env.client.workflow.getHandle('cli-rel-1').fetchHistory()).events![0].workflowExecutionStartedEventAttributes!.input!.payloads![0];
   const config = (JSON.parse(Buffer.from(input.data!).toString()) as { config: { artifactDir: string; dataDir: string } }).config;
   assert.deepEqual([config.artifactDir, config.dataDir], [path.join(dir, 'project', 'arts'), DATA_DIR], 'the workflow gets absolute paths');
-});
+}, 120_000);
 
 test('score: --split must be one of the task\'s splits', async () => {
   const preds = path.join(dir, 'preds.jsonl');

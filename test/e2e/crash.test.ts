@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TASK_QUEUE } from '../../core/ids';
 import { canonicalJson } from '../../activities/cache/content-cache';
@@ -20,7 +20,7 @@ let model: FakeOpenAIServer;
 let dir: string;
 const workers: WorkerProcess[] = [];
 
-before(async () => {
+beforeAll(async () => {
   dir = await tempDir('crash');
   const teacher = fakeTeacher({ searchFirst: true });
   // Slow enough that the kill lands with many episodes done and many still to come.
@@ -33,7 +33,7 @@ before(async () => {
   env = await startDevServer();
 });
 
-after(async () => {
+afterAll(async () => {
   for (const w of workers) await stopWorkerProcess(w);
   await env?.teardown();
   await model?.close();
@@ -48,7 +48,7 @@ const waitFor = async (cond: () => boolean, what: string, ms = 120_000) => {
   }
 };
 
-test('SIGKILL of the worker mid-generation loses nothing and pays for nothing twice', { timeout: 5 * 60_000 }, async () => {
+test('SIGKILL of the worker mid-generation loses nothing and pays for nothing twice', async () => {
   await fs.writeFile(
     path.join(dir, 'corpus.jsonl'),
     Array.from({ length: 40 }, (_, i) => JSON.stringify({ title: `Doc ${i}`, text: `Document ${i} mentions topic ${i} and year ${1900 + i}.` })).join('\n'),
@@ -111,4 +111,4 @@ test('SIGKILL of the worker mid-generation loses nothing and pays for nothing tw
     `crash: killed after ${answeredAtKill} of ~${EPISODES * 2} model calls; ${inFlight.size} in flight; ` +
       `${twice.length} answered twice; ${model.completionRequests} requests in all; recovered and finished in ${recoverySeconds.toFixed(1)} s`,
   );
-});
+}, 5 * 60_000);

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { StudentSchema } from '../../core/config';
@@ -18,7 +18,7 @@ let data: string;
 const python = createTrainerPythonResolver();
 const activities = createLocalFineTuneActivities({ python });
 
-before(async () => {
+beforeAll(async () => {
   dir = await tempDir('ftlocal');
   data = path.join(dir, 'train.jsonl');
   const lines = (await fs.readFile(path.join(DATA_DIR, 'finetune', 'gpt_format', 'hotpotqa.jsonl'), 'utf8')).split('\n').slice(0, 40);
@@ -26,7 +26,7 @@ before(async () => {
   await python(); // the trainer's environment, made once (cached outside the clone)
 });
 
-after(async () => {
+afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
@@ -64,7 +64,7 @@ function watched(onDetails: (d: { event?: string; step?: number }) => void): Moc
   return env;
 }
 
-test('a trainer killed mid-training: the retry resumes from its checkpoint, steps continue', { timeout: 300_000 }, async () => {
+test('a trainer killed mid-training: the retry resumes from its checkpoint, steps continue', async () => {
   const job = input('preempt', 200);
   let killed = false;
   const first = watched((d) => {
@@ -99,9 +99,9 @@ test('a trainer killed mid-training: the retry resumes from its checkpoint, step
   // A third call finds the finished result and trains nothing.
   const third = watched(() => undefined);
   assert.deepEqual(await third.run(activities.trainLocal, job), result);
-});
+}, 300_000);
 
-test('cancelling the activity stops the trainer and leaves no process', { timeout: 300_000 }, async () => {
+test('cancelling the activity stops the trainer and leaves no process', async () => {
   const job = input('cancel', 100_000);
   let cancelled = false;
   const env = watched((d) => {
@@ -115,4 +115,4 @@ test('cancelling the activity stops the trainer and leaves no process', { timeou
   assert.deepEqual(await processesWith(job.outDir), [], 'no trainer process is left');
   // The trainer saved on SIGTERM, so a later run would resume rather than restart.
   assert.ok((await fs.readdir(job.outDir)).some((f) => f.startsWith('checkpoint-')));
-});
+}, 300_000);

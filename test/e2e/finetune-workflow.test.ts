@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TASK_QUEUE } from '../../core/ids';
 import { FireActExperiment } from '../../workflows';
@@ -19,14 +19,14 @@ let dir: string;
 const workers: WorkerProcess[] = [];
 const KEY_ENV = 'FIREACT_TEST_FT_KEY';
 
-before(async () => {
+beforeAll(async () => {
   dir = await tempDir('ftwf');
   // A job of about a minute: long enough that only a cancel can end it early.
   ft = await startFakeFineTuneServer({ stepMs: 150, totalSteps: 400 });
   env = await startDevServer();
 });
 
-after(async () => {
+afterAll(async () => {
   for (const w of workers) await stopWorkerProcess(w);
   await env?.teardown();
   await ft?.close();
@@ -57,7 +57,7 @@ const until = async (cond: () => boolean | Promise<boolean>, what: string, ms = 
   }
 };
 
-test('a worker killed while following the job: one upload, one job, the fine-tuned model reported', { timeout: 180_000 }, async () => {
+test('a worker killed while following the job: one upload, one job, the fine-tuned model reported', async () => {
   const workerEnv = { [KEY_ENV]: ft.apiKey };
   workers.push(startWorkerProcess(env.address, path.join(dir, 'w1.log'), workerEnv));
   const handle = await env.client.workflow.start(FireActExperiment, { taskQueue: TASK_QUEUE, workflowId: 'ft-crash', args: [{ config: config('ftc') }] });
@@ -77,9 +77,9 @@ test('a worker killed while following the job: one upload, one job, the fine-tun
   assert.match(result.students[0].fineTunedModel, /^ft:gpt-3\.5-turbo-0125:/);
   assert.equal(result.students[0].jobId, ft.jobs()[0].id);
   assert.ok(result.report, 'the report was written');
-});
+}, 180_000);
 
-test('cancelling the experiment cancels the remote fine-tuning job', { timeout: 120_000 }, async () => {
+test('cancelling the experiment cancels the remote fine-tuning job', async () => {
   if (!workers.some((w) => w.child.exitCode === null && w.child.signalCode === null)) {
     workers.push(startWorkerProcess(env.address, path.join(dir, `w${workers.length + 1}.log`), { [KEY_ENV]: ft.apiKey}));
   }
@@ -91,4 +91,4 @@ test('cancelling the experiment cancels the remote fine-tuning job', { timeout: 
   await assert.rejects(handle.result());
   await until(() => job()!.status === 'cancelled', 'the remote job to be cancelled', 30_000);
   assert.equal((await env.client.workflow.getHandle('ft-cancel/finetune/gpt35-hotpotqa').describe()).status.name, 'CANCELLED');
-});
+}, 120_000);

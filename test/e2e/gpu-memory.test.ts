@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { afterAll, test } from '@jest/globals';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
@@ -21,7 +21,7 @@ import { planExperiment } from '../../activities/plan/plan';
 import { DATA_DIR, REPO_ROOT, tempDir } from '../../scripts/support/paths';
 
 const created: string[] = [];
-after(async () => {
+afterAll(async () => {
   for (const d of created) await fs.rm(d, { recursive: true, force: true });
 });
 async function scratch(): Promise<string> {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import { Client } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
@@ -87,13 +87,13 @@ let dir: string;
 let worker: WorkerProcess | undefined;
 let codecServer: CodecServer;
 
-before(async () => {
+beforeAll(async () => {
   dir = await tempDir('codec');
   env = await startDevServer();
   codecServer = await startCodecServer({ codecs: payloadCodecsFromEnv({ [PAYLOAD_KEY_ENV]: KEY }), port: 0, allowedOrigins: ['http://localhost:8233'] });
 });
 
-after(async () => {
+afterAll(async () => {
   await stopWorkerProcess(worker);
   await env?.teardown();
   await codecServer?.close();
@@ -105,7 +105,7 @@ async function post(route: string, body: unknown, headers: Record<string, string
   return { status: res.status, json: await res.json(), headers: res.headers };
 }
 
-test('an experiment with FIREACT_PAYLOAD_KEY: histories hold ciphertext, the codec server decodes them', { timeout: 120_000 }, async () => {
+test('an experiment with FIREACT_PAYLOAD_KEY: histories hold ciphertext, the codec server decodes them', async () => {
   const marker = `codec-marker-${randomBytes(6).toString('hex')}`;
   const config = {
     name: 'codec',
@@ -173,4 +173,4 @@ test('an experiment with FIREACT_PAYLOAD_KEY: histories hold ciphertext, the cod
   } finally {
     await other.close();
   }
-});
+}, 120_000);

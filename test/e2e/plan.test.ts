@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import YAML from 'yaml';
 import { parseExperimentConfig, type ExperimentConfigInput } from '../../core/config';
@@ -27,11 +27,11 @@ const KEY_VAR = 'FIREACT_PLAN_TEST_KEY';
 const STUDENT_KEY_VAR = 'FIREACT_PLAN_TEST_STUDENT_KEY';
 let dir: string;
 
-before(async () => {
+beforeAll(async () => {
   dir = await tempDir('plan');
 });
 
-after(async () => {
+afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 

@@ -8,7 +8,7 @@ import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
@@ -53,7 +53,7 @@ function startProxy(): Promise<http.Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-before(async () => {
+beforeAll(async () => {
   dir = await tempDir('resume');
   env = await startDevServer();
   const teacher = fakeTeacher();
@@ -76,7 +76,7 @@ before(async () => {
   running = Promise.all(workers.map((w) => w.run()));
 });
 
-after(async () => {
+afterAll(async () => {
   for (const w of workers ?? []) w.shutdown();
   await running;
   await env?.teardown();
@@ -137,7 +137,7 @@ async function scheduled(id: string): Promise<{ activities: Record<string, numbe
   return { activities, children };
 }
 
-test('a run that failed in evaluation, fixed and resumed by reset, completes without generating or training again', { timeout: 120_000 }, async () => {
+test('a run that failed in evaluation, fixed and resumed by reset, completes without generating or training again', async () => {
   const id = 'resume-reset';
   await failedExperiment(id);
   const generated = teacherRequests();
@@ -170,9 +170,9 @@ test('a run that failed in evaluation, fixed and resumed by reset, completes wit
   assert.equal(children.GenerateShard, 2);
   assert.equal(children.FineTuneStudent, 1);
   assert.equal(children.EvaluateModel, 2);
-});
+}, 120_000);
 
-test('a run resumed as a new run with a changed config reuses every episode and the trained model', { timeout: 120_000 }, async () => {
+test('a run resumed as a new run with a changed config reuses every episode and the trained model', async () => {
   const id = 'resume-new';
   await failedExperiment(id);
   const generated = teacherRequests();
@@ -205,7 +205,7 @@ test('a run resumed as a new run with a changed config reuses every episode and 
   const again = await fireact(['resume', 'resume-new-r1']);
   assert.equal(again.code, 1);
   assert.match(again.err, /resume-new-r1 is COMPLETED; nothing to resume/);
-});
+}, 120_000);
 
 test('the reset point is the workflow task that began the last stage, in recorded histories', async () => {
   const fixtures = path.join(REPO_ROOT, 'test', 'fixtures', 'histories', 'v1');
@@ -227,7 +227,7 @@ test('the reset point is the workflow task that began the last stage, in recorde
   assert.equal(findResetPoint([]), undefined);
 });
 
-test('a run cancelled in generation and resumed by reset pays only for the episodes it had not finished', { timeout: 120_000 }, async () => {
+test('a run cancelled in generation and resumed by reset pays only for the episodes it had not finished', async () => {
   const id = 'resume-cancelled';
   const base = config(id);
   const cfg = {
@@ -259,4 +259,4 @@ test('a run cancelled in generation and resumed by reset pays only for the episo
   const total = requestsFor('slow-teacher');
   assert.ok(total >= 10 && total <= 11, `${total} calls for 10 episodes`);
   console.log(`resume after cancel: ${paid} calls before the cancel, ${total - paid} after the reset, ${total} for 10 episodes`);
-});
+}, 120_000);

@@ -4,16 +4,16 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import { DATA_DIR, REPO_ROOT, tempDir } from '../../scripts/support/paths';
 
 let dir: string;
 
-before(async () => {
+beforeAll(async () => {
   dir = await tempDir('score');
 });
 
-after(async () => {
+afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 

@@ -11,7 +11,7 @@ import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import type { Client } from '@temporalio/client';
 import { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
@@ -121,7 +121,7 @@ async function startStudentApi(): Promise<void> {
   studentApiUrl = `http://127.0.0.1:${(studentApi.address() as AddressInfo).port}/v1`;
 }
 
-before(async () => {
+beforeAll(async () => {
   dir = await tempDir('secrets');
   const answer = fakeTeacher({ searchFirst: true });
   teacher = await startFakeOpenAIServer({
@@ -144,7 +144,7 @@ before(async () => {
   env = await startDevServer();
 });
 
-after(async () => {
+afterAll(async () => {
   await stopWorkerProcess(worker);
   await env?.teardown();
   studentApi?.closeAllConnections();
@@ -153,7 +153,7 @@ after(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-test('no API key appears in any history, list entry, pending activity, artifact, cache file or worker log', { timeout: 150_000 }, async () => {
+test('no API key appears in any history, list entry, pending activity, artifact, cache file or worker log', async () => {
   const config = {
     name: 'secrets',
     dataDir: DATA_DIR,
@@ -252,4 +252,4 @@ test('no API key appears in any history, list entry, pending activity, artifact,
   assert.deepEqual(leaks, [], `secrets found:\n${leaks.join('\n')}`);
   // The search can fail: a key planted in a history would be found.
   assert.notDeepEqual(findLeaks([{ what: 'planted', bytes: Buffer.from(`x${Buffer.from(`"${KEYS.FIREACT_TEST_FT_KEY}"`).toString('base64')}`) }]), []);
-});
+}, 150_000);

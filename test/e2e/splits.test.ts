@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ExperimentConfigInput } from '../../core/config';
 import { TASK_QUEUE } from '../../core/ids';
@@ -24,14 +24,14 @@ let stack: Awaited<ReturnType<typeof startStack>>;
 let dir: string;
 let teacher: FakeOpenAIServer;
 
-before(async () => {
+beforeAll(async () => {
   dir = await tempDir('splits');
   teacher = await startFakeOpenAIServer({ behaviour: fakeTeacher() });
   stack = await startStack();
   env = stack.env;
 });
 
-after(async () => {
+afterAll(async () => {
   await stack?.stop();
   await teacher?.close();
   await fs.rm(dir, { recursive: true, force: true });
@@ -87,7 +87,7 @@ async function shardIds(exp: string): Promise<string[]> {
   return ids.sort();
 }
 
-test('two splits of one task and method: every question of both is asked once and stored once', { timeout: 120_000 }, async () => {
+test('two splits of one task and method: every question of both is asked once and stored once', async () => {
   const from = teacher.requests.length;
   const result = await env.client.workflow.execute(FireActExperiment, { taskQueue: TASK_QUEUE, workflowId: 'splits-1', args: [{ config: config('cache') }] });
   const total = 2 * N;
@@ -106,9 +106,9 @@ test('two splits of one task and method: every question of both is asked once an
   assert.equal(result.generate.calls, total, 'one teacher call per episode, none answered from another split');
 
   assert.deepEqual(await shardIds('splits-1'), ['splits-1/generate/hotpotqa-dev-react-0', 'splits-1/generate/hotpotqa-test-react-0']);
-});
+}, 120_000);
 
-test("the previous release's trajectory files are reused by a new run only for the split that wrote them", { timeout: 120_000 }, async () => {
+test("the previous release's trajectory files are reused by a new run only for the split that wrote them", async () => {
   // Make an experiment as the previous release left it: files at trajectories/<task>/<method>/<row>.json
   // with ids <task>/<method>/<row>. There, dev and test shared those files, so only dev's exist.
   const src = path.join(dir, 'artifacts', 'splits-1');
@@ -145,9 +145,9 @@ test("the previous release's trajectory files are reused by a new run only for t
   }
   // The old files stay where they were (nothing already done is lost).
   assert.equal((await fs.readdir(path.join(old, 'trajectories', 'hotpotqa', 'react'))).filter((f) => f.endsWith('.json')).length, N);
-});
+}, 120_000);
 
-test('printed paths are real after a shell reads them, even with a space and a quote in artifactDir', { timeout: 120_000 }, async () => {
+test('printed paths are real after a shell reads them, even with a space and a quote in artifactDir', async () => {
   const artifactDir = path.join(dir, "bob's artifacts");
   const c: ExperimentConfigInput = {
     name: 'paths',
@@ -169,4 +169,4 @@ test('printed paths are real after a shell reads them, even with a space and a q
     const listed = execFileSync('sh', ['-c', `ls -d ${word}`]).toString().trim();
     assert.ok(listed.startsWith(artifactDir), listed);
   }
-});
+}, 120_000);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment, type TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
@@ -40,7 +40,7 @@ let fake: FakeOpenAIServer | undefined;
 /** While this file exists, the workers' trainer crashes at once (as on a broken GPU). */
 let trainerBroken: string;
 
-before(async () => {
+beforeAll(async () => {
   dir = await tempDir('stuck');
   env = await startDevServer();
   // The workers run the trainer through a wrapper that can be made to crash, then mended.
@@ -51,7 +51,7 @@ before(async () => {
   process.env.FIREACT_TRAINER_PYTHON = wrapper;
 });
 
-after(async () => {
+afterAll(async () => {
   for (const w of workers) w.shutdown();
   await running;
   await env?.teardown();
@@ -104,7 +104,7 @@ async function writeConfig(name: string, fields: Record<string, unknown>): Promi
 }
 
 // Runs first, before any worker has polled this server.
-test('with no worker, start and status say so at once and how to start one', { timeout: 60_000 }, async () => {
+test('with no worker, start and status say so at once and how to start one', async () => {
   const file = await writeConfig('noworker', {});
   const start = await fireact(['start', file, '--id', 'noworker-1']);
   assert.equal(start.code, 0, start.err);
@@ -122,11 +122,11 @@ test('with no worker, start and status say so at once and how to start one', { t
   assert.ok(seconds < 25, `status took ${seconds}s`);
   console.log(`status with no worker: ${seconds.toFixed(1)} s`);
   await env.client.workflow.getHandle('noworker-1').terminate('test: no worker');
-});
+}, 60_000);
 
 const TINY_STUDENT = { name: 'tiny', backend: 'local', baseModel: 'init', init: { hidden: 32, layers: 1, heads: 2 }, mode: 'full', datasets: ['hotpotqa'], batchSize: 2, maxLen: 256 };
 
-test('with no GPU worker, start and status name the "fireact-gpu" queue the run waits on', { timeout: 120_000 }, async () => {
+test('with no GPU worker, start and status name the "fireact-gpu" queue the run waits on', async () => {
   const cpu = await createFireactWorkers({ connection: env.nativeConnection, queues: ['fireact'], worker: { workflowBundle: await workflowBundle() } });
   const cpuRunning = Promise.all(cpu.map((w) => w.run()));
   try {
@@ -145,9 +145,9 @@ test('with no GPU worker, start and status name the "fireact-gpu" queue the run 
     for (const w of cpu) w.shutdown();
     await cpuRunning;
   }
-});
+}, 120_000);
 
-test('a refused model endpoint shows within seconds, pauses as blocked, and goes on after resume', { timeout: 180_000 }, async () => {
+test('a refused model endpoint shows within seconds, pauses as blocked, and goes on after resume', async () => {
   await startWorkers();
   const port = await closedPort();
   const file = await writeConfig('refused', {
@@ -214,9 +214,9 @@ test('a refused model endpoint shows within seconds, pauses as blocked, and goes
   const again = await fireact(['resume', 'refused-1']);
   assert.equal(again.code, 1);
   assert.match(again.err, /refused-1 is COMPLETED; nothing to resume/);
-});
+}, 180_000);
 
-test('fine-tuning shows step, loss, tokens/s and ETA; a cancelled run reads as cancelled', { timeout: 240_000 }, async () => {
+test('fine-tuning shows step, loss, tokens/s and ETA; a cancelled run reads as cancelled', async () => {
   if (!workers.length) await startWorkers();
   const file = await writeConfig('train', {
     generate: { teacher: 'teacher', tasks: [{ task: 'hotpotqa', split: 'fireact-react', methods: ['react'], sample: { n: 12 } }], shardSize: 12 },
@@ -248,9 +248,9 @@ test('fine-tuning shows step, loss, tokens/s and ETA; a cancelled run reads as c
   const after = await fireact(['status', 'train-1']);
   assert.match(after.out, /train-1: CANCELLED/);
   assert.match(after.out, /fine-tune .* cancelled/);
-});
+}, 240_000);
 
-test('a trainer that keeps crashing blocks the fine-tune stage, which goes on after resume', { timeout: 240_000 }, async () => {
+test('a trainer that keeps crashing blocks the fine-tune stage, which goes on after resume', async () => {
   if (!workers.length) await startWorkers();
   await fs.writeFile(trainerBroken, '');
   const file = await writeConfig('crash', { students: [{ ...TINY_STUDENT, maxSteps: 4 }], blockedAfterSeconds: 5 });
@@ -270,7 +270,7 @@ test('a trainer that keeps crashing blocks the fine-tune stage, which goes on af
   const r = (await handle.result()) as ExperimentResult;
   assert.equal(r.students.length, 1);
   assert.equal(r.students[0].steps, 4);
-});
+}, 240_000);
 
 test('a training run resumed from a checkpoint says so', () => {
   const line = trainingLine({ what: 'train', event: 'step', step: 30, total_steps: 60, loss: 1.5, tokens_per_second: 1234.5, elapsed: 15, resumedFrom: 20 });

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ExperimentProgress } from '../../core/progress';
@@ -17,12 +17,12 @@ let env: TestWorkflowEnvironment;
 let stack: Awaited<ReturnType<typeof startStack>>;
 const ID = `cli-run-${process.pid}`;
 
-before(async () => {
+beforeAll(async () => {
   stack = await startStack();
   env = stack.env;
 });
 
-after(async () => {
+afterAll(async () => {
   await stack?.stop();
   // examples/demo.json keeps the default artifact folder, inside the repository (ignored by git).
   await fs.rm(path.join(REPO_ROOT, '.fireact', 'artifacts', ID), { recursive: true, force: true });
@@ -33,7 +33,7 @@ async function temporal(...args: string[]): Promise<string> {
   return stdout;
 }
 
-test('temporal workflow start runs the demo; show, describe, query and list read it back', { timeout: 5 * 60_000 }, async () => {
+test('temporal workflow start runs the demo; show, describe, query and list read it back', async () => {
   await temporal('workflow', 'start', '--type', 'FireActExperiment', '--task-queue', 'fireact', '--workflow-id', ID, '--input-file', 'examples/demo.json');
   const result = JSON.parse(await temporal('workflow', 'result', '--workflow-id', ID, '--output', 'json')) as { status: string; result: ExperimentResult };
   assert.equal(result.status, 'COMPLETED');
@@ -71,4 +71,4 @@ test('temporal workflow start runs the demo; show, describe, query and list read
   const ids = (JSON.parse(children) as Array<{ execution: { workflowId: string } }>).map((w) => w.execution.workflowId);
   assert.ok(ids.includes(`${ID}/generate/hotpotqa-fireact-react-react-0`), ids.join(', '));
   assert.ok(ids.includes(`${ID}/generate/mmlu-fireact-cot-cot-1`));
-});
+}, 5 * 60_000);

@@ -6,7 +6,7 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { after, before, describe, test, type TestContext } from 'node:test';
+import { afterAll, beforeAll, describe, test } from '@jest/globals';
 import OpenAI from 'openai';
 import { REPO_ROOT, tempDir } from '../../scripts/support/paths';
 
@@ -149,12 +149,13 @@ describe('python trainer', () => {
     procs.push(p);
     return p;
   };
-  const skipIfNoTrainer = (t: TestContext) => {
-    if (skipReason) t.skip(skipReason);
+  // jest cannot skip a running test: without a trainer each test says why and ends early.
+  const skipIfNoTrainer = () => {
+    if (skipReason) console.warn(`skipped: ${skipReason}`);
     return skipReason !== undefined;
   };
 
-  before(async () => {
+  beforeAll(async () => {
     // First run on a machine installs torch & co. into a cached venv (a minute or two); later runs take < 1 s.
     const setup = await runSetup();
     if (setup.code === SETUP_CANNOT_INSTALL) {
@@ -177,26 +178,26 @@ describe('python trainer', () => {
     for (const f of ['model.safetensors', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json']) {
       await fs.access(path.join(baseModel, f));
     }
-  }, { timeout: 20 * 60_000 });
+  }, 20 * 60_000);
 
-  after(async () => {
+  afterAll(async () => {
     for (const p of procs) if (p.running) p.signalGroup('SIGKILL');
     await Promise.all(procs.map((p) => p.exited.catch(() => undefined)));
     if (dir) await fs.rm(dir, { recursive: true, force: true });
   });
 
-  test('setup-trainer.sh is idempotent and fast once installed', { timeout: 30_000 }, async (t) => {
-    if (skipIfNoTrainer(t)) return;
+  test('setup-trainer.sh is idempotent and fast once installed', async () => {
+    if (skipIfNoTrainer()) return;
     const started = Date.now();
     const again = await runSetup();
     assert.equal(again.code, 0);
     assert.equal(again.stdout.trim().split('\n').pop(), python);
     assert.ok(Date.now() - started < 5_000, `second setup took ${Date.now() - started} ms`);
     assert.ok(!python.startsWith(REPO_ROOT + path.sep), 'the venv lives outside the clone');
-  });
+  }, 30_000);
 
-  test('trains LoRA to done with progress events, checkpoints and a result', { timeout: 120_000 }, async (t) => {
-    if (skipIfNoTrainer(t)) return;
+  test('trains LoRA to done with progress events, checkpoints and a result', async () => {
+    if (skipIfNoTrainer()) return;
     const out = path.join(dir, 'run-done');
     const p = start('train', '--model', baseModel, '--data', data, '--out', out, '--max-steps', '6', '--batch-size', '8', '--save-every', '2', '--keep', '2', '--lr', '3e-3');
     const { code } = await p.exited;
@@ -228,10 +229,10 @@ describe('python trainer', () => {
     assert.equal(result.step, 6);
     assert.equal(result.final_path, path.join(out, 'final'));
     assert.equal(result.method, 'lora');
-  });
+  }, 120_000);
 
-  test('a SIGKILLed run resumes from its newest checkpoint; SIGTERM stops cleanly with a checkpoint', { timeout: 180_000 }, async (t) => {
-    if (skipIfNoTrainer(t)) return;
+  test('a SIGKILLed run resumes from its newest checkpoint; SIGTERM stops cleanly with a checkpoint', async () => {
+    if (skipIfNoTrainer()) return;
     const out = path.join(dir, 'run-killed');
     const args = ['train', '--model', baseModel, '--data', data, '--out', out, '--max-steps', '500', '--batch-size', '2', '--save-every', '3', '--keep', '3'];
 
@@ -267,10 +268,10 @@ describe('python trainer', () => {
     assert.equal((await third.waitFor((e) => e.event === 'resumed')).step, stopStep);
     third.signalGroup('SIGTERM');
     assert.equal((await third.exited).code, EXIT_STOPPED);
-  });
+  }, 180_000);
 
-  test('serves the trained adapter to the openai client', { timeout: 120_000 }, async (t) => {
-    if (skipIfNoTrainer(t)) return;
+  test('serves the trained adapter to the openai client', async () => {
+    if (skipIfNoTrainer()) return;
     const final = path.join(dir, 'run-done', 'final');
     await fs.access(final); // from the training test above
     const server = start('serve', '--model', final, '--port', '0', '--host', '127.0.0.1');
@@ -314,15 +315,15 @@ describe('python trainer', () => {
 
     server.signalGroup('SIGTERM');
     assert.equal((await server.exited).code, 0);
-  });
+  }, 120_000);
 
-  test("the trainer's own pytest suite passes", { timeout: 180_000 }, async (t) => {
-    if (skipIfNoTrainer(t)) return;
+  test("the trainer's own pytest suite passes", async () => {
+    if (skipIfNoTrainer()) return;
     const p = new TrainerProc(python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', '--basetemp', path.join(dir, 'pytest'), 'tests'], path.join(REPO_ROOT, 'trainer'));
     procs.push(p);
     const { code } = await p.exited;
     assert.equal(code, 0, p.stderrTail());
     assert.match(p.strayLines.join('\n'), /\d+ passed/);
     assert.doesNotMatch(p.strayLines.join('\n'), /failed|error/i);
-  });
+  }, 180_000);
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'node:test';
+import { describe, it } from '@jest/globals';
 import { METHOD_NAMES, TASK_NAMES, type MethodName } from '../../core/config';
 import type { Question } from '../../core/trajectory';
 import { cleanOutput, parseAction } from '../../activities/agent/actions';

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { afterAll, test } from '@jest/globals';
 import { withSearchCache } from '../../activities/cache/cached-search';
 import { canonicalJson, createContentCache } from '../../activities/cache/content-cache';
 import type { SearchBackend } from '../../activities/tools/types';
@@ -11,7 +11,7 @@ import { REPO_ROOT } from '../../scripts/support/paths';
 
 // Every temp dir a test made, removed at the end.
 const created: Array<Promise<string>> = [];
-after(async () => {
+afterAll(async () => {
   for (const d of created) await fs.rm(await d, { recursive: true, force: true });
 });
 

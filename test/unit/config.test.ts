@@ -2,16 +2,16 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import { ConfigError, parseExperimentConfig, scoringRuleFor, type ExperimentConfigInput } from '../../core/config';
 import { loadConfigFile } from '../../activities/experiment/config-file';
 import { tempDir } from '../../scripts/support/paths';
 
 let dir: string;
-before(async () => {
+beforeAll(async () => {
   dir = await tempDir('config');
 });
-after(async () => {
+afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, test } from 'node:test';
+import { describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import type { MethodName, TaskName } from '../../core/config';
 import { emptyUsage, TRAJECTORY_SCHEMA, type TrajectoryRecord, type Turn } from '../../core/trajectory';

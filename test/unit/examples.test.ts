@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import YAML from 'yaml';
 import { loadConfigFile } from '../../activities/experiment/config-file';
 import { parseExperimentConfig } from '../../core/config';

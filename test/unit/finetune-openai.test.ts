@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { after, test, type TestContext } from 'node:test';
+import { afterAll, test } from '@jest/globals';
 import { ActivityCancellationDetails, ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
@@ -20,6 +20,9 @@ import { inspectChatJsonl, validateOpenAIChatFile } from '../../activities/finet
 import { resolveApiKey } from '../../activities/models/openai-model';
 import { startFakeFineTuneServer, type FakeFineTuneServerOptions } from '../../scripts/support/fake-finetune-server';
 import { DATA_DIR, REPO_ROOT, tempDir } from '../../scripts/support/paths';
+import { perTestCleanup } from '../support/cleanup';
+
+const onCleanup = perTestCleanup();
 
 const created: string[] = [];
 async function scratch(): Promise<string> {
@@ -27,7 +30,7 @@ async function scratch(): Promise<string> {
   created.push(dir);
   return dir;
 }
-after(async () => {
+afterAll(async () => {
   for (const d of created) await fs.rm(d, { recursive: true, force: true });
 });
 
@@ -45,9 +48,9 @@ async function trainingFile(n = 12): Promise<{ path: string; sha256: string; lin
   return { path: file, sha256: createHash('sha256').update(body).digest('hex'), lines };
 }
 
-async function setup(t: TestContext, serverOpts: FakeFineTuneServerOptions = {}, keyOverride?: string) {
+async function setup(serverOpts: FakeFineTuneServerOptions = {}, keyOverride?: string) {
   const server = await startFakeFineTuneServer({ stepMs: 10, totalSteps: 12, checkpointEvery: 4, ...serverOpts });
-  t.after(() => server.close());
+  onCleanup(() => server.close());
   const env = { [KEY_ENV]: keyOverride ?? server.apiKey };
   const activities = createOpenAIFineTuneActivities({
     env,
@@ -114,8 +117,8 @@ function heartbeatWhere(env: MockActivityEnvironment, pred: (d: FollowHeartbeat)
   });
 }
 
-test('validation names the file and the bad lines, and nothing is uploaded', async (t) => {
-  const { server, activities, endpoint } = await setup(t);
+test('validation names the file and the bad lines, and nothing is uploaded', async () => {
+  const { server, activities, endpoint } = await setup();
   const good = await trainingFile(12);
   const lines = [...good.lines];
   lines[2] = '{"messages": [ not json';
@@ -156,8 +159,8 @@ test('validation names the file and the bad lines, and nothing is uploaded', asy
   assert.equal(server.requests.length, 0);
 });
 
-test('upload, create and follow to success, reporting every event once and the checkpoints', async (t) => {
-  const { server, env: keyEnv, activities, endpoint } = await setup(t, { fileProcessingMs: 40 });
+test('upload, create and follow to success, reporting every event once and the checkpoints', async () => {
+  const { server, env: keyEnv, activities, endpoint } = await setup({ fileProcessingMs: 40 });
   const file = await trainingFile(12);
 
   const env = mockEnv();
@@ -215,8 +218,8 @@ test('upload, create and follow to success, reporting every event once and the c
   assert.equal(last.lastCheckpointStep, 12);
 });
 
-test('a start retried after a crash reuses the upload and the job: one upload, one creation', async (t) => {
-  const { server, activities, endpoint } = await setup(t, { stepMs: 50 });
+test('a start retried after a crash reuses the upload and the job: one upload, one creation', async () => {
+  const { server, activities, endpoint } = await setup({ stepMs: 50 });
   const file = await trainingFile(12);
   // The provider stores the file and makes the job, but the replies never arrive (as if the worker died).
   server.addFault({ method: 'POST', path: /^\/v1\/files$/, dropResponse: true });
@@ -258,7 +261,7 @@ test('a start retried after a crash reuses the upload and the job: one upload, o
   assert.equal(server.idempotencyKeys[server.idempotencyKeys.length - 1], `exp1-student-hotpotqa.after.${first.jobId}`);
 });
 
-test('fine-tuning keys are distinct per experiment, student and dataset, and a run keyed the old way finds its job', async (t) => {
+test('fine-tuning keys are distinct per experiment, student and dataset, and a run keyed the old way finds its job', async () => {
   // The old form joined the parts with "." and so mixed up where one ended.
   assert.equal(legacyFineTuneKey('a.b', 'c', 'hotpotqa'), legacyFineTuneKey('a', 'b.c', 'hotpotqa'));
   const keys = [
@@ -280,7 +283,7 @@ test('fine-tuning keys are distinct per experiment, student and dataset, and a r
   // Plain names keep the key they always had, so most running experiments are untouched.
   assert.equal(fineTuneKey('exp1', 'gpt-student', 'hotpotqa'), legacyFineTuneKey('exp1', 'gpt-student', 'hotpotqa'));
 
-  const { server, activities, endpoint } = await setup(t);
+  const { server, activities, endpoint } = await setup();
   const file = await trainingFile(12);
   const env = mockEnv();
   // A run started before the change created its job under the old key.
@@ -308,8 +311,8 @@ test('fine-tuning keys are distinct per experiment, student and dataset, and a r
   assert.equal(server.jobs().find((j) => j.id === other.jobId)?.metadata?.[IDEMPOTENCY_METADATA_KEY], fineTuneKey('a', 'b.c', 'hotpotqa'));
 });
 
-test('a follower stopped by worker shutdown leaves the job running, and the next one resumes without repeating events', async (t) => {
-  const { server, activities, endpoint } = await setup(t, { stepMs: 40, totalSteps: 12, checkpointEvery: 4 });
+test('a follower stopped by worker shutdown leaves the job running, and the next one resumes without repeating events', async () => {
+  const { server, activities, endpoint } = await setup({ stepMs: 40, totalSteps: 12, checkpointEvery: 4 });
   const file = await trainingFile(12);
   const { jobId } = await runIn(mockEnv(), activities.startOpenAIFineTune, startInput(file, endpoint));
 
@@ -348,8 +351,8 @@ async function listAllEventIds(url: string, key: string, jobId: string): Promise
   return body.data.map((e) => e.id);
 }
 
-test('a failed job ends the follower with a non-retryable FineTuneFailed carrying the server message', async (t) => {
-  const { activities, endpoint } = await setup(t, {
+test('a failed job ends the follower with a non-retryable FineTuneFailed carrying the server message', async () => {
+  const { activities, endpoint } = await setup({
     stepMs: 10,
     failure: { atStep: 6, code: 'quota_exceeded', message: 'Fine-tuning job failed: the organization is over its training quota.' },
   });
@@ -368,8 +371,8 @@ test('a failed job ends the follower with a non-retryable FineTuneFailed carryin
   assert.ok(beats.some((b) => /Step 6\//.test(b.last ?? '') || /quota/.test(b.last ?? '')));
 });
 
-test('cancelling the follow activity cancels the remote job; cancelling again is harmless', async (t) => {
-  const { server, activities, endpoint } = await setup(t, { stepMs: 30, totalSteps: 1000 });
+test('cancelling the follow activity cancels the remote job; cancelling again is harmless', async () => {
+  const { server, activities, endpoint } = await setup({ stepMs: 30, totalSteps: 1000 });
   const file = await trainingFile(12);
   const { jobId } = await runIn(mockEnv(), activities.startOpenAIFineTune, startInput(file, endpoint));
 
@@ -388,9 +391,9 @@ test('cancelling the follow activity cancels the remote job; cancelling again is
   assert.deepEqual(again, { jobId, status: 'cancelled' });
 });
 
-test('a wrong key is a non-retryable ModelAuth failure that never shows the key', async (t) => {
+test('a wrong key is a non-retryable ModelAuth failure that never shows the key', async () => {
   const wrongKey = 'sk-wrong-9d8c7b6a5f4e3d2c1b0a';
-  const { server, activities, endpoint } = await setup(t, {}, wrongKey);
+  const { server, activities, endpoint } = await setup({}, wrongKey);
   const file = await trainingFile(12);
   // The fake, like the real service, names the presented key in its 401 body.
   const raw = await fetch(`${server.url}/files`, { headers: { authorization: `Bearer ${wrongKey}` } });
@@ -413,8 +416,8 @@ test('a wrong key is a non-retryable ModelAuth failure that never shows the key'
   assert.equal(missing.nonRetryable, true);
 });
 
-test('transient errors are retried or left to Temporal; unknown jobs are final', async (t) => {
-  const { server, activities, endpoint } = await setup(t);
+test('transient errors are retried or left to Temporal; unknown jobs are final', async () => {
+  const { server, activities, endpoint } = await setup();
   const file = await trainingFile(12);
   const env = mockEnv();
 
@@ -444,13 +447,13 @@ test('transient errors are retried or left to Temporal; unknown jobs are final',
   assert.equal(missing.nonRetryable, true);
 });
 
-test('the fake server runs as its own process for cross-process tests', async (t) => {
+test('the fake server runs as its own process for cross-process tests', async () => {
   const file = await trainingFile(10);
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'test', 'support', 'fake-finetune-server-main.ts'), '--key', 'sk-cli-key', '--step-ms', '5', '--total-steps', '4', '--checkpoint-every', '2'], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  t.after(() => {
+  onCleanup(() => {
     child.kill('SIGTERM');
   });
   const rl = createInterface({ input: child.stdout! });

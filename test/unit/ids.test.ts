@@ -2,7 +2,7 @@
 // one to one or are refused with the allowed form; printed paths survive a POSIX shell.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import { evalRunName } from '../../core/eval-plan';
 import { EXPERIMENT_ID_FORM, experimentDir, experimentIdProblem, shardName, shardWorkflowId } from '../../core/ids';
 import { trajectoryId, type Question } from '../../core/trajectory';

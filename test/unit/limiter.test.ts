@@ -5,16 +5,19 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, test, type TestContext } from 'node:test';
+import { afterAll, test } from '@jest/globals';
 import { createContentCache } from '../../activities/cache/content-cache';
 import { createLimiter, createRateGate, parseRateLimitHeaders, parseResetDuration, type Clock, type Limiter } from '../../activities/models/limiter';
 import { createOpenAIModel } from '../../activities/models/openai-model';
 import { ModelSchema } from '../../core/config';
 import { startProvider } from '../../scripts/bench/provider';
 import { startFakeOpenAIServer, type FakeBehaviour } from '../../scripts/support/fake-openai-server';
+import { perTestCleanup } from '../support/cleanup';
+
+const onCleanup = perTestCleanup();
 
 const created: string[] = [];
-after(async () => {
+afterAll(async () => {
   for (const d of created) await fs.rm(d, { recursive: true, force: true });
 });
 
@@ -162,10 +165,10 @@ void test('token pacer: a TPM cap spreads tokens over the window, and replies co
   assert.equal(done, 3);
 });
 
-void test('a cap advertised only in headers is learned from the first reply: no 429 after it', async (t: TestContext) => {
+void test('a cap advertised only in headers is learned from the first reply: no 429 after it', async () => {
   // 10 requests per 1000 ms (the benchmark provider's sliding window, shrunk from a minute).
   const provider = await startProvider({ medianMs: 0, sigma: 0, searchMedianMs: 0, rpm: 10, windowMs: 1000 });
-  t.after(() => provider.close());
+  onCleanup(() => provider.close());
   const limiter = createLimiter({ maxConcurrency: 64, windowMs: 1000 });
   const model = await modelAt(provider.model.url, limiter);
   const started = Date.now();
@@ -178,7 +181,7 @@ void test('a cap advertised only in headers is learned from the first reply: no 
   assert.ok(seconds >= 2.2, `25 requests at 10 per second took only ${seconds} s`);
 });
 
-void test('remaining 0 holds every start until the advertised reset', async (t: TestContext) => {
+void test('remaining 0 holds every start until the advertised reset', async () => {
   let first = true;
   const behaviour: FakeBehaviour = () => {
     if (!first) return 'Thought: ok\nAction: finish[yes]';
@@ -186,14 +189,14 @@ void test('remaining 0 holds every start until the advertised reset', async (t: 
     return { content: 'Thought: ok\nAction: finish[yes]', headers: { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '400ms' } };
   };
   const server = await startFakeOpenAIServer({ behaviour });
-  t.after(() => server.close());
+  onCleanup(() => server.close());
   const model = await modelAt(server.url, createLimiter({ maxConcurrency: 8 }));
   await Promise.all([model.complete(ask('a')), model.complete(ask('b')), model.complete(ask('c'))]);
   const [a, b, c] = server.requests.map((r) => r.receivedAt);
   assert.ok(b - a >= 380 && c - a >= 380, `sent ${b - a} ms and ${c - a} ms after a reply that said none remain for 400 ms`);
 });
 
-void test('429: Retry-After holds every caller of the model; without it the advertised reset does', async (t: TestContext) => {
+void test('429: Retry-After holds every caller of the model; without it the advertised reset does', async () => {
   const scripts: Record<string, FakeBehaviour> = {
     'retry-after-ms': (_b, n) => (n === 1 ? { status: 429, headers: { 'retry-after-ms': '300' }, error: { message: 'slow down', code: 'rate_limit_exceeded' } } : 'Thought: ok\nAction: finish[yes]'),
     'reset header': (_b, n) =>
@@ -203,7 +206,7 @@ void test('429: Retry-After holds every caller of the model; without it the adve
   };
   for (const [name, behaviour] of Object.entries(scripts)) {
     const server = await startFakeOpenAIServer({ behaviour });
-    t.after(() => server.close());
+    onCleanup(() => server.close());
     const limiter = createLimiter({ maxConcurrency: 8 });
     const model = await modelAt(server.url, limiter);
     await Promise.all([model.complete(ask('x')), model.complete(ask('y'))]);
@@ -214,14 +217,14 @@ void test('429: Retry-After holds every caller of the model; without it the adve
   }
 });
 
-void test('concurrency adapts to a server that refuses more than 3 at once', async (t: TestContext) => {
+void test('concurrency adapts to a server that refuses more than 3 at once', async () => {
   const server = await startFakeOpenAIServer({
     behaviour: () =>
       server.inFlight > 3
         ? { status: 429, headers: { 'retry-after-ms': '30' }, error: { message: 'too many concurrent requests', code: 'rate_limit_exceeded' } }
         : { content: 'Thought: ok\nAction: finish[yes]', delayMs: 40 },
   });
-  t.after(() => server.close());
+  onCleanup(() => server.close());
   const limiter = createLimiter({ maxConcurrency: 32 });
   const model = await modelAt(server.url, limiter);
   await Promise.all(Array.from({ length: 40 }, (_, i) => model.complete(ask(`q${i}`))));

@@ -1,6 +1,6 @@
 // Evaluation aggregates: hand-computed means and rates, and the percentile bootstrap's intervals.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import { aggregateEpisodes, bootstrapMeans, quantile, summarizeMetrics, type EpisodeOutcome } from '../../activities/evaluate/metrics';
 
 function episode(over: Partial<EpisodeOutcome>): EpisodeOutcome {

@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { after, test, type TestContext } from 'node:test';
+import { afterAll, test } from '@jest/globals';
 import { ApplicationFailure } from '@temporalio/common';
 import { ModelSchema, type ModelConfig } from '../../core/config';
 import { ErrorType } from '../../core/errors';
@@ -15,6 +15,9 @@ import { createOpenAIModel, parseRetryAfterMs, PLACEHOLDER_API_KEY, resolveApiKe
 import type { ChatRequest } from '../../activities/models/types';
 import { faultReply, startFakeOpenAIServer, type FakeBehaviour } from '../../scripts/support/fake-openai-server';
 import { REPO_ROOT } from '../../scripts/support/paths';
+import { perTestCleanup } from '../support/cleanup';
+
+const onCleanup = perTestCleanup();
 
 // Every temp dir a test made, removed at the end.
 const created: string[] = [];
@@ -23,15 +26,15 @@ async function tempDir(): Promise<string> {
   created.push(dir);
   return dir;
 }
-after(async () => {
+afterAll(async () => {
   for (const d of created) await fs.rm(d, { recursive: true, force: true });
 });
 
 const API_KEY = 'sk-test-5ecret-key-never-shown';
 
-async function setup(t: TestContext, behaviour: FakeBehaviour, over: Partial<ModelConfig> = {}, modelOpts: Partial<OpenAIModelOptions> = {}) {
+async function setup(behaviour: FakeBehaviour, over: Partial<ModelConfig> = {}, modelOpts: Partial<OpenAIModelOptions> = {}) {
   const server = await startFakeOpenAIServer({ behaviour });
-  t.after(() => server.close());
+  onCleanup(() => server.close());
   const dir = await tempDir();
   const cache = createContentCache(dir);
   const config = modelConfig(server.url, over);
@@ -59,8 +62,8 @@ function isFailure(type: string, nonRetryable: boolean, check?: (f: ApplicationF
   };
 }
 
-void test('a completion returns content and the usage the server reports, sending the request as configured', async (t) => {
-  const { server, model } = await setup(t, () => ({ content: 'Thought: ok\nAction: finish[Paris]', usage: { prompt_tokens: 42, completion_tokens: 7 } }));
+void test('a completion returns content and the usage the server reports, sending the request as configured', async () => {
+  const { server, model } = await setup(() => ({ content: 'Thought: ok\nAction: finish[Paris]', usage: { prompt_tokens: 42, completion_tokens: 7 } }));
   const r = await model.complete({
     messages: [
       { role: 'system', content: 'be brief' },
@@ -89,16 +92,16 @@ void test('a completion returns content and the usage the server reports, sendin
   assert.equal(model.model, 'gpt-fake');
 });
 
-void test('without usage in the response the token counts are estimated and flagged', async (t) => {
-  const { model } = await setup(t, () => ({ content: '12345678', usage: null }));
+void test('without usage in the response the token counts are estimated and flagged', async () => {
+  const { model } = await setup(() => ({ content: '12345678', usage: null }));
   const r = await model.complete(ask('abcdefghijkl'));
   assert.equal(r.usageEstimated, true);
   assert.equal(r.promptTokens, 3);
   assert.equal(r.completionTokens, 2);
 });
 
-void test('a cache hit makes no HTTP request, also through a fresh cache and model on the same directory', async (t) => {
-  const { server, dir, config, model } = await setup(t, (_b, n) => `answer ${n}`);
+void test('a cache hit makes no HTTP request, also through a fresh cache and model on the same directory', async () => {
+  const { server, dir, config, model } = await setup((_b, n) => `answer ${n}`);
   const ctx = (turn: number) => ({ task: 'hotpotqa', questionId: `q${turn}`, questionText: 'x', method: 'react', turn, previousTurns: [] });
   const first = await model.complete(ask('same prompt', { context: ctx(0) }));
   const second = await model.complete(ask('same prompt', { context: ctx(5) }));
@@ -118,16 +121,16 @@ void test('a cache hit makes no HTTP request, also through a fresh cache and mod
   assert.equal(server.completionRequests, 4);
 });
 
-void test('identical requests in flight together are sent once', async (t) => {
-  const { server, model } = await setup(t, () => ({ content: 'shared', delayMs: 100 }));
+void test('identical requests in flight together are sent once', async () => {
+  const { server, model } = await setup(() => ({ content: 'shared', delayMs: 100 }));
   const rs = await Promise.all([1, 2, 3, 4].map(() => model.complete(ask('together'))));
   assert.equal(server.completionRequests, 1);
   assert.equal(rs.filter((r) => !r.cached).length, 1);
   assert.ok(rs.every((r) => r.content === 'shared'));
 });
 
-void test('429 with Retry-After (seconds) is waited out, then answered', async (t) => {
-  const { server, model } = await setup(t, (_b, n) =>
+void test('429 with Retry-After (seconds) is waited out, then answered', async () => {
+  const { server, model } = await setup((_b, n) =>
     n === 1 ? { status: 429, headers: { 'retry-after': '1' }, error: { message: 'slow down', type: 'requests', code: 'rate_limit_exceeded' } } : 'after wait',
   );
   const started = Date.now();
@@ -139,9 +142,8 @@ void test('429 with Retry-After (seconds) is waited out, then answered', async (
   assert.ok(b.receivedAt - a.endedAt! >= 990, `second request came ${b.receivedAt - a.endedAt!} ms after the 429`);
 });
 
-void test('retry-after-ms is honoured, and when attempts run out the failure is ModelRateLimited, retryable', async (t) => {
+void test('retry-after-ms is honoured, and when attempts run out the failure is ModelRateLimited, retryable', async () => {
   const { server, model } = await setup(
-    t,
     () => ({ status: 429, headers: { 'retry-after-ms': '300' }, error: { message: 'slow down', type: 'requests', code: 'rate_limit_exceeded' } }),
     {},
     { maxAttempts: 3 },
@@ -159,8 +161,8 @@ void test('retry-after-ms is honoured, and when attempts run out the failure is 
   assert.equal(server.completionRequests, 3);
 });
 
-void test('a Retry-After longer than the in-call limit goes to Temporal at once as nextRetryDelay', async (t) => {
-  const { server, model } = await setup(t, () => ({ status: 429, headers: { 'retry-after': '120' }, error: { message: 'later' } }));
+void test('a Retry-After longer than the in-call limit goes to Temporal at once as nextRetryDelay', async () => {
+  const { server, model } = await setup(() => ({ status: 429, headers: { 'retry-after': '120' }, error: { message: 'later' } }));
   const started = Date.now();
   await assert.rejects(
     model.complete(ask('long wait')),
@@ -170,14 +172,14 @@ void test('a Retry-After longer than the in-call limit goes to Temporal at once 
   assert.equal(server.completionRequests, 1);
 });
 
-void test('429 insufficient_quota is not retried', async (t) => {
-  const { server, model } = await setup(t, () => ({ status: 429, error: { message: 'You exceeded your current quota', type: 'insufficient_quota', code: 'insufficient_quota' } }));
+void test('429 insufficient_quota is not retried', async () => {
+  const { server, model } = await setup(() => ({ status: 429, error: { message: 'You exceeded your current quota', type: 'insufficient_quota', code: 'insufficient_quota' } }));
   await assert.rejects(model.complete(ask('no money')), isFailure(ErrorType.ModelRateLimited, true, (f) => assert.match(f.message, /quota/)));
   assert.equal(server.completionRequests, 1);
 });
 
-void test('500 then success; connection reset then success; each answered once', async (t) => {
-  const { server, model } = await setup(t, (b, n) => {
+void test('500 then success; connection reset then success; each answered once', async () => {
+  const { server, model } = await setup((b, n) => {
     const q = b.messages?.[0]?.content;
     if (q === 'five hundred' && n === 1) return faultReply('500');
     if (q === 'reset' && n === 3) return faultReply('reset');
@@ -196,8 +198,8 @@ void test('500 then success; connection reset then success; each answered once',
   assert.equal(server.answered, 2);
 });
 
-void test('a hanging server times out and the request is sent again', async (t) => {
-  const { server, model } = await setup(t, (_b, n) => (n === 1 ? { fault: 'hang' } : 'after hang'), { timeoutMs: 300 });
+void test('a hanging server times out and the request is sent again', async () => {
+  const { server, model } = await setup((_b, n) => (n === 1 ? { fault: 'hang' } : 'after hang'), { timeoutMs: 300 });
   const started = Date.now();
   assert.equal((await model.complete(ask('hang'))).content, 'after hang');
   assert.ok(Date.now() - started >= 300);
@@ -206,9 +208,8 @@ void test('a hanging server times out and the request is sent again', async (t) 
   assert.equal(server.requests[0].outcome, 'aborted');
 });
 
-void test('a truncated JSON body is retried; if it persists the failure is ModelUnavailable, retryable', async (t) => {
+void test('a truncated JSON body is retried; if it persists the failure is ModelUnavailable, retryable', async () => {
   const { server, model } = await setup(
-    t,
     (b, n) => (b.messages?.[0]?.content === 'once' && n > 1 ? 'whole' : { fault: 'truncated' }),
     {},
     { maxAttempts: 3 },
@@ -224,9 +225,8 @@ void test('a truncated JSON body is retried; if it persists the failure is Model
   assert.equal((await model.complete(ask('once'))).content, 'whole');
 });
 
-void test('empty choices, missing choices and null content are retryable ModelUnavailable with a clear message', async (t) => {
+void test('empty choices, missing choices and null content are retryable ModelUnavailable with a clear message', async () => {
   const { server, model } = await setup(
-    t,
     (b) => ({ fault: b.messages?.[0]?.content as 'empty-choices' | 'no-choices' | 'null-content' }),
     {},
     { maxAttempts: 2 },
@@ -242,7 +242,7 @@ void test('empty choices, missing choices and null content are retryable ModelUn
   assert.equal(server.completionRequests, 6);
 });
 
-void test('400, 401, 403, 404 and 422 fail at once, nonRetryable, naming model, endpoint and server message but never the key', async (t) => {
+void test('400, 401, 403, 404 and 422 fail at once, nonRetryable, naming model, endpoint and server message but never the key', async () => {
   const cases: Array<[number, string]> = [
     [400, ErrorType.ModelBadRequest],
     [401, ErrorType.ModelAuth],
@@ -250,7 +250,7 @@ void test('400, 401, 403, 404 and 422 fail at once, nonRetryable, naming model, 
     [404, ErrorType.ModelNotFound],
     [422, ErrorType.ModelBadRequest],
   ];
-  const { server, model } = await setup(t, (b) => {
+  const { server, model } = await setup((b) => {
     const status = Number(b.messages?.[0]?.content);
     // Like a careless server, echo the key back in the error.
     return { status, error: { message: `status ${status} for key ${API_KEY}`, type: 'invalid_request_error', code: 'x' } };
@@ -277,8 +277,8 @@ void test('connection refused is retried, then a retryable ModelUnavailable', as
   await assert.rejects(model.complete(ask('anyone?')), isFailure(ErrorType.ModelUnavailable, false, (f) => assert.match(f.message, /connection failed/)));
 });
 
-void test('cancellation during a backoff ends the call at once with the signal reason', async (t) => {
-  const { server, model } = await setup(t, () => faultReply('503'), {}, { backoffBaseMs: 5_000, backoffMaxMs: 5_000 });
+void test('cancellation during a backoff ends the call at once with the signal reason', async () => {
+  const { server, model } = await setup(() => faultReply('503'), {}, { backoffBaseMs: 5_000, backoffMaxMs: 5_000 });
   const ac = new AbortController();
   const started = Date.now();
   const p = model.complete(ask('cancel me'), ac.signal);
@@ -288,17 +288,17 @@ void test('cancellation during a backoff ends the call at once with the signal r
   assert.equal(server.completionRequests, 1);
 });
 
-void test('the concurrency cap holds: the server never sees more than maxConcurrency requests at once', async (t) => {
-  const { server, model } = await setup(t, (b) => ({ content: `re ${b.messages?.[0]?.content}`, delayMs: 80 }), { maxConcurrency: 2 });
+void test('the concurrency cap holds: the server never sees more than maxConcurrency requests at once', async () => {
+  const { server, model } = await setup((b) => ({ content: `re ${b.messages?.[0]?.content}`, delayMs: 80 }), { maxConcurrency: 2 });
   const rs = await Promise.all([1, 2, 3, 4, 5, 6].map((i) => model.complete(ask(`q${i}`))));
   assert.equal(rs.length, 6);
   assert.equal(server.completionRequests, 6);
   assert.equal(server.maxInFlight, 2);
 });
 
-void test('the requests-per-window cap holds at the server', async (t) => {
+void test('the requests-per-window cap holds at the server', async () => {
   const limiter = createLimiter({ maxConcurrency: 10, requestsPerMinute: 3, windowMs: 400 });
-  const { server, model } = await setup(t, (b) => `re ${b.messages?.[0]?.content}`, {}, { limiter });
+  const { server, model } = await setup((b) => `re ${b.messages?.[0]?.content}`, {}, { limiter });
   const started = Date.now();
   await Promise.all([1, 2, 3, 4, 5, 6, 7].map((i) => model.complete(ask(`q${i}`))));
   assert.ok(Date.now() - started >= 800, `7 requests at 3 per 400 ms took only ${Date.now() - started} ms`);
@@ -375,7 +375,7 @@ void test('parseRetryAfterMs reads retry-after-ms, seconds and HTTP dates', () =
   assert.equal(parseRetryAfterMs(new Headers(), now), undefined);
 });
 
-void test('resolveApiKey reads the named variable; a missing one is MissingSecret naming the variable only', async (t) => {
+void test('resolveApiKey reads the named variable; a missing one is MissingSecret naming the variable only', async () => {
   const config = modelConfig('http://127.0.0.1:1/v1', { apiKeyEnv: 'FIREACT_TEST_KEY' });
   assert.equal(resolveApiKey(config, { FIREACT_TEST_KEY: 'sk-abc' }), 'sk-abc');
   assert.throws(
@@ -390,14 +390,14 @@ void test('resolveApiKey reads the named variable; a missing one is MissingSecre
   assert.equal(resolveApiKey(keyless, {}), PLACEHOLDER_API_KEY);
 
   // A model built without a key reads the environment only when it must send; a miss fails before any request.
-  const { server } = await setup(t, () => 'never');
+  const { server } = await setup(() => 'never');
   const dir = await tempDir();
   const model = createOpenAIModel({ name: 'teacher', config: modelConfig(server.url, { apiKeyEnv: 'FIREACT_TEST_UNSET_KEY' }), cache: createContentCache(dir) });
   await assert.rejects(model.complete(ask('needs key')), isFailure(ErrorType.MissingSecret, true));
   assert.equal(server.completionRequests, 0);
 });
 
-void test('the fake server runs as its own process, prints its URL and logs requests as JSONL', async (t) => {
+void test('the fake server runs as its own process, prints its URL and logs requests as JSONL', async () => {
   const dir = await tempDir();
   const log = path.join(dir, 'requests.jsonl');
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'test/support/fake-openai-server-main.ts'), '--faults', '1:500'], {
@@ -405,7 +405,7 @@ void test('the fake server runs as its own process, prints its URL and logs requ
     env: { ...process.env, FAKE_OPENAI_LOG: log },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
-  t.after(() => child.kill('SIGTERM'));
+  onCleanup(() => child.kill('SIGTERM'));
   const [url] = (await once(createInterface({ input: child.stdout }), 'line')) as [string];
   assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/v1$/);
   const cache: ContentCache = createContentCache(dir);

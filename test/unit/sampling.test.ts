@@ -1,7 +1,6 @@
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import { PythonRandom } from '../../activities/tasks/python-random';
 import { loadSplit } from '../../activities/tasks/registry';

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { after, before, describe, it } from 'node:test';
+import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { ApplicationFailure } from '@temporalio/common';
 import { buildLocalIndex, loadCorpusJsonl, tokenize, type CorpusDoc } from '../../activities/tools/local-index';
 import { createLocalSearch } from '../../activities/tools/local-search';
@@ -120,10 +120,10 @@ describe('local BM25 index', () => {
 
 describe('corpus loader', () => {
   let dir: string;
-  before(async () => {
+  beforeAll(async () => {
     dir = await mkdtemp(path.join(tmpdir(), 'fireact-corpus-'));
   });
-  after(async () => {
+  afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -159,7 +159,7 @@ describe('serpapi search', () => {
   // Characters that URL-encoding changes, so the key shows up in two spellings that must both be hidden.
   const apiKey = 'sk+test/SECRET=0123456789';
   let server: FakeServer;
-  before(async () => {
+  beforeAll(async () => {
     server = await startFakeSerpApi({
       apiKey,
       results: {
@@ -184,7 +184,7 @@ describe('serpapi search', () => {
       },
     });
   });
-  after(async () => {
+  afterAll(async () => {
     await server.close();
   });
 
@@ -300,12 +300,12 @@ describe('wikipedia search', () => {
     'She has served as the senior U.S. senator from Nevada since 2017.\n\nA member of the Democratic Party, she was the 32nd attorney general of Nevada. ' +
     'She is the first Latina elected to the Senate. Sentence five is here. Sentence six is cut.';
   let server: FakeServer;
-  before(async () => {
+  beforeAll(async () => {
     server = await startFakeWikipedia({
       pages: { 'Catherine Cortez Masto': intro, 'Badr Hari': 'Badr Hari is a Moroccan-Dutch kickboxer.' },
     });
   });
-  after(async () => {
+  afterAll(async () => {
     await server.close();
   });
 

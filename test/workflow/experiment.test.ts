@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ExperimentConfigInput } from '../../core/config';
 import { STAGE_SEARCH_ATTRIBUTE, TASK_QUEUE } from '../../core/ids';
@@ -18,13 +18,13 @@ let env: TestWorkflowEnvironment;
 let stack: Awaited<ReturnType<typeof startStack>>;
 let dir: string;
 
-before(async () => {
+beforeAll(async () => {
   dir = await tempDir('experiment');
   stack = await startStack();
   env = stack.env;
 });
 
-after(async () => {
+afterAll(async () => {
   await stack?.stop();
   await fs.rm(dir, { recursive: true, force: true });
 });

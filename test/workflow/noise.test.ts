@@ -1,6 +1,6 @@
 // Tool-noise wrappers over a real (local BM25) search backend.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import { ApplicationFailure } from '@temporalio/common';
 import { emptySearch, randomSnippetSearch, snippetIndex } from '../../activities/evaluate/noise';
 import { buildLocalIndex } from '../../activities/tools/local-index';

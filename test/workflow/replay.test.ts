@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { test } from 'node:test';
+import { test } from '@jest/globals';
 import { Worker } from '@temporalio/worker';
 import { historyFromJsonValue, type History } from '../../scripts/support/history-json';
 import { workflowBundle } from '../../scripts/support/temporal';
@@ -33,7 +33,7 @@ async function fixtures(): Promise<Fixture[]> {
   return out;
 }
 
-test('the current workflow code replays every recorded history deterministically', { timeout: 120_000 }, async () => {
+test('the current workflow code replays every recorded history deterministically', async () => {
   const all = await fixtures();
   // The recorded set covers each workflow type and a cancelled experiment; a lost fixture folder
   // must not make this test pass vacuously.
@@ -54,4 +54,4 @@ test('the current workflow code replays every recorded history deterministically
   }
   assert.equal(replayed, all.length);
   assert.deepEqual(failures, [], `histories that no longer replay:\n${failures.join('\n')}`);
-});
+}, 120_000);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ExperimentConfigInput, MethodName, TaskName } from '../../core/config';
 import { TASK_QUEUE } from '../../core/ids';
@@ -20,13 +20,13 @@ let env: TestWorkflowEnvironment;
 let stack: Awaited<ReturnType<typeof startStack>>;
 let dir: string;
 
-before(async () => {
+beforeAll(async () => {
   dir = await tempDir('roundtrip');
   stack = await startStack();
   env = stack.env;
 });
 
-after(async () => {
+afterAll(async () => {
   await stack?.stop();
   await fs.rm(dir, { recursive: true, force: true });
 });

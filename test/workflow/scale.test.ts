@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { afterAll, beforeAll, test } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TASK_QUEUE } from '../../core/ids';
 import { FireActExperiment } from '../../workflows';
@@ -16,20 +16,20 @@ let stack: Awaited<ReturnType<typeof startStack>>;
 let model: FakeOpenAIServer;
 let dir: string;
 
-before(async () => {
+beforeAll(async () => {
   dir = await tempDir('scale');
   model = await startFakeOpenAIServer({ behaviour: fakeTeacher() });
   stack = await startStack();
   env = stack.env;
 });
 
-after(async () => {
+afterAll(async () => {
   await stack?.stop();
   await model?.close();
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-test('3,000 episodes: every one present once, no history past 10,000 events', { timeout: 15 * 60_000 }, async () => {
+test('3,000 episodes: every one present once, no history past 10,000 events', async () => {
   const t0 = Date.now();
   const id = 'scale-3000';
   const result = await env.client.workflow.execute(FireActExperiment, {
@@ -78,4 +78,4 @@ test('3,000 episodes: every one present once, no history past 10,000 events', { 
   assert.ok(continued > 0, 'shards continued as new');
   assert.ok(largest < 10_000, `largest history ${largest} events`);
   console.log(`scale: 3000 episodes in ${seconds.toFixed(1)} s; ${runs} workflow runs (${continued} continued as new); largest history ${largest} events`);
-});
+}, 15 * 60_000);

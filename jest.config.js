@@ -1,0 +1,16 @@
+// Tests run under jest, TypeScript compiled by SWC (CommonJS, like tsx does for the app).
+/** @type {import('jest').Config} */
+module.exports = {
+  testEnvironment: 'node',
+  roots: ['<rootDir>/test'],
+  testMatch: ['**/*.test.ts'],
+  transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }] },
+  // Temporal's native runtime is one per process and cannot be reset: each test file runs in its own
+  // worker process, and a worker is replaced after every file (any memory in use is over this limit).
+  workerIdleMemoryLimit: '1KB',
+  // Several files start their own Temporal dev server and workers; more than two at once on two cores
+  // slowed the suite down (see README).
+  maxWorkers: 2,
+  // node:test had no default timeout; tests that need longer say so.
+  testTimeout: 300_000,
+};
