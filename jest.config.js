@@ -1,7 +1,10 @@
 // Tests run under jest, TypeScript compiled by SWC (CommonJS, like tsx does for the app).
 /** @type {import('jest').Config} */
 module.exports = {
-  testEnvironment: 'node',
+  // Tests share Node's own realm: objects from fetch, structuredClone and Node's errors are then the
+  // same Array/Object/Error as the test's, so node:assert's strict equality and instanceof hold as
+  // under Node's runner. Isolation between files comes from one worker process per file (below).
+  testEnvironment: 'jest-environment-node-single-context',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }] },

@@ -238,9 +238,8 @@ test('a run cancelled in generation and resumed by reset pays only for the episo
     evaluate: undefined,
   };
   const handle = await env.client.workflow.start(FireActExperiment, { taskQueue: TASK_QUEUE, workflowId: id, args: [{ config: cfg }] });
-  const t0 = Date.now();
+  // The first shard finishes (a hang ends at the test's timeout).
   while ((await handle.query(progressQuery)).stages.generate.done < 5) {
-    assert.ok(Date.now() - t0 < 60_000, 'the first shard finishes');
     await new Promise((r) => setTimeout(r, 50));
   }
   await handle.cancel();

@@ -117,9 +117,9 @@ test('with no worker, start and status say so at once and how to start one', asy
   assert.match(status.out, /noworker-1: RUNNING/);
   assert.match(status.out, /no progress: no worker polls "fireact" to answer the progress query/);
   assert.match(status.out, /no worker polls task queue "fireact"/);
-  // The query is not asked (the line above says why), so nothing waits for the server's half-minute
-  // query timeout; the bound is loose because CLI start-up on a loaded machine takes seconds.
-  assert.ok(seconds < 25, `status took ${seconds}s`);
+  // The query is not asked (the line above says why, and is printed only instead of asking it), so
+  // nothing waits for a query timeout: no "got no answer within" line.
+  assert.doesNotMatch(status.out, /got no answer within/);
   console.log(`status with no worker: ${seconds.toFixed(1)} s`);
   await env.client.workflow.getHandle('noworker-1').terminate('test: no worker');
 }, 60_000);

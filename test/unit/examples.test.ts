@@ -8,10 +8,14 @@ import { loadConfigFile } from '../../activities/experiment/config-file';
 import { parseExperimentConfig } from '../../core/config';
 import { REPO_ROOT } from '../../scripts/support/paths';
 
-test('every example config validates', async () => {
+test('every example config validates, and the ones the README names are there', async () => {
+  const names: Record<string, string> = {};
   for (const f of await fs.readdir(path.join(REPO_ROOT, 'examples'))) {
-    if (f.endsWith('.yaml')) await loadConfigFile(path.join(REPO_ROOT, 'examples', f));
+    if (f.endsWith('.yaml')) names[f] = (await loadConfigFile(path.join(REPO_ROOT, 'examples', f))).name;
   }
+  // A missing or renamed example fails here instead of leaving nothing to check.
+  assert.equal(names['demo.yaml'], 'demo');
+  assert.equal(names['fireact-paper.yaml'], 'fireact-paper');
 });
 
 test('examples/demo.json is the workflow input for examples/demo.yaml', async () => {

@@ -10,7 +10,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { ModelSchema, type ModelConfig } from '../../core/config';
 import { ErrorType } from '../../core/errors';
 import { createContentCache, type ContentCache } from '../../activities/cache/content-cache';
-import { createLimiter, createRateGate, createSemaphore, type Clock } from '../../activities/models/limiter';
+import { abortableSleep, createLimiter, createRateGate, createSemaphore, type Clock } from '../../activities/models/limiter';
 import { createOpenAIModel, parseRetryAfterMs, PLACEHOLDER_API_KEY, resolveApiKey, type OpenAIModelOptions } from '../../activities/models/openai-model';
 import type { ChatRequest } from '../../activities/models/types';
 import { faultReply, startFakeOpenAIServer, type FakeBehaviour } from '../../scripts/support/fake-openai-server';
@@ -162,13 +162,15 @@ void test('retry-after-ms is honoured, and when attempts run out the failure is 
 });
 
 void test('a Retry-After longer than the in-call limit goes to Temporal at once as nextRetryDelay', async () => {
-  const { server, model } = await setup(() => ({ status: 429, headers: { 'retry-after': '120' }, error: { message: 'later' } }));
-  const started = Date.now();
+  // "At once": the call never sleeps on the injected clock.
+  const slept: number[] = [];
+  const clock: Clock = { now: () => Date.now(), sleep: (ms, signal) => (slept.push(ms), abortableSleep(ms, signal)) };
+  const { server, model } = await setup(() => ({ status: 429, headers: { 'retry-after': '120' }, error: { message: 'later' } }), {}, { clock });
   await assert.rejects(
     model.complete(ask('long wait')),
     isFailure(ErrorType.ModelRateLimited, false, (f) => assert.equal(f.nextRetryDelay, 120_000)),
   );
-  assert.ok(Date.now() - started < 1000);
+  assert.deepEqual(slept, []);
   assert.equal(server.completionRequests, 1);
 });
 
@@ -278,13 +280,21 @@ void test('connection refused is retried, then a retryable ModelUnavailable', as
 });
 
 void test('cancellation during a backoff ends the call at once with the signal reason', async () => {
-  const { server, model } = await setup(() => faultReply('503'), {}, { backoffBaseMs: 5_000, backoffMaxMs: 5_000 });
+  // The cancellation comes as the injected clock's backoff sleep starts: the call must end on it, not retry.
   const ac = new AbortController();
-  const started = Date.now();
-  const p = model.complete(ask('cancel me'), ac.signal);
-  setTimeout(() => ac.abort(new Error('activity cancelled')), 100);
-  await assert.rejects(p, /activity cancelled/);
-  assert.ok(Date.now() - started < 1000);
+  const slept: number[] = [];
+  const clock: Clock = {
+    now: () => Date.now(),
+    sleep: (ms, signal) => {
+      slept.push(ms);
+      ac.abort(new Error('activity cancelled'));
+      return abortableSleep(ms, signal);
+    },
+  };
+  const { server, model } = await setup(() => faultReply('503'), {}, { backoffBaseMs: 5_000, backoffMaxMs: 5_000, clock });
+  await assert.rejects(model.complete(ask('cancel me'), ac.signal), /activity cancelled/);
+  assert.equal(slept.length, 1, 'cancelled during the first backoff');
+  assert.ok(slept[0] > 0, `a backoff of ${slept[0]} ms`);
   assert.equal(server.completionRequests, 1);
 });
 
