@@ -1,6 +1,6 @@
 // Records workflow histories of this release as replay fixtures for the next one.
 //
-// test/replay.test.ts replays every fixture against the current workflow code, so a change that
+// test/workflow/replay.test.ts replays every fixture against the current workflow code, so a change that
 // would break experiments in flight (a command added, removed or reordered without `patched()`)
 // fails the suite. Before releasing workflow changes, record the released code's histories:
 //

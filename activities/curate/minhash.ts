@@ -6,7 +6,7 @@ export const MINHASH_SIZE = 64;
 
 // Fixed per-permutation multipliers (odd) and offsets, derived rather than random, so signatures are the
 // same on every run. Shingle hashes are already well mixed, so one multiply-add per permutation suffices
-// (checked against exact Jaccard in test/curate.test.ts); it is four times cheaper than re-mixing.
+// (checked against exact Jaccard in test/unit/curate.test.ts); it is four times cheaper than re-mixing.
 const MULTIPLIERS = new Uint32Array(MINHASH_SIZE);
 const OFFSETS = new Uint32Array(MINHASH_SIZE);
 for (let k = 0; k < MINHASH_SIZE; k++) {

@@ -1,5 +1,5 @@
 // The two fine-tuning formats FireAct released (OpenAI chat JSONL and Alpaca JSON), built from trajectory
-// records. The rules reproduce the released files byte for byte (see test/datasets.test.ts), with one
+// records. The rules reproduce the released files byte for byte (see test/unit/datasets.test.ts), with one
 // known exception: released hotpotqa.jsonl kept trailing spaces after 26 questions that the other three
 // chat files strip; we strip both ends, as those do.
 import type { MethodName } from '../../core/config';
