@@ -9,7 +9,9 @@ const fs = require('node:fs');
 const path = require('node:path');
 
 const root = path.join(__dirname, '..');
-const outDir = path.join(root, 'dist', 'cli');
+// FIREACT_CLI_BUNDLE_DIR (a folder inside the clone, so the bundle still finds node_modules) lets a
+// test build its own bundle while other CLI calls use dist/cli.
+const outDir = process.env.FIREACT_CLI_BUNDLE_DIR ? path.resolve(process.env.FIREACT_CLI_BUNDLE_DIR) : path.join(root, 'dist', 'cli');
 const manifestFile = path.join(outDir, 'manifest.json');
 /** Bumped when the build options change, so an older bundle is rebuilt. */
 const BUILD = 1;
