@@ -7,7 +7,7 @@ import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptors } from '@temporalio/worker';
 import { formatDuration, type BlockedDetails } from '../core/blocked';
 import { ErrorType, NON_RETRYABLE_ERRORS } from '../core/errors';
-import { lastProgressMs } from '../activities/experiment/heartbeat';
+import { lastProgressMs } from '../activities/heartbeat';
 
 /** The threshold an activity's input carries: `blockedAfterMs` on the input or on its experiment handle. */
 export function blockedAfterOf(arg: unknown): number | undefined {

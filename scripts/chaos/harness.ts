@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { canonicalJson } from '../../activities/cache/content-cache';
+import { canonicalJson } from '../../lib/cache/content-cache';
 import { TASK_QUEUE } from '../../core/ids';
 import { FireActExperiment } from '../../workflows';
 import type { ExperimentResult } from '../../workflows/experiment';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { canonicalJson } from '../../activities/cache/content-cache';
+import { canonicalJson } from '../../lib/cache/content-cache';
 import { faultReply, fakeTeacher, startFakeOpenAIServer, type FakeBehaviour, type FakeReply } from '../support/fake-openai-server';
 import { tempDir } from '../support/paths';
 import { startDevServer } from '../support/temporal';

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { createTrainerPythonResolver } from '../../activities/finetune/local/trainer-process';
+import { createTrainerPythonResolver } from '../../lib/finetune/local/trainer-process';
 import { fakeTeacher, startFakeOpenAIServer } from '../support/fake-openai-server';
 import { tempDir } from '../support/paths';
 import { startDevServer } from '../support/temporal';

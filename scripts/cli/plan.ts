@@ -2,11 +2,11 @@
 // Covers generation, fine-tuning and evaluation. Exit status 1 when the plan has problems (missing
 // data, secrets or models), after printing them.
 import type { ExperimentConfig } from '../../core/config';
-import { loadConfigFileWithInfo } from '../../activities/experiment/config-file';
+import { loadConfigFileWithInfo } from '../../lib/experiment/config-file';
 import { refuseGpuMisfit } from './start';
-import { createClientProvider } from '../../activities/experiment/clients';
-import type { Range } from '../../activities/plan/estimates';
-import { planExperiment, type ExperimentPlan, type PlannedSampleView } from '../../activities/plan/plan';
+import { createClientProvider } from '../../lib/experiment/clients';
+import type { Range } from '../../lib/plan/estimates';
+import { planExperiment, type ExperimentPlan, type PlannedSampleView } from '../../lib/plan/plan';
 
 type Cell = string | number;
 

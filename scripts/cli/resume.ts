@@ -11,7 +11,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type Con
 import { defaultPayloadConverter } from '@temporalio/common';
 import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
-import { loadConfigFile } from '../../activities/experiment/config-file';
+import { loadConfigFile } from '../../lib/experiment/config-file';
 import { resumeBlockedUpdate } from '../../core/blocked';
 import { experimentIdProblem, STAGE_SEARCH_ATTRIBUTE } from '../../core/ids';
 import { STAGES, type StageName } from '../../core/progress';

@@ -5,8 +5,8 @@
 import { promises as fs } from 'node:fs';
 import { SCORING_RULES, TASK_NAMES, type ScoringRule, type TaskName } from '../../core/config';
 import type { Question } from '../../core/trajectory';
-import { aggregateEpisodes, type EpisodeOutcome } from '../../activities/evaluate/metrics';
-import { getTask, loadSplit, splitsOf } from '../../activities/tasks/registry';
+import { aggregateEpisodes, type EpisodeOutcome } from '../../lib/evaluate/metrics';
+import { getTask, loadSplit, splitsOf } from '../../lib/tasks/registry';
 
 const USAGE = `usage: fireact score --task <task> --predictions <file.jsonl> [--split S] [--scoring ${SCORING_RULES.join('|')}] [--data-dir D]
   --scoring lenient (default): a yes/no or an option letter found anywhere in the answer

@@ -2,9 +2,9 @@
 import type { Client, Connection } from '@temporalio/client';
 import { TASK_QUEUE, WORKFLOW_TYPE } from '../../core/ids';
 import { ConfigError, type ExperimentConfig } from '../../core/config';
-import { loadConfigFile } from '../../activities/experiment/config-file';
-import { checkGpuMemory } from '../../activities/plan/gpu-memory';
-import { expandPath, looksLikePath } from '../../activities/experiment/config-file';
+import { loadConfigFile } from '../../lib/experiment/config-file';
+import { checkGpuMemory } from '../../lib/plan/gpu-memory';
+import { expandPath, looksLikePath } from '../../lib/experiment/config-file';
 import type { ExperimentInput } from '../../workflows/experiment';
 import { GPU_TASK_QUEUE } from '../../core/ids';
 import { ensureStageSearchAttribute } from './connection';

@@ -2,8 +2,8 @@
 // evaluation headline and where the report is. A cancelled run reads as cancelled.
 import path from 'node:path';
 import { CancelledFailure, WorkflowFailedError, type Client } from '@temporalio/client';
-import { primaryMetric } from '../../activities/report/sections';
-import type { EvalRow } from '../../activities/report/types';
+import { primaryMetric } from '../../lib/report/sections';
+import type { EvalRow } from '../../lib/report/types';
 import type { ExperimentResult } from '../../workflows/experiment';
 import { inspectExperiment } from './inspect';
 import { renderView } from './render';

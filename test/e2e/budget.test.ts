@@ -8,7 +8,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import YAML from 'yaml';
 import { createLedger, PAUSED_BUDGET_STAGE, raiseBudgetUpdate } from '../../core/budget';
-import type { ExperimentPlan } from '../../activities/plan/plan';
+import type { ExperimentPlan } from '../../lib/plan/plan';
 import { ConfigError, parseExperimentConfig } from '../../core/config';
 import { STAGE_SEARCH_ATTRIBUTE } from '../../core/ids';
 import { DEFAULT_PRICES } from '../../core/prices';

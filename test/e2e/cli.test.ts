@@ -227,7 +227,7 @@ test('the CLI bundle: built on first use (a fresh clone needs no build step), re
   assert.equal(fresh.code, 0, fresh.err);
   assert.equal(fresh.err, '');
   const first = await manifest();
-  for (const f of ['scripts/cli.ts', 'scripts/cli/args.ts', 'scripts/cli/plan.ts', 'activities/plan/plan.ts']) assert.ok(f in first.inputs, `${f} is a source of the bundle`);
+  for (const f of ['scripts/cli.ts', 'scripts/cli/args.ts', 'scripts/cli/plan.ts', 'lib/plan/plan.ts']) assert.ok(f in first.inputs, `${f} is a source of the bundle`);
   assert.equal((await own(['--help'])).code, 0);
   assert.equal((await manifest()).bundle, first.bundle, 'unchanged sources: the same bundle');
 

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, test } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TASK_QUEUE } from '../../core/ids';
-import { canonicalJson } from '../../activities/cache/content-cache';
+import { canonicalJson } from '../../lib/cache/content-cache';
 import { FireActExperiment } from '../../workflows';
 import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer } from '../../scripts/support/fake-openai-server';
 import { DATA_DIR, tempDir } from '../../scripts/support/paths';

@@ -13,11 +13,11 @@ import { DefaultLogger } from '@temporalio/worker';
 import YAML from 'yaml';
 import { parseExperimentConfig } from '../../core/config';
 import { ErrorType } from '../../core/errors';
-import { createClientProvider } from '../../activities/experiment/clients';
-import { createLocalFineTuneActivities } from '../../activities/finetune/local/activities';
-import { estimateGpuMemory, parameterCount, type TrainingSetup } from '../../activities/plan/gpu-memory';
-import { KNOWN_ARCHITECTURES, knownArchitecture } from '../../activities/plan/model-shapes';
-import { planExperiment } from '../../activities/plan/plan';
+import { createClientProvider } from '../../lib/experiment/clients';
+import { createLocalFineTuneActivities } from '../../activities/finetune-local';
+import { estimateGpuMemory, parameterCount, type TrainingSetup } from '../../lib/plan/gpu-memory';
+import { KNOWN_ARCHITECTURES, knownArchitecture } from '../../lib/plan/model-shapes';
+import { planExperiment } from '../../lib/plan/plan';
 import { DATA_DIR, REPO_ROOT, tempDir } from '../../scripts/support/paths';
 
 const created: string[] = [];

@@ -12,15 +12,15 @@ import { parseExperimentConfig, type ExperimentConfigInput } from '../../core/co
 import { evalBaselines, evalRunName, evalRuns, evalTargets, type TrainedStudent } from '../../core/eval-plan';
 import type { Question } from '../../core/trajectory';
 import { createActivities, type PrepareResult } from '../../activities';
-import { createClientProvider } from '../../activities/experiment/clients';
-import { loadConfigFile } from '../../activities/experiment/config-file';
-import { layout } from '../../activities/experiment/layout';
-import { loadQuestions } from '../../activities/experiment/questions';
-import { freezeSample, type SampleFile } from '../../activities/experiment/sample';
-import { openAIAutoEpochs } from '../../activities/plan/estimates';
-import { planExperiment, type ExperimentPlan } from '../../activities/plan/plan';
+import { createClientProvider } from '../../lib/experiment/clients';
+import { loadConfigFile } from '../../lib/experiment/config-file';
+import { layout } from '../../lib/experiment/layout';
+import { loadQuestions } from '../../lib/experiment/questions';
+import { freezeSample, type SampleFile } from '../../lib/experiment/sample';
+import { openAIAutoEpochs } from '../../lib/plan/estimates';
+import { planExperiment, type ExperimentPlan } from '../../lib/plan/plan';
 import { DEFAULT_PRICES, estimateCost, estimateTrainingCost, lookupPrice, PriceTableSchema } from '../../core/prices';
-import { sampleQuestions } from '../../activities/tasks/sampling';
+import { sampleQuestions } from '../../lib/tasks/sampling';
 import { DATA_DIR, REPO_ROOT, tempDir } from '../../scripts/support/paths';
 
 const KEY_VAR = 'FIREACT_PLAN_TEST_KEY';

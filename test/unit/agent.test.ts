@@ -4,9 +4,9 @@ import path from 'node:path';
 import { describe, it } from '@jest/globals';
 import { METHOD_NAMES, TASK_NAMES, type MethodName } from '../../core/config';
 import type { Question } from '../../core/trajectory';
-import { cleanOutput, parseAction } from '../../activities/agent/actions';
-import { runEpisode, type EpisodeInput, type EpisodeOptions, type Scorer } from '../../activities/agent/episode';
-import { REFLECTION_EXAMPLES, WORKED_EXAMPLES } from '../../activities/agent/exemplars';
+import { cleanOutput, parseAction } from '../../lib/agent/actions';
+import { runEpisode, type EpisodeInput, type EpisodeOptions, type Scorer } from '../../lib/agent/episode';
+import { REFLECTION_EXAMPLES, WORKED_EXAMPLES } from '../../lib/agent/exemplars';
 import {
   exemplars,
   forcedFinishInstruction,
@@ -15,9 +15,9 @@ import {
   studentMessages,
   systemPrompt,
   taskFamily,
-} from '../../activities/agent/prompts';
-import type { ChatModel, ChatRequest, ChatResponse } from '../../activities/models/types';
-import type { SearchBackend, SearchRequest } from '../../activities/tools/types';
+} from '../../lib/agent/prompts';
+import type { ChatModel, ChatRequest, ChatResponse } from '../../lib/models/types';
+import type { SearchBackend, SearchRequest } from '../../lib/tools/types';
 
 import { DATA_DIR } from '../../scripts/support/paths';
 

@@ -4,9 +4,9 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, test } from '@jest/globals';
-import { withSearchCache } from '../../activities/cache/cached-search';
-import { canonicalJson, createContentCache } from '../../activities/cache/content-cache';
-import type { SearchBackend } from '../../activities/tools/types';
+import { withSearchCache } from '../../lib/cache/cached-search';
+import { canonicalJson, createContentCache } from '../../lib/cache/content-cache';
+import type { SearchBackend } from '../../lib/tools/types';
 import { REPO_ROOT } from '../../scripts/support/paths';
 
 // Every temp dir a test made, removed at the end.
@@ -129,7 +129,7 @@ void test('keys that are not plain tokens are refused (no path tricks)', async (
 void test('a writer killed mid-write never leaves a readable half entry', async () => {
   const dir = await tempDir();
   const script = path.join(dir, 'writer.ts');
-  const modulePath = path.join(REPO_ROOT, 'activities/cache/content-cache.ts');
+  const modulePath = path.join(REPO_ROOT, 'lib/cache/content-cache.ts');
   await fs.writeFile(
     script,
     `import { createContentCache } from ${JSON.stringify(modulePath)};

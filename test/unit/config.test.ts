@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, test } from '@jest/globals';
 import { ConfigError, parseExperimentConfig, scoringRuleFor, type ExperimentConfigInput } from '../../core/config';
-import { loadConfigFile } from '../../activities/experiment/config-file';
+import { loadConfigFile } from '../../lib/experiment/config-file';
 import { tempDir } from '../../scripts/support/paths';
 
 let dir: string;

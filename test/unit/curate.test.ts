@@ -4,11 +4,11 @@ import { describe, test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import type { MethodName, TaskName } from '../../core/config';
 import { emptyUsage, TRAJECTORY_SCHEMA, type TrajectoryRecord, type Turn } from '../../core/trajectory';
-import { parseCanonicalAction } from '../../activities/curate/action';
-import { curateTrajectories, DROP_REASONS, type CurateOptions } from '../../activities/curate/curate';
-import { candidateProbability, LshIndex, minhashSignature, MINHASH_SIZE, rowsPerBand } from '../../activities/curate/minhash';
-import { normalizeQuestion } from '../../activities/curate/normalize';
-import { jaccard, shingleSet } from '../../activities/curate/shingles';
+import { parseCanonicalAction } from '../../lib/curate/action';
+import { curateTrajectories, DROP_REASONS, type CurateOptions } from '../../lib/curate/curate';
+import { candidateProbability, LshIndex, minhashSignature, MINHASH_SIZE, rowsPerBand } from '../../lib/curate/minhash';
+import { normalizeQuestion } from '../../lib/curate/normalize';
+import { jaccard, shingleSet } from '../../lib/curate/shingles';
 
 import { DATA_DIR as DATA } from '../../scripts/support/paths';
 

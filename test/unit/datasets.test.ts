@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { ApplicationFailure } from '@temporalio/common';
 import type { DatasetMix, MethodName, TaskName } from '../../core/config';
 import { emptyUsage, TRAJECTORY_SCHEMA, trajectoryId, type TrajectoryRecord, type Turn } from '../../core/trajectory';
-import { buildDatasetMix } from '../../activities/datasets/build';
+import { buildDatasetMix } from '../../lib/datasets/build';
 import {
   pythonStrip,
   splitChoices,
@@ -19,8 +19,8 @@ import {
   validateAlpacaRecord,
   validateChatLine,
   type AlpacaRecord,
-} from '../../activities/datasets/formats';
-import { pythonFloatRepr, pythonJsonDumps } from '../../activities/datasets/python-json';
+} from '../../lib/datasets/formats';
+import { pythonFloatRepr, pythonJsonDumps } from '../../lib/datasets/python-json';
 
 import { DATA_DIR as DATA } from '../../scripts/support/paths';
 const FINETUNE = path.join(DATA, 'finetune');

@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { test } from '@jest/globals';
 import YAML from 'yaml';
-import { loadConfigFile } from '../../activities/experiment/config-file';
+import { loadConfigFile } from '../../lib/experiment/config-file';
 import { parseExperimentConfig } from '../../core/config';
 import { REPO_ROOT } from '../../scripts/support/paths';
 

@@ -6,7 +6,7 @@ import { test } from '@jest/globals';
 import { evalRunName } from '../../core/eval-plan';
 import { EXPERIMENT_ID_FORM, experimentDir, experimentIdProblem, shardName, shardWorkflowId } from '../../core/ids';
 import { trajectoryId, type Question } from '../../core/trajectory';
-import { layout } from '../../activities/experiment/layout';
+import { layout } from '../../lib/experiment/layout';
 import { shellQuote } from '../../scripts/cli/shell';
 
 const question = (split: string, id = '3'): Question => ({ task: 'hotpotqa', split, id, text: `q ${split} ${id}`, answers: [] });

@@ -1,7 +1,7 @@
 // Evaluation aggregates: hand-computed means and rates, and the percentile bootstrap's intervals.
 import assert from 'node:assert/strict';
 import { test } from '@jest/globals';
-import { aggregateEpisodes, bootstrapMeans, quantile, summarizeMetrics, type EpisodeOutcome } from '../../activities/evaluate/metrics';
+import { aggregateEpisodes, bootstrapMeans, quantile, summarizeMetrics, type EpisodeOutcome } from '../../lib/evaluate/metrics';
 
 function episode(over: Partial<EpisodeOutcome>): EpisodeOutcome {
   return { reward: 0, metrics: {}, finished: true, validActions: 0, totalActions: 0, steps: 0, promptTokens: 0, completionTokens: 0, costUsd: 0, ...over };

@@ -2,9 +2,9 @@ import { test } from '@jest/globals';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { ApplicationFailure } from '@temporalio/common';
-import { PythonRandom } from '../../activities/tasks/python-random';
-import { loadSplit } from '../../activities/tasks/registry';
-import { fireactOrder, sampleQuestions, seededOrder, SeededRandom } from '../../activities/tasks/sampling';
+import { PythonRandom } from '../../lib/tasks/python-random';
+import { loadSplit } from '../../lib/tasks/registry';
+import { fireactOrder, sampleQuestions, seededOrder, SeededRandom } from '../../lib/tasks/sampling';
 
 import { DATA_DIR as DATA } from '../../scripts/support/paths';
 

@@ -10,12 +10,12 @@ import {
   f1Score,
   normalizeAnswer,
   qaScores,
-} from '../../activities/tasks/scoring';
-import { bamboogle } from '../../activities/tasks/bamboogle';
-import { hotpotqa } from '../../activities/tasks/hotpotqa';
-import { mmlu } from '../../activities/tasks/mmlu';
-import { strategyqa } from '../../activities/tasks/strategyqa';
-import { loadSplit } from '../../activities/tasks/registry';
+} from '../../lib/tasks/scoring';
+import { bamboogle } from '../../lib/tasks/bamboogle';
+import { hotpotqa } from '../../lib/tasks/hotpotqa';
+import { mmlu } from '../../lib/tasks/mmlu';
+import { strategyqa } from '../../lib/tasks/strategyqa';
+import { loadSplit } from '../../lib/tasks/registry';
 import { DATA_DIR } from '../../scripts/support/paths';
 
 void test('normalisation lower-cases, strips punctuation and articles, squeezes spaces', () => {

@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { ApplicationFailure } from '@temporalio/common';
-import { buildLocalIndex, loadCorpusJsonl, tokenize, type CorpusDoc } from '../../activities/tools/local-index';
-import { createLocalSearch } from '../../activities/tools/local-search';
-import { parseRetryAfterMs } from '../../activities/tools/http';
-import { createSerpApiSearch, serpApiObservation } from '../../activities/tools/serpapi-search';
-import { createWikipediaSearch, firstSentences } from '../../activities/tools/wikipedia-search';
+import { buildLocalIndex, loadCorpusJsonl, tokenize, type CorpusDoc } from '../../lib/tools/local-index';
+import { createLocalSearch } from '../../lib/tools/local-search';
+import { parseRetryAfterMs } from '../../lib/tools/http';
+import { createSerpApiSearch, serpApiObservation } from '../../lib/tools/serpapi-search';
+import { createWikipediaSearch, firstSentences } from '../../lib/tools/wikipedia-search';
 import { startFakeSerpApi, startFakeWikipedia, type FakeServer } from '../../scripts/support/fake-search-servers';
 
 import { DATA_DIR } from '../../scripts/support/paths';

@@ -7,8 +7,8 @@ import * as path from 'node:path';
 import { ApplicationFailure } from '@temporalio/common';
 import type { TaskName } from '../../core/config';
 import type { Question } from '../../core/trajectory';
-import { CsvSyntaxError, parseCsv } from '../../activities/tasks/csv';
-import { clearSplitMemo, getTask, loadSplit, registerSplitLoader, splitsOf, TASKS } from '../../activities/tasks/registry';
+import { CsvSyntaxError, parseCsv } from '../../lib/tasks/csv';
+import { clearSplitMemo, getTask, loadSplit, registerSplitLoader, splitsOf, TASKS } from '../../lib/tasks/registry';
 
 import { DATA_DIR as DATA } from '../../scripts/support/paths';
 

@@ -9,7 +9,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ExperimentConfigInput } from '../../core/config';
 import { STAGE_SEARCH_ATTRIBUTE, TASK_QUEUE } from '../../core/ids';
 import { progressQuery } from '../../core/progress';
-import { validateAlpacaRecord, validateChatLine } from '../../activities/datasets/formats';
+import { validateAlpacaRecord, validateChatLine } from '../../lib/datasets/formats';
 import { FireActExperiment } from '../../workflows';
 import { DATA_DIR, tempDir } from '../../scripts/support/paths';
 import { startStack } from '../../scripts/support/temporal';

@@ -2,11 +2,11 @@
 import assert from 'node:assert/strict';
 import { test } from '@jest/globals';
 import { ApplicationFailure } from '@temporalio/common';
-import { emptySearch, randomSnippetSearch, snippetIndex } from '../../activities/evaluate/noise';
-import { buildLocalIndex } from '../../activities/tools/local-index';
-import { createLocalSearch } from '../../activities/tools/local-search';
-import { noResultsObservation } from '../../activities/tools/observation';
-import type { SearchBackend } from '../../activities/tools/types';
+import { emptySearch, randomSnippetSearch, snippetIndex } from '../../lib/evaluate/noise';
+import { buildLocalIndex } from '../../lib/tools/local-index';
+import { createLocalSearch } from '../../lib/tools/local-search';
+import { noResultsObservation } from '../../lib/tools/observation';
+import type { SearchBackend } from '../../lib/tools/types';
 
 const SNIPPETS = [
   'Paris is the capital and most populous city of France.',

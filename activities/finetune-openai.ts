@@ -8,12 +8,12 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ArtifactRef } from '../../../core/artifacts';
-import type { ModelConfig } from '../../../core/config';
-import { ErrorType } from '../../../core/errors';
-import { createArtifactStore, type ArtifactStore } from '../../artifacts/store';
-import { startHeartbeat } from '../../experiment/heartbeat';
-import { resolveApiKey } from '../../models/openai-model';
+import type { ArtifactRef } from '../core/artifacts';
+import type { ModelConfig } from '../core/config';
+import { ErrorType } from '../core/errors';
+import { createArtifactStore, type ArtifactStore } from '../lib/artifacts/store';
+import { startHeartbeat } from './heartbeat';
+import { resolveApiKey } from '../lib/models/openai-model';
 import {
   createOpenAIFineTuneBackend,
   type FineTuneHyperparameters,
@@ -22,8 +22,8 @@ import {
   type FollowCursor,
   type FollowEvent,
   type OpenAIFineTuneBackend,
-} from './backend';
-import { validateOpenAIChatFile } from './validate';
+} from '../lib/finetune/openai/backend';
+import { validateOpenAIChatFile } from '../lib/finetune/openai/validate';
 
 /** What picks the endpoint and key: the model config fields that matter here. */
 export type FineTuneEndpoint = Pick<ModelConfig, 'model' | 'baseUrl' | 'apiKeyEnv'>;

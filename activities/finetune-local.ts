@@ -5,11 +5,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { StudentConfig } from '../../../core/config';
-import { ErrorType } from '../../../core/errors';
-import { startHeartbeat } from '../../experiment/heartbeat';
-import { trainerCannotRun } from './support';
-import { startTrainer, type TrainerEvent } from './trainer-process';
+import type { StudentConfig } from '../core/config';
+import { ErrorType } from '../core/errors';
+import { startHeartbeat } from './heartbeat';
+import { trainerCannotRun } from '../lib/finetune/local/support';
+import { startTrainer, type TrainerEvent } from '../lib/finetune/local/trainer-process';
 
 /** The trainer's exit code for bad arguments, data or output folder (trainer/fireact_trainer/cli.py). */
 const TRAINER_EXIT_BAD_INPUT = 2;

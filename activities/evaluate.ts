@@ -3,26 +3,26 @@
 // model); each episode's trajectory is stored, so a retried activity resumes where it stopped.
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { add, fits, room, sub, ZERO, type Amount, type BudgetExhaustedDetails, type Cap } from '../../core/budget';
-import type { EvalPlanTarget } from '../../core/eval-plan';
-import { ModelSchema, scoringRuleFor, type TaskName } from '../../core/config';
-import { ErrorType } from '../../core/errors';
-import { estimateCost, mergePrices } from '../../core/prices';
-import { TRAJECTORY_SCHEMA, trajectoryId, type TrajectoryRecord } from '../../core/trajectory';
-import { runEpisode as runAgentEpisode } from '../agent/episode';
-import { budgetExhausted, meterModel } from '../budget/metered-model';
-import type { ClientProvider } from '../experiment/clients';
-import type { createFrozenState, ExperimentHandle } from '../experiment/frozen';
-import { startHeartbeat } from '../experiment/heartbeat';
-import { layout } from '../experiment/layout';
-import { createOpenAIModel, resolveApiKey } from '../models/openai-model';
-import type { ChatModel } from '../models/types';
-import type { EvalRow } from '../report/types';
-import { getTask } from '../tasks/registry';
-import type { SearchBackend } from '../tools/types';
-import { aggregateEpisodes, type EpisodeOutcome } from './metrics';
-import { emptySearch, randomSnippetSearch } from './noise';
-import { serveLocalModel, type ServedModel } from './serve';
+import { add, fits, room, sub, ZERO, type Amount, type BudgetExhaustedDetails, type Cap } from '../core/budget';
+import type { EvalPlanTarget } from '../core/eval-plan';
+import { ModelSchema, scoringRuleFor, type TaskName } from '../core/config';
+import { ErrorType } from '../core/errors';
+import { estimateCost, mergePrices } from '../core/prices';
+import { TRAJECTORY_SCHEMA, trajectoryId, type TrajectoryRecord } from '../core/trajectory';
+import { runEpisode as runAgentEpisode } from '../lib/agent/episode';
+import { budgetExhausted, meterModel } from '../lib/budget/metered-model';
+import type { ClientProvider } from '../lib/experiment/clients';
+import type { createFrozenState, ExperimentHandle } from '../lib/experiment/frozen';
+import { startHeartbeat } from './heartbeat';
+import { layout } from '../lib/experiment/layout';
+import { createOpenAIModel, resolveApiKey } from '../lib/models/openai-model';
+import type { ChatModel } from '../lib/models/types';
+import type { EvalRow } from '../lib/report/types';
+import { getTask } from '../lib/tasks/registry';
+import type { SearchBackend } from '../lib/tools/types';
+import { aggregateEpisodes, type EpisodeOutcome } from '../lib/evaluate/metrics';
+import { emptySearch, randomSnippetSearch } from '../lib/evaluate/noise';
+import { serveLocalModel, type ServedModel } from '../lib/evaluate/serve';
 
 /** Who is evaluated and how it is reached; built by core/eval-plan.ts for the workflow and `plan`. */
 export type EvalTarget = EvalPlanTarget;
