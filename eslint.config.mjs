@@ -32,6 +32,22 @@ export default tseslint.config(
     },
   },
   {
+    // The domain library works without Temporal (the CLI, the benchmark and tests call it directly);
+    // typed failures come from core/errors.ts, activity context stays in the adapters.
+    files: ['lib/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@temporalio/*'], message: 'lib/ is the domain library: no Temporal imports (typed failures: core/errors.ts)' },
+            { group: ['**/activities', '**/activities/**', '**/workflows', '**/workflows/**', '**/workers/**', '**/scripts/**', '**/test/**'], message: 'lib/ imports only lib/ and core/' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['scripts/**/*.ts', 'test/**/*.ts'],
     rules: { 'no-console': 'off' },
   },

@@ -1,4 +1,8 @@
-// The one list of typed failure types. Activities throw ApplicationFailure with these; retry policies name them.
+// The one list of typed failure types, and the one place typed failures are built. They are Temporal's
+// ApplicationFailure (its type is what retry policies, the interceptor and the UI read), so the domain
+// library (lib/) throws them from here and imports nothing of Temporal itself.
+import { ApplicationFailure, type ApplicationFailureOptions } from '@temporalio/common';
+
 export const ErrorType = {
   InvalidConfig: 'InvalidConfig',
   /** An experiment id that cannot name its artifact folder (core/ids.ts `experimentIdProblem`). */
@@ -46,3 +50,15 @@ export const NON_RETRYABLE_ERRORS: ErrorType[] = [
   ErrorType.PathRefused,
   ErrorType.Blocked,
 ];
+
+/** A failure carrying one of the types above. */
+export type TypedFailure = ApplicationFailure;
+
+export function typedFailure(options: ApplicationFailureOptions & { type: ErrorType }): TypedFailure {
+  return ApplicationFailure.create(options);
+}
+
+/** True for a typed failure (of `type`, when given). */
+export function isTypedFailure(err: unknown, type?: ErrorType): err is TypedFailure {
+  return err instanceof ApplicationFailure && (type === undefined || err.type === type);
+}

@@ -3,9 +3,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import type { ArtifactRef } from '../../core/artifacts';
-import { ErrorType } from '../../core/errors';
+import { ErrorType, typedFailure, type TypedFailure } from '../../core/errors';
 
 export interface ArtifactStore {
   readonly root: string;
@@ -31,10 +30,10 @@ export function sha256(text: string | Buffer): string {
 const REFUSED_PATH_CODES = new Set(['ENAMETOOLONG', 'ENOTDIR', 'EISDIR', 'ELOOP']);
 
 /** A non-retryable PathRefused failure when `err` is the file system refusing the path itself, else undefined. */
-export function pathRefused(err: unknown, what: string): ApplicationFailure | undefined {
+export function pathRefused(err: unknown, what: string): TypedFailure | undefined {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (!code || !REFUSED_PATH_CODES.has(code)) return undefined;
-  return ApplicationFailure.create({
+  return typedFailure({
     type: ErrorType.PathRefused,
     nonRetryable: true,
     message: `${what}: the file system refuses the path (${code}${code === 'ENAMETOOLONG' ? ': a file or folder name is too long; use a shorter experiment id or artifactDir' : ''}): ${(err as Error).message}`,
@@ -47,7 +46,7 @@ export function createArtifactStore(root: string): ArtifactStore {
   function resolve(rel: string): string {
     const abs = path.resolve(absRoot, rel);
     if (abs !== absRoot && !abs.startsWith(absRoot + path.sep)) {
-      throw ApplicationFailure.create({ type: ErrorType.InvalidConfig, message: `artifact path escapes the store: ${rel}`, nonRetryable: true });
+      throw typedFailure({ type: ErrorType.InvalidConfig, message: `artifact path escapes the store: ${rel}`, nonRetryable: true });
     }
     return abs;
   }
@@ -69,7 +68,7 @@ export function createArtifactStore(root: string): ArtifactStore {
       await fs.rm(tmp, { force: true }).catch(() => undefined);
       const refused = pathRefused(err, `cannot write artifact ${abs}`);
       if (refused) throw refused;
-      throw ApplicationFailure.create({
+      throw typedFailure({
         type: ErrorType.ArtifactWriteFailed,
         message: `cannot write artifact ${abs}: ${(err as Error).message}`,
         cause: err as Error,
@@ -104,7 +103,7 @@ export function createArtifactStore(root: string): ArtifactStore {
       const text = await readText(ref.path);
       const actual = sha256(text);
       if (actual !== ref.sha256) {
-        throw ApplicationFailure.create({
+        throw typedFailure({
           type: ErrorType.ArtifactCorrupt,
           message: `artifact ${ref.path} changed since it was written (sha256 ${actual.slice(0, 12)}…, expected ${ref.sha256.slice(0, 12)}…)`,
           nonRetryable: true,

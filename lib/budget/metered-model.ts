@@ -1,9 +1,8 @@
 // A ChatModel that spends from one episode's allowance: before each call it prices the request it is
 // about to send (prompt by characters, a full reply) and refuses the call if that could pass the
 // allowance; after it, it adds what the endpoint reported. Cached answers cost nothing.
-import { ApplicationFailure } from '@temporalio/common';
 import { add, callCost, CHECK_CHARS_PER_TOKEN, fits, room, ZERO, type Amount, type BudgetExhaustedDetails, type Cap } from '../../core/budget';
-import { ErrorType } from '../../core/errors';
+import { ErrorType, typedFailure, type TypedFailure } from '../../core/errors';
 import type { PriceTable } from '../../core/prices';
 import type { ChatModel, ChatRequest } from '../models/types';
 
@@ -18,8 +17,8 @@ export function requestTokensBound(request: ChatRequest): number {
   return Math.ceil(chars / CHECK_CHARS_PER_TOKEN);
 }
 
-export function budgetExhausted(message: string, details: BudgetExhaustedDetails): ApplicationFailure {
-  return ApplicationFailure.create({ type: ErrorType.BudgetExhausted, message, nonRetryable: true, details: [details] });
+export function budgetExhausted(message: string, details: BudgetExhaustedDetails): TypedFailure {
+  return typedFailure({ type: ErrorType.BudgetExhausted, message, nonRetryable: true, details: [details] });
 }
 
 export function meterModel(inner: ChatModel, opts: { allowance: Cap; maxTokens: number; prices: PriceTable }): MeteredModel {

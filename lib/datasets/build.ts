@@ -1,8 +1,7 @@
 // Builds one training mix (FireAct's tasks × methods union) from curated trajectory records: the file
 // texts, their counts and content hashes. Pure: the caller writes the texts to the artifact store.
-import { ApplicationFailure } from '@temporalio/common';
 import type { DatasetMix } from '../../core/config';
-import { ErrorType } from '../../core/errors';
+import { ErrorType, typedFailure, type TypedFailure } from '../../core/errors';
 import type { TrajectoryRecord } from '../../core/trajectory';
 import { sha256 as sha256Hex } from '../artifacts/store';
 import { toAlpacaJson, toAlpacaRecord, toChatLine, validateAlpacaRecord, validateChatLine, type AlpacaRecord } from './formats';
@@ -47,13 +46,13 @@ function countBy(records: readonly TrajectoryRecord[], key: (r: TrajectoryRecord
   return counts;
 }
 
-function badRecords(problems: Array<{ id: string; format: string; problems: string[] }>): ApplicationFailure {
+function badRecords(problems: Array<{ id: string; format: string; problems: string[] }>): TypedFailure {
   const shown = problems
     .slice(0, 5)
     .map((p) => `${p.id} (${p.format}): ${p.problems.join('; ')}`)
     .join('\n  ');
   const more = problems.length > 5 ? `\n  ... and ${problems.length - 5} more` : '';
-  return ApplicationFailure.create({
+  return typedFailure({
     type: ErrorType.BadDatasetRecord,
     message: `${problems.length} record(s) do not make valid fine-tuning examples:\n  ${shown}${more}`,
     nonRetryable: true,

@@ -1,8 +1,7 @@
 // Tool noise for the robustness evaluation FireAct ran: the same agent, with a search tool that
 // finds nothing, or one that answers with a snippet belonging to some other query.
 import { createHash } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType } from '../../core/errors';
+import { ErrorType, typedFailure } from '../../core/errors';
 import { noResultsObservation } from '../tools/observation';
 import type { SearchBackend, SearchRequest, SearchResult } from '../tools/types';
 
@@ -34,7 +33,7 @@ export function snippetIndex(seed: number, query: string, size: number): number 
 export function randomSnippetSearch(backend: SearchBackend, snippets: readonly string[], seed: number): SearchBackend {
   const pool = [...new Set(snippets)];
   if (pool.length === 0) {
-    throw ApplicationFailure.create({ type: ErrorType.InvalidConfig, message: 'random-snippet search needs at least one snippet', nonRetryable: true });
+    throw typedFailure({ type: ErrorType.InvalidConfig, message: 'random-snippet search needs at least one snippet', nonRetryable: true });
   }
   const name = `${backend.name}+random`;
   return {

@@ -1,9 +1,8 @@
 // Builds (and memoises per process) the clients an experiment's activities use: models, search,
 // cache, artifact store. Tests pass their own provider; secrets come from the worker's environment only.
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import type { ExperimentConfig } from '../../core/config';
-import { ErrorType } from '../../core/errors';
+import { ErrorType, typedFailure } from '../../core/errors';
 import { createArtifactStore, type ArtifactStore } from '../artifacts/store';
 import { withSearchCache } from '../cache/cached-search';
 import { createContentCache, type ContentCache } from '../cache/content-cache';
@@ -54,7 +53,7 @@ export function createClientProvider(env: NodeJS.ProcessEnv = process.env): Clie
     model(config, name) {
       const mc = config.models[name];
       if (!mc) {
-        return Promise.reject(ApplicationFailure.create({ type: ErrorType.InvalidConfig, message: `unknown model "${name}"`, nonRetryable: true }));
+        return Promise.reject(typedFailure({ type: ErrorType.InvalidConfig, message: `unknown model "${name}"`, nonRetryable: true }));
       }
       return once(`model\u0000${name}\u0000${JSON.stringify(mc)}\u0000${config.dataDir}\u0000${config.cacheDir}`, async () => {
         if (mc.provider === 'replay') {
@@ -87,7 +86,7 @@ export function createClientProvider(env: NodeJS.ProcessEnv = process.env): Clie
             const keyEnv = sc.apiKeyEnv ?? 'SERPAPI_API_KEY';
             const apiKey = env[keyEnv];
             if (!apiKey) {
-              throw ApplicationFailure.create({ type: ErrorType.MissingSecret, message: `search backend serpapi needs the environment variable ${keyEnv} on the worker`, nonRetryable: true });
+              throw typedFailure({ type: ErrorType.MissingSecret, message: `search backend serpapi needs the environment variable ${keyEnv} on the worker`, nonRetryable: true });
             }
             return withSearchCache(createSerpApiSearch({ baseUrl: sc.baseUrl, apiKey, timeoutMs: sc.timeoutMs }), cache, sc.baseUrl ?? 'serpapi');
           }

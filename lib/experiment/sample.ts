@@ -1,8 +1,7 @@
 // Freezing one generate entry's question sample. prepareExperiment writes what this returns and
 // `fireact plan` shows it, so both go through this one function and cannot disagree.
-import { ApplicationFailure } from '@temporalio/common';
 import type { ExperimentConfig, GenerateTask, TaskName } from '../../core/config';
-import { ErrorType } from '../../core/errors';
+import { ErrorType, typedFailure } from '../../core/errors';
 import type { Question } from '../../core/trajectory';
 import { normalizeQuestion } from '../curate/normalize';
 import { sampleQuestions, type SampleOrder } from '../tasks/sampling';
@@ -42,7 +41,7 @@ export async function freezeSample(
   const seed = entry.sample.seed ?? config.seed;
   const exclude = entry.sample.exclude ?? [];
   const invalid = (message: string) =>
-    ApplicationFailure.create({ type: ErrorType.InvalidConfig, message: `${where} (${entry.task} ${entry.split}): ${message}`, nonRetryable: true });
+    typedFailure({ type: ErrorType.InvalidConfig, message: `${where} (${entry.task} ${entry.split}): ${message}`, nonRetryable: true });
   if (exclude.includes(entry.split)) throw invalid(`sample.exclude names the sampled split "${entry.split}" itself`);
   const left = new Set<string>();
   for (const split of exclude) for (const q of await loadQuestions(clients, config, entry.task, split)) left.add(normalizeQuestion(q.text));

@@ -3,9 +3,8 @@
 // activity attempt, honouring the server's Retry-After, then a typed ApplicationFailure so that
 // Temporal's retry policy takes over. Every answer goes through the content-addressed cache.
 import OpenAI, { APIError, APIUserAbortError, OpenAIError } from 'openai';
-import { ApplicationFailure } from '@temporalio/common';
 import type { ModelConfig } from '../../core/config';
-import { ErrorType } from '../../core/errors';
+import { ErrorType, typedFailure, isTypedFailure, type TypedFailure } from '../../core/errors';
 import type { ContentCache } from '../cache/content-cache';
 import { limiterForModel, parseRateLimitHeaders, systemClock, type Clock, type Limiter } from './limiter';
 import type { ChatMessage, ChatModel, ChatRequest, ChatResponse } from './types';
@@ -18,7 +17,7 @@ export const PLACEHOLDER_API_KEY = 'no-key';
 export function resolveApiKey(config: Pick<ModelConfig, 'apiKeyEnv' | 'baseUrl' | 'model'>, env: NodeJS.ProcessEnv = process.env): string {
   if (!config.apiKeyEnv) {
     if (config.baseUrl) return PLACEHOLDER_API_KEY;
-    throw ApplicationFailure.create({
+    throw typedFailure({
       type: ErrorType.MissingSecret,
       nonRetryable: true,
       message: `model "${config.model}" has neither apiKeyEnv nor a baseUrl of a keyless endpoint`,
@@ -26,7 +25,7 @@ export function resolveApiKey(config: Pick<ModelConfig, 'apiKeyEnv' | 'baseUrl' 
   }
   const value = env[config.apiKeyEnv];
   if (!value || !value.trim()) {
-    throw ApplicationFailure.create({
+    throw typedFailure({
       type: ErrorType.MissingSecret,
       nonRetryable: true,
       message: `environment variable ${config.apiKeyEnv} (API key for model "${config.model}") is not set in the worker's environment`,
@@ -187,10 +186,10 @@ export function checkEndpointUrl(url: string, whose: string): void {
   try {
     protocol = new URL(url).protocol;
   } catch {
-    throw ApplicationFailure.create({ type: ErrorType.InvalidConfig, nonRetryable: true, message: `${whose}: baseUrl ${JSON.stringify(url)} is not a URL; give http(s)://host[:port]/v1` });
+    throw typedFailure({ type: ErrorType.InvalidConfig, nonRetryable: true, message: `${whose}: baseUrl ${JSON.stringify(url)} is not a URL; give http(s)://host[:port]/v1` });
   }
   if (protocol !== 'http:' && protocol !== 'https:') {
-    throw ApplicationFailure.create({
+    throw typedFailure({
       type: ErrorType.InvalidConfig,
       nonRetryable: true,
       message: `${whose}: baseUrl ${JSON.stringify(url)} has scheme "${protocol.replace(/:$/, '')}"; only http and https are supported`,
@@ -201,7 +200,7 @@ export function checkEndpointUrl(url: string, whose: string): void {
 export function createOpenAIModel(opts: OpenAIModelOptions): ChatModel {
   const { name, config, cache } = opts;
   if (config.provider !== 'openai') {
-    throw ApplicationFailure.create({ type: ErrorType.InvalidConfig, nonRetryable: true, message: `model "${name}" has provider "${config.provider}", not "openai"` });
+    throw typedFailure({ type: ErrorType.InvalidConfig, nonRetryable: true, message: `model "${name}" has provider "${config.provider}", not "openai"` });
   }
   const baseUrl = normalizeBaseUrl(config.baseUrl);
   checkEndpointUrl(baseUrl, `model "${name}"`);
@@ -231,9 +230,9 @@ export function createOpenAIModel(opts: OpenAIModelOptions): ChatModel {
     return Math.round(exp / 2 + random() * (exp / 2));
   }
 
-  function failure(c: Classified, attempts: number, retryable: boolean, nextRetryDelayMs?: number): ApplicationFailure {
+  function failure(c: Classified, attempts: number, retryable: boolean, nextRetryDelayMs?: number): TypedFailure {
     const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
-    return ApplicationFailure.create({
+    return typedFailure({
       type: c.type,
       nonRetryable: !retryable,
       message: redact(`${where} failed${tries}: ${c.reason}`, apiKey),
@@ -277,7 +276,7 @@ export function createOpenAIModel(opts: OpenAIModelOptions): ChatModel {
         permit.done({ kind: err instanceof APIError && err.status === 429 ? 'rate-limited' : 'error', headers: err instanceof APIError ? err.headers : undefined });
         // Cancellation is not a model failure: let the caller's reason through untouched.
         if (signal?.aborted) throw signal.reason;
-        if (err instanceof ApplicationFailure) throw err;
+        if (isTypedFailure(err)) throw err;
         c = classify(err);
       }
       if (!c.retryable) throw failure(c, attempt, false);

@@ -1,8 +1,7 @@
 // A planned question sample: the very freezeSample call prepareExperiment makes for a config entry,
 // shown as the positions it picks; a split that cannot be loaded or sampled becomes a problem line.
-import { ApplicationFailure } from '@temporalio/common';
 import type { ExperimentConfig, GenerateTask, TaskName } from '../../core/config';
-import { ErrorType } from '../../core/errors';
+import { ErrorType, isTypedFailure } from '../../core/errors';
 import type { Question } from '../../core/trajectory';
 import type { ClientProvider } from '../experiment/clients';
 import { freezeSample } from '../experiment/sample';
@@ -50,7 +49,7 @@ export async function planSample(
     return { view: { ...base, splitSize: frozen.file.splitSize, ...excluded, n: questions.length, indices: frozen.indices, ids: questions.map((q) => q.id) }, questions };
   } catch (err) {
     const message = (err as Error).message;
-    const kind = err instanceof ApplicationFailure && err.type === ErrorType.MissingData ? 'missing data: ' : '';
+    const kind = isTypedFailure(err) && err.type === ErrorType.MissingData ? 'missing data: ' : '';
     const problem = kind + (message.startsWith(`${where} `) ? message : `${where} (${entry.task} ${entry.split}): ${message}`);
     return { view: { ...base, splitSize: null, n: 0, indices: [], ids: [], error: message }, questions: [], problem };
   }

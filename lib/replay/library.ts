@@ -1,9 +1,8 @@
 // Lookup structures over the recordings: the replayed teacher, the replayed search engine, the
 // derived "fireact" split (questions the recordings cover) and the default local-search corpus.
 import { createHash } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/common';
 import type { TaskName } from '../../core/config';
-import { ErrorType } from '../../core/errors';
+import { ErrorType, typedFailure, type TypedFailure } from '../../core/errors';
 import type { Question } from '../../core/trajectory';
 import { parseAction } from '../agent/actions';
 import { loadRecordings, questionKey, recordingKey, type Recording, type RecordingSet } from './recordings';
@@ -96,6 +95,6 @@ export function createReplayLibraryCache() {
   };
 }
 
-export function replayMiss(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: ErrorType.ReplayMiss, message, nonRetryable: true });
+export function replayMiss(message: string): TypedFailure {
+  return typedFailure({ type: ErrorType.ReplayMiss, message, nonRetryable: true });
 }

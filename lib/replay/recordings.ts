@@ -3,9 +3,8 @@
 // so both are inferred (see classify*), and records that cannot be replayed are counted with a reason.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
 import type { MethodName, TaskName } from '../../core/config';
-import { ErrorType } from '../../core/errors';
+import { ErrorType, typedFailure } from '../../core/errors';
 import { parseAction } from '../agent/actions';
 import { splitChoices } from '../datasets/formats';
 
@@ -83,7 +82,7 @@ async function readLines(file: string): Promise<string[]> {
   try {
     return (await fs.readFile(file, 'utf8')).split('\n');
   } catch (err) {
-    throw ApplicationFailure.create({
+    throw typedFailure({
       type: ErrorType.MissingData,
       message: `cannot read FireAct fine-tuning file ${file}: ${(err as Error).message}`,
       nonRetryable: true,

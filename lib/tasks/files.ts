@@ -2,19 +2,18 @@
 // fix it), a file of the wrong shape is BadDatasetRecord; both name the file and the data directory.
 import { createReadStream, promises as fs } from 'fs';
 import * as path from 'path';
-import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType } from '../../core/errors';
+import { ErrorType, typedFailure, type TypedFailure } from '../../core/errors';
 import type { TaskName } from '../../core/config';
 import { CsvSyntaxError, parseCsv } from './csv';
 
 const NOT_THERE = new Set(['ENOENT', 'ENOTDIR', 'EISDIR', 'EACCES', 'EPERM']);
 
-function missingData(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: ErrorType.MissingData, message, nonRetryable: true });
+function missingData(message: string): TypedFailure {
+  return typedFailure({ type: ErrorType.MissingData, message, nonRetryable: true });
 }
 
-export function badData(file: string, problem: string): ApplicationFailure {
-  return ApplicationFailure.create({
+export function badData(file: string, problem: string): TypedFailure {
+  return typedFailure({
     type: ErrorType.BadDatasetRecord,
     message: `${file}: ${problem}`,
     nonRetryable: true,
@@ -22,7 +21,7 @@ export function badData(file: string, problem: string): ApplicationFailure {
 }
 
 /** MissingData for a split the task does not have, naming the ones it has. */
-export function unknownSplit(task: TaskName, split: string, allowed: readonly string[]): ApplicationFailure {
+export function unknownSplit(task: TaskName, split: string, allowed: readonly string[]): TypedFailure {
   return missingData(`task ${task} has no split "${split}"; its splits are: ${allowed.join(', ')}`);
 }
 
@@ -43,7 +42,7 @@ export interface ExternalDataFile {
   shape: string;
 }
 
-function missingFile(dataDir: string, file: string, err: unknown, external?: ExternalDataFile): ApplicationFailure {
+function missingFile(dataDir: string, file: string, err: unknown, external?: ExternalDataFile): TypedFailure {
   let message = `data file ${file} cannot be read (${errorCode(err)}); dataDir is ${path.resolve(dataDir)}`;
   if (external) {
     message += `. It is ${external.what}, from ${external.source}, and is not bundled with the FireAct data: put it at ${file}. Expected: ${external.shape}`;

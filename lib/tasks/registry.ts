@@ -1,9 +1,8 @@
 // The task registry: every task by name, and split loading with a per-process memo.
 // Adding a task = one module + one line in TASKS.
 import * as path from 'path';
-import { ApplicationFailure } from '@temporalio/common';
 import { TASK_NAMES, type TaskName } from '../../core/config';
-import { ErrorType } from '../../core/errors';
+import { ErrorType, typedFailure } from '../../core/errors';
 import type { Question } from '../../core/trajectory';
 import type { TaskDefinition } from './types';
 import { bamboogle } from './bamboogle';
@@ -25,7 +24,7 @@ function isTaskName(name: string): name is TaskName {
 /** The task called `name`; InvalidConfig naming the known tasks otherwise. */
 export function getTask(name: string): TaskDefinition {
   if (!isTaskName(name)) {
-    throw ApplicationFailure.create({
+    throw typedFailure({
       type: ErrorType.InvalidConfig,
       message: `unknown task "${name}"; known tasks: ${Object.keys(TASKS).join(', ')}`,
       nonRetryable: true,

@@ -1,7 +1,6 @@
 // Choosing which questions of a split an experiment runs. Pure and deterministic (no I/O, no
 // Math.random), so the frozen sample can be recomputed anywhere, workflows included.
-import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType } from '../../core/errors';
+import { ErrorType, typedFailure, type TypedFailure } from '../../core/errors';
 import { PythonRandom } from './python-random';
 
 export type SampleOrder = 'seeded' | 'fireact' | 'file';
@@ -17,8 +16,8 @@ export interface SampleOptions {
   seed: number;
 }
 
-function invalidConfig(message: string): ApplicationFailure {
-  return ApplicationFailure.create({ type: ErrorType.InvalidConfig, message, nonRetryable: true });
+function invalidConfig(message: string): TypedFailure {
+  return typedFailure({ type: ErrorType.InvalidConfig, message, nonRetryable: true });
 }
 
 /** The first `n` questions of the split in the chosen order. InvalidConfig if `n` exceeds the split. */

@@ -1,7 +1,6 @@
 // GET-a-JSON-document with a deadline, turning every way it can go wrong into a typed ToolFailed.
 // Shared by the HTTP search clients so retry classification and secret scrubbing live in one place.
-import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType } from '../../core/errors';
+import { ErrorType, typedFailure, type TypedFailure } from '../../core/errors';
 
 export type FetchImpl = typeof fetch;
 
@@ -74,8 +73,8 @@ export async function getJson(options: GetJsonOptions): Promise<unknown> {
   }
 }
 
-export function toolFailed(message: string, nonRetryable: boolean, nextRetryDelay?: number): ApplicationFailure {
-  return ApplicationFailure.create({ type: ErrorType.ToolFailed, message, nonRetryable, nextRetryDelay });
+export function toolFailed(message: string, nonRetryable: boolean, nextRetryDelay?: number): TypedFailure {
+  return typedFailure({ type: ErrorType.ToolFailed, message, nonRetryable, nextRetryDelay });
 }
 
 /** Replaces each secret (raw and URL-encoded) with a marker. */

@@ -2,8 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType } from '../../core/errors';
+import { ErrorType, typedFailure, isTypedFailure, type TypedFailure } from '../../core/errors';
 
 export interface CorpusDoc {
   id: string;
@@ -153,7 +152,7 @@ export async function loadCorpusJsonl(path: string): Promise<CorpusDoc[]> {
   try {
     await access(path);
   } catch {
-    throw ApplicationFailure.create({ type: ErrorType.MissingData, message: `search corpus not found: ${path}`, nonRetryable: true });
+    throw typedFailure({ type: ErrorType.MissingData, message: `search corpus not found: ${path}`, nonRetryable: true });
   }
   const docs: CorpusDoc[] = [];
   const input = createReadStream(path, { encoding: 'utf8' });
@@ -165,9 +164,9 @@ export async function loadCorpusJsonl(path: string): Promise<CorpusDoc[]> {
       if (line.trim()) docs.push(parseCorpusLine(path, lineNo, line));
     }
   } catch (err) {
-    if (err instanceof ApplicationFailure) throw err;
+    if (isTypedFailure(err)) throw err;
     const why = err instanceof Error ? err.message : String(err);
-    throw ApplicationFailure.create({ type: ErrorType.MissingData, message: `cannot read search corpus ${path}: ${why}`, nonRetryable: true });
+    throw typedFailure({ type: ErrorType.MissingData, message: `cannot read search corpus ${path}: ${why}`, nonRetryable: true });
   } finally {
     input.destroy();
   }
@@ -175,8 +174,8 @@ export async function loadCorpusJsonl(path: string): Promise<CorpusDoc[]> {
 }
 
 function parseCorpusLine(path: string, lineNo: number, line: string): CorpusDoc {
-  const bad = (why: string): ApplicationFailure =>
-    ApplicationFailure.create({ type: ErrorType.BadDatasetRecord, message: `${path}:${lineNo}: ${why}`, nonRetryable: true });
+  const bad = (why: string): TypedFailure =>
+    typedFailure({ type: ErrorType.BadDatasetRecord, message: `${path}:${lineNo}: ${why}`, nonRetryable: true });
   let record: unknown;
   try {
     record = JSON.parse(line);

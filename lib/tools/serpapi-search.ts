@@ -1,6 +1,5 @@
 // Google search through SerpAPI, reduced to one snippet the way the FireAct/ReAct search tool reduces it.
-import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType } from '../../core/errors';
+import { ErrorType, typedFailure } from '../../core/errors';
 import { endpointUrl, getJson, isRecord, redact, toolFailed, type FetchImpl } from './http';
 import { noResultsObservation, squeezeWhitespace } from './observation';
 import type { SearchBackend, SearchRequest, SearchResult } from './types';
@@ -18,7 +17,7 @@ const EMPTY_RESULT_ERROR = /hasn't returned any results|no results/i;
 export function createSerpApiSearch(options: SerpApiSearchOptions): SearchBackend {
   const { apiKey, timeoutMs, fetchImpl } = options;
   if (!apiKey) {
-    throw ApplicationFailure.create({ type: ErrorType.MissingSecret, message: 'SerpAPI search needs an API key', nonRetryable: true });
+    throw typedFailure({ type: ErrorType.MissingSecret, message: 'SerpAPI search needs an API key', nonRetryable: true });
   }
   const endpoint = endpointUrl(options.baseUrl ?? 'https://serpapi.com', 'search.json');
 

@@ -6,8 +6,7 @@ import { promises as fs } from 'node:fs';
 import OpenAI, { toFile } from 'openai';
 import type { FineTuningJob, FineTuningJobCheckpoint, FineTuningJobEvent } from 'openai/resources/fine-tuning/jobs';
 import type { FileObject } from 'openai/resources/files';
-import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType } from '../../../core/errors';
+import { ErrorType, typedFailure, isTypedFailure } from '../../../core/errors';
 import { checkEndpointUrl } from '../../models/openai-model';
 import { classifyOpenAIError, redactSecret, toFailure, type ClassifiedError } from './failures';
 
@@ -127,7 +126,7 @@ const KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
 function checkKey(key: string): void {
   if (!KEY_PATTERN.test(key)) {
-    throw ApplicationFailure.create({
+    throw typedFailure({
       type: ErrorType.InvalidConfig,
       nonRetryable: true,
       message: `fine-tuning idempotency key ${JSON.stringify(key)} must be 1-64 letters, digits, ".", "_" or "-"`,
@@ -215,7 +214,7 @@ export function createOpenAIFineTuneBackend(opts: OpenAIFineTuneBackendOptions):
       return await fn();
     } catch (err) {
       if (signal?.aborted) throw signal.reason;
-      if (err instanceof ApplicationFailure) throw err;
+      if (isTypedFailure(err)) throw err;
       throw toFailure(classifyOpenAIError(err), `${what} at ${baseUrl}`, apiKey);
     }
   }
@@ -233,7 +232,7 @@ export function createOpenAIFineTuneBackend(opts: OpenAIFineTuneBackendOptions):
         return await create();
       } catch (err) {
         if (signal?.aborted) throw signal.reason;
-        if (err instanceof ApplicationFailure) throw err;
+        if (isTypedFailure(err)) throw err;
         c = classifyOpenAIError(err);
       }
       if (!c.retryable || attempt >= createAttempts) {
@@ -259,14 +258,14 @@ export function createOpenAIFineTuneBackend(opts: OpenAIFineTuneBackendOptions):
     for (;;) {
       if (current.status === 'processed') return current.id;
       if (current.status === 'error') {
-        throw ApplicationFailure.create({
+        throw typedFailure({
           type: ErrorType.BadDatasetRecord,
           nonRetryable: true,
           message: redactSecret(`OpenAI rejected training file ${current.id} (${current.filename}): ${current.status_details ?? 'no details given'}`, apiKey),
         });
       }
       if (Date.now() >= deadline) {
-        throw ApplicationFailure.create({
+        throw typedFailure({
           type: ErrorType.ModelUnavailable,
           message: `training file ${current.id} was still "${current.status}" after ${Math.round(fileReadyTimeoutMs / 1000)} s`,
         });
@@ -326,7 +325,7 @@ export function createOpenAIFineTuneBackend(opts: OpenAIFineTuneBackendOptions):
       try {
         content = await fs.readFile(filePath);
       } catch (err) {
-        throw ApplicationFailure.create({ type: ErrorType.MissingData, nonRetryable: true, message: `cannot read training file ${filePath}: ${(err as Error).message}` });
+        throw typedFailure({ type: ErrorType.MissingData, nonRetryable: true, message: `cannot read training file ${filePath}: ${(err as Error).message}` });
       }
       const filename = `${idempotencyKey}.jsonl`;
       const file = await lookThenCreate(
@@ -413,7 +412,7 @@ export function createOpenAIFineTuneBackend(opts: OpenAIFineTuneBackendOptions):
         if (terminal) {
           if (job.status === 'failed') {
             const why = job.error ? `${job.error.message}${job.error.code ? ` (code ${job.error.code})` : ''}` : 'no error given';
-            throw ApplicationFailure.create({
+            throw typedFailure({
               type: ErrorType.FineTuneFailed,
               nonRetryable: true,
               message: redactSecret(`fine-tuning job ${jobId} (${job.model}) failed: ${why}`, apiKey),

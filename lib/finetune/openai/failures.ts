@@ -2,8 +2,7 @@
 // not-found are final; rate limits, 5xx and broken connections are for Temporal to retry. The API key
 // is cut out of every message, whatever the server echoed back.
 import { APIError, APIUserAbortError, OpenAIError } from 'openai';
-import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType } from '../../../core/errors';
+import { ErrorType, typedFailure, type TypedFailure } from '../../../core/errors';
 
 export interface ClassifiedError {
   type: ErrorType;
@@ -39,8 +38,8 @@ export function redactSecret(text: string, secret: string | undefined): string {
   return text.split(secret).join('[redacted]');
 }
 
-export function toFailure(c: ClassifiedError, what: string, apiKey: string | undefined): ApplicationFailure {
-  return ApplicationFailure.create({
+export function toFailure(c: ClassifiedError, what: string, apiKey: string | undefined): TypedFailure {
+  return typedFailure({
     type: c.type,
     nonRetryable: !c.retryable,
     message: redactSecret(`${what} failed: ${c.reason}`, apiKey),

@@ -1,8 +1,7 @@
 // Checks a chat JSONL file the way OpenAI's fine-tuning will, before anything is uploaded: a bad
 // file found here costs nothing, the same file found by the provider costs an upload and a failed job.
 import { promises as fs } from 'node:fs';
-import { ApplicationFailure } from '@temporalio/common';
-import { ErrorType } from '../../../core/errors';
+import { ErrorType, typedFailure } from '../../../core/errors';
 import { validateChatLine } from '../../datasets/formats';
 
 /** OpenAI refuses chat fine-tuning files with fewer examples than this. */
@@ -69,7 +68,7 @@ export async function validateOpenAIChatFile(filePath: string, opts: ValidateCha
   try {
     text = await fs.readFile(filePath, 'utf8');
   } catch (err) {
-    throw ApplicationFailure.create({
+    throw typedFailure({
       type: ErrorType.MissingData,
       nonRetryable: true,
       message: `cannot read fine-tuning file ${filePath}: ${(err as Error).message}`,
@@ -77,7 +76,7 @@ export async function validateOpenAIChatFile(filePath: string, opts: ValidateCha
   }
   const report = inspectChatJsonl(text);
   if (report.bad.length > 0) {
-    throw ApplicationFailure.create({
+    throw typedFailure({
       type: ErrorType.BadDatasetRecord,
       nonRetryable: true,
       message: `fine-tuning file ${filePath} has ${report.bad.length} bad line(s): ${describe(report.bad, maxReported)}`,
@@ -85,7 +84,7 @@ export async function validateOpenAIChatFile(filePath: string, opts: ValidateCha
     });
   }
   if (report.examples < minExamples) {
-    throw ApplicationFailure.create({
+    throw typedFailure({
       type: ErrorType.BadDatasetRecord,
       nonRetryable: true,
       message: `fine-tuning file ${filePath} has ${report.examples} example(s); OpenAI fine-tuning needs at least ${minExamples}`,
