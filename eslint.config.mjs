@@ -25,7 +25,7 @@ export default tseslint.config(
           patterns: [
             { group: ['node:*'], message: 'workflows are deterministic: no Node APIs' },
             { group: ['fs', 'path', 'os', 'crypto', 'child_process', 'http', 'https', 'net', 'process', 'worker_threads'], message: 'workflows are deterministic: no Node APIs' },
-            { group: ['**/activities/**/*', '!**/activities', '!**/activities/index'], message: 'workflows import activity types only through activities/index' },
+            { group: ['**/activities/**/*', '!**/activities', '!**/activities/index', '!**/activities/contracts'], message: 'workflows import only activities/index (the Activities type) and activities/contracts (the data types)' },
           ],
         },
       ],

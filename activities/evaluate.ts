@@ -3,16 +3,15 @@
 // model); each episode's trajectory is stored, so a retried activity resumes where it stopped.
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import { add, fits, room, sub, ZERO, type Amount, type BudgetExhaustedDetails, type Cap } from '../core/budget';
-import type { EvalPlanTarget } from '../core/eval-plan';
-import { ModelSchema, scoringRuleFor, type TaskName } from '../core/config';
+import { add, fits, room, sub, ZERO, type BudgetExhaustedDetails, type Cap } from '../core/budget';
+import { ModelSchema, scoringRuleFor } from '../core/config';
 import { ErrorType } from '../core/errors';
 import { estimateCost, mergePrices } from '../core/prices';
 import { TRAJECTORY_SCHEMA, trajectoryId, type TrajectoryRecord } from '../core/trajectory';
 import { runEpisode as runAgentEpisode } from '../lib/agent/episode';
 import { budgetExhausted, meterModel } from '../lib/budget/metered-model';
 import type { ClientProvider } from '../lib/experiment/clients';
-import type { createFrozenState, ExperimentHandle } from '../lib/experiment/frozen';
+import type { FrozenState } from '../lib/experiment/frozen';
 import { startHeartbeat } from './heartbeat';
 import { layout } from '../lib/experiment/layout';
 import { createOpenAIModel, resolveApiKey } from '../lib/models/openai-model';
@@ -23,27 +22,11 @@ import type { SearchBackend } from '../lib/tools/types';
 import { aggregateEpisodes, type EpisodeOutcome } from '../lib/evaluate/metrics';
 import { emptySearch, randomSnippetSearch } from '../lib/evaluate/noise';
 import { serveLocalModel, type ServedModel } from '../lib/evaluate/serve';
-
-/** Who is evaluated and how it is reached; built by core/eval-plan.ts for the workflow and `plan`. */
-export type EvalTarget = EvalPlanTarget;
-
-export interface EvalInput {
-  handle: ExperimentHandle;
-  target: EvalTarget;
-  task: TaskName;
-  split: string;
-  samplePath: string;
-  noise: EvalRow['noise'];
-  /** Set by an experiment with a budget: what this evaluation may spend, and what each episode reserves. */
-  budget?: { allowance: Cap; perEpisode: Amount };
-}
-
-/** The row, and with a budget what the evaluation paid. */
-export type EvalOutcome = EvalRow & { paid?: Amount };
+import type { EvalInput, EvalOutcome } from './contracts';
 
 export function createEvaluateActivities(deps: {
   clients: ClientProvider;
-  frozen: ReturnType<typeof createFrozenState>;
+  frozen: FrozenState;
   python: () => Promise<string>;
   env?: NodeJS.ProcessEnv;
 }) {

@@ -5,36 +5,14 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { StudentConfig } from '../core/config';
 import { ErrorType } from '../core/errors';
 import { startHeartbeat } from './heartbeat';
 import { trainerCannotRun } from '../lib/finetune/local/support';
 import { startTrainer, type TrainerEvent } from '../lib/finetune/local/trainer-process';
+import type { LocalTrainInput, LocalTrainResult } from './contracts';
 
 /** The trainer's exit code for bad arguments, data or output folder (trainer/fireact_trainer/cli.py). */
 const TRAINER_EXIT_BAD_INPUT = 2;
-
-export interface LocalTrainInput {
-  student: StudentConfig;
-  datasetName: string;
-  /** Absolute paths. */
-  datasetPath: string;
-  baseDir: string;
-  outDir: string;
-  /** The experiment's blockedAfterSeconds in ms (read by the worker's blocked check). */
-  blockedAfterMs?: number;
-}
-
-export interface LocalTrainResult {
-  /** The model to serve: the base model directory plus, for LoRA, the adapter directory. */
-  baseModel: string;
-  adapterDir: string | null;
-  modelDir: string;
-  steps: number;
-  trainLoss: number | null;
-  tokensPerSecond: number | null;
-  tinyDemoModel: boolean;
-}
 
 async function exists(p: string): Promise<boolean> {
   return fs.access(p).then(

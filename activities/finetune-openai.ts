@@ -8,7 +8,6 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
-import type { ArtifactRef } from '../core/artifacts';
 import type { ModelConfig } from '../core/config';
 import { ErrorType } from '../core/errors';
 import { createArtifactStore, type ArtifactStore } from '../lib/artifacts/store';
@@ -16,78 +15,16 @@ import { startHeartbeat } from './heartbeat';
 import { resolveApiKey } from '../lib/models/openai-model';
 import {
   createOpenAIFineTuneBackend,
-  type FineTuneHyperparameters,
-  type FineTuneResult,
   type FineTuneStatus,
   type FollowCursor,
   type FollowEvent,
   type OpenAIFineTuneBackend,
 } from '../lib/finetune/openai/backend';
 import { validateOpenAIChatFile } from '../lib/finetune/openai/validate';
+import type { CancelOpenAIFineTuneInput, FollowHeartbeat, FollowOpenAIFineTuneInput, FollowOpenAIFineTuneResult, OpenAIEndpointInput, StartOpenAIFineTuneInput, StartOpenAIFineTuneResult } from './contracts';
 
 /** What picks the endpoint and key: the model config fields that matter here. */
 export type FineTuneEndpoint = Pick<ModelConfig, 'model' | 'baseUrl' | 'apiKeyEnv'>;
-
-export interface OpenAIEndpointInput {
-  baseUrl?: string;
-  /** Name of the worker environment variable with the key. */
-  apiKeyEnv?: string;
-  /** The experiment's blockedAfterSeconds in ms (read by the worker's blocked check). */
-  blockedAfterMs?: number;
-}
-
-export interface StartOpenAIFineTuneInput extends OpenAIEndpointInput {
-  /** Absolute path of the chat JSONL training file. */
-  datasetPath: string;
-  /** sha256 (hex) of the file's bytes; checked, and names the upload so it is made once. */
-  datasetSha256: string;
-  baseModel: string;
-  suffix?: string;
-  hyperparameters?: FineTuneHyperparameters;
-  /** Same key, same job: a retry or a re-run finds the job an earlier attempt created. */
-  idempotencyKey: string;
-  /** Keys of the same job under earlier key forms, so a run started before a key change finds its job. */
-  previousIdempotencyKeys?: string[];
-  metadata?: Record<string, string>;
-}
-
-export interface StartOpenAIFineTuneResult {
-  jobId: string;
-  fileId: string;
-  status: FineTuneStatus;
-  /** True when the job had been created by an earlier attempt. */
-  reusedJob: boolean;
-  examples: number;
-}
-
-export interface FollowOpenAIFineTuneInput extends OpenAIEndpointInput {
-  jobId: string;
-  /** For messages only. */
-  baseModel?: string;
-  /** Between status polls (default 10 s). */
-  pollMs?: number;
-  /** Heartbeat at least this often while waiting (default 3 s). */
-  heartbeatEveryMs?: number;
-  /** Where to keep the outcome as JSON in the experiment's artifact store. */
-  record?: { artifactDir: string; path: string };
-}
-
-export interface FollowOpenAIFineTuneResult extends FineTuneResult {
-  record?: ArtifactRef;
-}
-
-export interface CancelOpenAIFineTuneInput extends OpenAIEndpointInput {
-  jobId: string;
-  baseModel?: string;
-}
-
-/** The follower's heartbeat details. */
-export interface FollowHeartbeat extends FollowCursor {
-  jobId: string;
-  status?: FineTuneStatus;
-  /** The latest event or checkpoint line, for people reading the Temporal UI. */
-  last?: string;
-}
 
 export interface OpenAIFineTuneActivityOptions {
   /** Defaults to the real client with the key from `env` (by the config's apiKeyEnv). */

@@ -1,18 +1,14 @@
 // One model on one eval sample with one method and tool-noise setting. Local models are served and
 // evaluated on task queue fireact-gpu (where they were trained); API models on fireact.
 import { ActivityFailure, ApplicationFailure, proxyActivities } from '@temporalio/workflow';
-import type { Activities, EvalInput, EvalOutcome } from '../activities';
+import type { Activities } from '../activities';
 import { profiles } from '../core/activity-profiles';
 import type { BudgetExhaustedDetails } from '../core/budget';
 import { ErrorType } from '../core/errors';
 import { GPU_TASK_QUEUE, TASK_QUEUE } from '../core/ids';
+import type { EvalInput, EvalOutcome, EvalStopped } from '../activities/contracts';
 
 const acts = proxyActivities<Activities>(profiles.evalJob);
-
-/** With a budget: the allowance ran out before every question was answered (those answered are stored). */
-export interface EvalStopped {
-  stopped: BudgetExhaustedDetails;
-}
 
 export async function EvaluateModel(input: EvalInput): Promise<EvalOutcome | EvalStopped> {
   const t = input.target;

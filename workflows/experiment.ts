@@ -13,7 +13,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, CurateResult, DatasetResult, EvalRow, EvalTarget, PrepareResult, ReportInput } from '../activities';
+import type { Activities } from '../activities';
 import { profiles } from '../core/activity-profiles';
 import { BLOCKED_STAGE, findBlocked, resumeBlockedUpdate } from '../core/blocked';
 import { checkRaise, createLedger, evalReservation, fits, legacyEpisodeWorstCase, isZero, PAUSED_BUDGET_STAGE, raiseBudgetUpdate, ZERO, type Amount, type Ledger } from '../core/budget';
@@ -21,40 +21,12 @@ import { evalRunName, evalRuns, evalTargets } from '../core/eval-plan';
 import { experimentDir, STAGE_SEARCH_ATTRIBUTE, shardWorkflowId } from '../core/ids';
 import { progressQuery, STAGES, type ExperimentProgress, type StageName } from '../core/progress';
 import { EvaluateModel } from './evaluate-model';
-import { FineTuneStudent, type FineTuneOutcome } from './finetune-student';
-import { GenerateShard, type ShardResult } from './generate-shard';
+import { FineTuneStudent } from './finetune-student';
+import { GenerateShard } from './generate-shard';
+import type { CurateResult, EvalRow, EvalTarget, ExperimentInput, ExperimentResult, FineTuneOutcome, PrepareResult, ReportInput, ShardResult } from '../activities/contracts';
 
 const quick = proxyActivities<Activities>(profiles.quick);
 const data = proxyActivities<Activities>(profiles.dataJob);
-
-export interface ExperimentInput {
-  /** The experiment config (validated again by prepare; a bad one fails before anything is spent). */
-  config: unknown;
-  /** Skip the FireActStage search attribute (for namespaces where it is not registered). */
-  noSearchAttributes?: boolean;
-  /**
-   * Read and write the artifacts of this earlier experiment (`fireact resume --new`): finished
-   * episodes, trainings and evaluations there are reused. Needs no patch: only activity inputs
-   * change, and replay does not compare those; old histories lack it and take the old path.
-   */
-  artifactsOf?: string;
-}
-
-export interface ExperimentResult {
-  experiment: string;
-  artifactDir: string;
-  replayedTeacher: boolean;
-  replaySkipped: Record<string, number>;
-  questions: number;
-  episodes: number;
-  generate: { succeeded: number; failed: number; calls: number; cachedCalls: number };
-  curate: Pick<CurateResult, 'total' | 'kept' | 'drops'> & { curated: CurateResult['curated'] };
-  datasets: DatasetResult[];
-  students: FineTuneOutcome[];
-  evaluation: EvalRow[];
-  report: { markdown: string; html: string; summary: string } | null;
-  stageSeconds: Record<string, number>;
-}
 
 /** Runs `run` over items with at most `limit` at once, in order of the items. */
 async function bounded<T, R>(items: readonly T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {

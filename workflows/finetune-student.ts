@@ -3,38 +3,16 @@
 // exists) and follows it, so a crash, retry or reset never starts a second job; cancelling the
 // experiment cancels the remote job.
 import { ActivityCancellationType, CancellationScope, defineQuery, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
-import type { Activities, ExperimentHandle } from '../activities';
+import type { Activities } from '../activities';
 import { profiles } from '../core/activity-profiles';
-import type { StudentConfig } from '../core/config';
 import { experimentDir, fineTuneKey, GPU_TASK_QUEUE, legacyFineTuneKey } from '../core/ids';
+import type { FineTuneInput, FineTuneOutcome } from '../activities/contracts';
 
 const quick = proxyActivities<Activities>(profiles.quick);
 const remote = proxyActivities<Activities>({ ...profiles.longJob, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
 const gpu = proxyActivities<Activities>({ ...profiles.longJob, taskQueue: GPU_TASK_QUEUE });
 
 export const fineTuneStatusQuery = defineQuery<{ student: string; dataset: string; status: string; jobId?: string }>('progress');
-
-export interface FineTuneInput {
-  handle: ExperimentHandle;
-  student: StudentConfig;
-  dataset: { name: string; path: string; sha256: string; records: number };
-}
-
-export interface FineTuneOutcome {
-  student: string;
-  dataset: string;
-  backend: StudentConfig['backend'];
-  baseModel: string;
-  tinyDemoModel: boolean;
-  /** How evaluation reaches the fine-tuned model. */
-  local?: { modelDir: string; adapterDir: string | null; baseModelDir: string };
-  openai?: { model: string; baseUrl?: string; apiKeyEnv?: string };
-  fineTunedModel: string;
-  steps?: number;
-  trainLoss?: number;
-  tokensPerSecond?: number;
-  jobId?: string;
-}
 
 export async function FineTuneStudent(input: FineTuneInput): Promise<FineTuneOutcome> {
   const { student, dataset, handle } = input;

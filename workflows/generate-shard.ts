@@ -1,12 +1,13 @@
 // One (task, method, shard) of generation: runs its episodes with bounded concurrency and continues
 // as new when its history grows, so a shard of any size stays far inside Temporal's limits.
 import { ActivityFailure, ApplicationFailure, continueAsNew, isCancellation, log, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { Activities, EpisodeSummary, ShardPlan } from '../activities';
+import type { Activities } from '../activities';
 import { profiles } from '../core/activity-profiles';
 import { add, fits, room, sub, ZERO, type Amount, type BudgetExhaustedDetails, type Cap } from '../core/budget';
 import { ErrorType } from '../core/errors';
 import { shardName } from '../core/ids';
 import { shardProgressQuery, type ShardProgress } from '../core/progress';
+import type { EpisodeSummary, ShardInput, ShardResult } from '../activities/contracts';
 
 const { runEpisode } = proxyActivities<Activities>(profiles.llmCall);
 
@@ -21,38 +22,6 @@ const FATAL_EPISODE_ERRORS: string[] = [
   ErrorType.PathRefused,
   ErrorType.Blocked,
 ];
-
-export interface ShardInput {
-  handle: Parameters<Activities['runEpisode']>[0]['handle'];
-  plan: ShardPlan;
-  concurrency: number;
-  continueAsNewAfterEvents: number;
-  /** Carried across continue-as-new. */
-  next?: number;
-  totals?: { succeeded: number; failed: number; calls: number; cachedCalls: number; reused: number; run: number };
-  /** Set by an experiment with a budget: what this shard may spend, and what each episode reserves before it starts. */
-  budget?: { allowance: Cap; perEpisode: Amount };
-  /** Where this shard's runs started (past plan.start when resumed after a budget pause). */
-  from?: number;
-  /** Spent so far by this shard's runs (carried across continue-as-new). */
-  spent?: Amount;
-}
-
-export interface ShardResult {
-  shard: string;
-  episodes: number;
-  succeeded: number;
-  failed: number;
-  calls: number;
-  cachedCalls: number;
-  reused: number;
-  runs: number;
-  /** With a budget: what the episodes paid, and where the shard stopped when its allowance ran out. */
-  spent?: Amount;
-  stoppedAt?: number;
-  /** An episode needed more than its reservation (the experiment reserves more next time). */
-  outgrew?: Amount;
-}
 
 function budgetDetails(err: unknown): BudgetExhaustedDetails | undefined {
   const cause = err instanceof ActivityFailure ? err.cause : undefined;

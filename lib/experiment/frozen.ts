@@ -43,3 +43,5 @@ export function createFrozenState(clients: ClientProvider) {
       ),
   };
 }
+
+export type FrozenState = ReturnType<typeof createFrozenState>;

@@ -9,10 +9,10 @@ import type { Client } from '@temporalio/client';
 import { canonicalJson } from '../../lib/cache/content-cache';
 import { TASK_QUEUE } from '../../core/ids';
 import { FireActExperiment } from '../../workflows';
-import type { ExperimentResult } from '../../workflows/experiment';
 import type { FakeBehaviour, FakeRequest } from '../support/fake-openai-server';
 import { DATA_DIR } from '../support/paths';
 import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../support/worker-process';
+import type { ExperimentResult } from '../../activities/contracts';
 
 /** One row of the table `npm run chaos` prints. */
 export interface ChaosRow {

@@ -7,12 +7,12 @@ import { promises as fs } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { ExperimentResult } from '../../workflows/experiment';
 import { startFakeFineTuneServer } from '../support/fake-finetune-server';
 import { fakeTeacher, startFakeOpenAIServer } from '../support/fake-openai-server';
 import { tempDir } from '../support/paths';
 import { startDevServer } from '../support/temporal';
 import { chaosConfig, checkOutcome, runBaseline, sleep, slowed, startExperiment, waitFor, Workers, writeCorpus, type ChaosRow } from './harness';
+import type { ExperimentResult } from '../../activities/contracts';
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

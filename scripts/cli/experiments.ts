@@ -3,12 +3,12 @@ import path from 'node:path';
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client, type Connection } from '@temporalio/client';
 import { experimentIdProblem, WORKFLOW_TYPE } from '../../core/ids';
 import { progressQuery } from '../../core/progress';
-import type { ExperimentResult } from '../../workflows/experiment';
 import { connect, workflowLink } from './connection';
 import { shellQuote } from './shell';
 import { startExperiment, timestampId, workerWarning } from './start';
 import { statusCommand as showStatus } from './status';
 import { watch } from './watch';
+import type { ExperimentResult } from '../../activities/contracts';
 
 async function withClient<T>(fn: (client: Client, connection: Connection) => Promise<T>): Promise<T> {
   const { client, connection } = await connect();

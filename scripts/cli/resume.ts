@@ -15,10 +15,10 @@ import { loadConfigFile } from '../../lib/experiment/config-file';
 import { resumeBlockedUpdate } from '../../core/blocked';
 import { experimentIdProblem, STAGE_SEARCH_ATTRIBUTE } from '../../core/ids';
 import { STAGES, type StageName } from '../../core/progress';
-import type { ExperimentInput } from '../../workflows/experiment';
 import { connect, workflowLink } from './connection';
 import { shellQuote } from './shell';
 import { startExperiment } from './start';
+import type { ExperimentInput } from '../../activities/contracts';
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 const EventType = temporal.api.enums.v1.EventType;

@@ -5,10 +5,10 @@ import { ConfigError, type ExperimentConfig } from '../../core/config';
 import { loadConfigFile } from '../../lib/experiment/config-file';
 import { checkGpuMemory } from '../../lib/plan/gpu-memory';
 import { expandPath, looksLikePath } from '../../lib/experiment/config-file';
-import type { ExperimentInput } from '../../workflows/experiment';
 import { GPU_TASK_QUEUE } from '../../core/ids';
 import { ensureStageSearchAttribute } from './connection';
 import { noWorkerMessage, unpolledQueues } from './inspect';
+import type { ExperimentInput } from '../../activities/contracts';
 
 export function timestampId(name: string, d = new Date()): string {
   const pad = (n: number) => String(n).padStart(2, '0');

@@ -4,10 +4,10 @@ import path from 'node:path';
 import { CancelledFailure, WorkflowFailedError, type Client } from '@temporalio/client';
 import { primaryMetric } from '../../lib/report/sections';
 import type { EvalRow } from '../../lib/report/types';
-import type { ExperimentResult } from '../../workflows/experiment';
 import { inspectExperiment } from './inspect';
 import { renderView } from './render';
 import { shellQuote } from './shell';
+import type { ExperimentResult } from '../../activities/contracts';
 
 /** The innermost failure's message: "Activity task failed" says where, the cause says why. */
 export function rootCause(err: Error): string {

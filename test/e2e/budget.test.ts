@@ -13,12 +13,12 @@ import { ConfigError, parseExperimentConfig } from '../../core/config';
 import { STAGE_SEARCH_ATTRIBUTE } from '../../core/ids';
 import { DEFAULT_PRICES } from '../../core/prices';
 import { progressQuery, type ExperimentProgress } from '../../core/progress';
-import type { ExperimentResult } from '../../workflows/experiment';
 import { createFireactWorker } from '../../workers/fireact-worker';
 import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer } from '../../scripts/support/fake-openai-server';
 import { DATA_DIR, tempDir } from '../../scripts/support/paths';
 import { startDevServer, workflowBundle } from '../../scripts/support/temporal';
 import { runFireact } from '../support/cli';
+import type { ExperimentResult } from '../../activities/contracts';
 
 let env: TestWorkflowEnvironment;
 let worker: Worker;

@@ -8,10 +8,11 @@ import { afterAll, beforeAll, test } from '@jest/globals';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { StudentSchema } from '../../core/config';
-import { createLocalFineTuneActivities, type LocalTrainInput } from '../../activities/finetune-local';
+import { createLocalFineTuneActivities } from '../../activities/finetune-local';
 import { createTrainerPythonResolver } from '../../lib/finetune/local/trainer-process';
 import { trainingLine } from '../../scripts/cli/render';
 import { DATA_DIR, tempDir } from '../../scripts/support/paths';
+import type { LocalTrainInput } from '../../activities/contracts';
 
 let dir: string;
 let data: string;

@@ -11,7 +11,7 @@ import YAML from 'yaml';
 import { parseExperimentConfig, type ExperimentConfigInput } from '../../core/config';
 import { evalBaselines, evalRunName, evalRuns, evalTargets, type TrainedStudent } from '../../core/eval-plan';
 import type { Question } from '../../core/trajectory';
-import { createActivities, type PrepareResult } from '../../activities';
+import { createActivities } from '../../activities';
 import { createClientProvider } from '../../lib/experiment/clients';
 import { loadConfigFile } from '../../lib/experiment/config-file';
 import { layout } from '../../lib/experiment/layout';
@@ -22,6 +22,7 @@ import { planExperiment, type ExperimentPlan } from '../../lib/plan/plan';
 import { DEFAULT_PRICES, estimateCost, estimateTrainingCost, lookupPrice, PriceTableSchema } from '../../core/prices';
 import { sampleQuestions } from '../../lib/tasks/sampling';
 import { DATA_DIR, REPO_ROOT, tempDir } from '../../scripts/support/paths';
+import type { PrepareResult } from '../../activities/contracts';
 
 const KEY_VAR = 'FIREACT_PLAN_TEST_KEY';
 const STUDENT_KEY_VAR = 'FIREACT_PLAN_TEST_STUDENT_KEY';

@@ -25,12 +25,12 @@ import { createTrainerPythonResolver } from '../../lib/finetune/local/trainer-pr
 import { createOpenAIModel } from '../../lib/models/openai-model';
 import { inspectExperiment } from '../../scripts/cli/inspect';
 import { activityLines, trainingLine } from '../../scripts/cli/render';
-import type { ExperimentResult } from '../../workflows/experiment';
 import { createFireactWorkers } from '../../workers/fireact-worker';
 import { runFireact } from '../support/cli';
 import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer } from '../../scripts/support/fake-openai-server';
 import { DATA_DIR, tempDir } from '../../scripts/support/paths';
 import { startDevServer, workflowBundle } from '../../scripts/support/temporal';
+import type { ExperimentResult } from '../../activities/contracts';
 
 let env: TestWorkflowEnvironment;
 let dir: string;

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, test } from '@jest/globals';
 import { promisify } from 'node:util';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ExperimentProgress } from '../../core/progress';
-import type { ExperimentResult } from '../../workflows/experiment';
 import { REPO_ROOT } from '../../scripts/support/paths';
 import { startStack, temporalBin } from '../../scripts/support/temporal';
+import type { ExperimentResult } from '../../activities/contracts';
 
 const run = promisify(execFile);
 let env: TestWorkflowEnvironment;

@@ -14,13 +14,14 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { ErrorType } from '../../core/errors';
 import { fineTuneKey, legacyFineTuneKey } from '../../core/ids';
-import { createOpenAIFineTuneActivities, uploadKeyFor, type FollowHeartbeat, type StartOpenAIFineTuneInput } from '../../activities/finetune-openai';
+import { createOpenAIFineTuneActivities, uploadKeyFor } from '../../activities/finetune-openai';
 import { createOpenAIFineTuneBackend, IDEMPOTENCY_METADATA_KEY, type FollowEvent } from '../../lib/finetune/openai/backend';
 import { inspectChatJsonl, validateOpenAIChatFile } from '../../lib/finetune/openai/validate';
 import { resolveApiKey } from '../../lib/models/openai-model';
 import { startFakeFineTuneServer, type FakeFineTuneServerOptions } from '../../scripts/support/fake-finetune-server';
 import { DATA_DIR, REPO_ROOT, tempDir } from '../../scripts/support/paths';
 import { perTestCleanup } from '../support/cleanup';
+import type { FollowHeartbeat, StartOpenAIFineTuneInput } from '../../activities/contracts';
 
 const onCleanup = perTestCleanup();
 

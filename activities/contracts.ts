@@ -1,0 +1,292 @@
+// Every type that crosses the workflow boundary: activity inputs and results, child workflow inputs
+// and results. Workflows import their data types from here (and `Activities` from ./index).
+import type { ArtifactRef } from '../core/artifacts';
+import type { Amount, BudgetExhaustedDetails, BudgetPlan, Cap } from '../core/budget';
+import type { MethodName, StudentConfig, TaskName } from '../core/config';
+import type { EvalPlanTarget } from '../core/eval-plan';
+import type { Usage } from '../core/trajectory';
+import type { ExperimentHandle } from '../lib/experiment/frozen';
+import type { FineTuneHyperparameters, FineTuneResult, FineTuneStatus, FollowCursor } from '../lib/finetune/openai/backend';
+import type { EvalRow, ReportInput } from '../lib/report/types';
+
+// Defined where the library needs them, named here with the rest.
+export type { EvalRow, ExperimentHandle, ReportInput };
+
+// Prepare, generate, curate, build-datasets (activities prepareExperiment, runEpisode, curate, buildDatasets).
+
+export interface ShardPlan {
+  task: TaskName;
+  split: string;
+  method: MethodName;
+  shard: number;
+  samplePath: string;
+  start: number;
+  end: number;
+}
+
+export interface PrepareResult {
+  handle: ExperimentHandle;
+  shards: ShardPlan[];
+  samples: ArtifactRef[];
+  questions: number;
+  episodes: number;
+  replayedTeacher: boolean;
+  /** Replay only: records of the FireAct files that could not be replayed, counted by reason. */
+  replaySkipped: Record<string, number>;
+  concurrency: { shards: number; episodes: number };
+  continueAsNewAfterEvents: number;
+  teacher: { name: string; model: string; provider: string };
+  /** What follows the datasets: students to fine-tune and the frozen evaluation plan. */
+  students: StudentConfig[];
+  evaluation: {
+    samples: Array<{ task: TaskName; split: string; samplePath: string; n: number }>;
+    baselines: Array<{ model: string; methods: MethodName[]; kind: 'teacher' | 'base' }>;
+    baseModels: boolean;
+    toolNoise: Array<'none' | 'empty' | 'random'>;
+    maxParallel: number;
+  } | null;
+  name: string;
+  description?: string;
+  /** Set when the config has a budget: caps, prices and reservations (replay and local models reserve nothing). */
+  budget?: BudgetPlan | null;
+}
+
+export interface EpisodeInput {
+  handle: ExperimentHandle;
+  task: TaskName;
+  method: MethodName;
+  samplePath: string;
+  index: number;
+  /** What this episode may spend, reserved for it by the workflow's ledger; absent = unlimited. */
+  allowance?: Cap;
+}
+
+export interface EpisodeSummary {
+  id: string;
+  reward: number | null;
+  finished: boolean;
+  steps: number;
+  calls: number;
+  cachedCalls: number;
+  /** True when the trajectory was already in the store (a retried or re-run activity). */
+  reused: boolean;
+  /** What this run of the episode paid (calls the cache answered cost nothing); set when an allowance was given. */
+  paid?: Amount;
+}
+
+export interface CurateResult {
+  /** What generation spent, summed over every trajectory. */
+  usage: Usage;
+  curated: ArtifactRef;
+  dropped: ArtifactRef;
+  report: ArtifactRef;
+  total: number;
+  kept: number;
+  drops: Record<string, number>;
+}
+
+export interface DatasetResult {
+  name: string;
+  records: number;
+  byTask: Record<string, number>;
+  byMethod: Record<string, number>;
+  files: Partial<Record<'openai' | 'alpaca', ArtifactRef>>;
+}
+
+// Evaluate (activity evaluateModel, child EvaluateModel).
+
+/** Who is evaluated and how it is reached; built by core/eval-plan.ts for the workflow and `plan`. */
+export type EvalTarget = EvalPlanTarget;
+
+export interface EvalInput {
+  handle: ExperimentHandle;
+  target: EvalTarget;
+  task: TaskName;
+  split: string;
+  samplePath: string;
+  noise: EvalRow['noise'];
+  /** Set by an experiment with a budget: what this evaluation may spend, and what each episode reserves. */
+  budget?: { allowance: Cap; perEpisode: Amount };
+}
+
+/** The row, and with a budget what the evaluation paid. */
+export type EvalOutcome = EvalRow & { paid?: Amount };
+
+/** With a budget: the allowance ran out before every question was answered (those answered are stored). */
+export interface EvalStopped {
+  stopped: BudgetExhaustedDetails;
+}
+
+// Fine-tune, local backend (activity trainLocal).
+
+export interface LocalTrainInput {
+  student: StudentConfig;
+  datasetName: string;
+  /** Absolute paths. */
+  datasetPath: string;
+  baseDir: string;
+  outDir: string;
+  /** The experiment's blockedAfterSeconds in ms (read by the worker's blocked check). */
+  blockedAfterMs?: number;
+}
+
+export interface LocalTrainResult {
+  /** The model to serve: the base model directory plus, for LoRA, the adapter directory. */
+  baseModel: string;
+  adapterDir: string | null;
+  modelDir: string;
+  steps: number;
+  trainLoss: number | null;
+  tokensPerSecond: number | null;
+  tinyDemoModel: boolean;
+}
+
+// Fine-tune, OpenAI backend (activities startOpenAIFineTune, followOpenAIFineTune, cancelOpenAIFineTune).
+
+export interface OpenAIEndpointInput {
+  baseUrl?: string;
+  /** Name of the worker environment variable with the key. */
+  apiKeyEnv?: string;
+  /** The experiment's blockedAfterSeconds in ms (read by the worker's blocked check). */
+  blockedAfterMs?: number;
+}
+
+export interface StartOpenAIFineTuneInput extends OpenAIEndpointInput {
+  /** Absolute path of the chat JSONL training file. */
+  datasetPath: string;
+  /** sha256 (hex) of the file's bytes; checked, and names the upload so it is made once. */
+  datasetSha256: string;
+  baseModel: string;
+  suffix?: string;
+  hyperparameters?: FineTuneHyperparameters;
+  /** Same key, same job: a retry or a re-run finds the job an earlier attempt created. */
+  idempotencyKey: string;
+  /** Keys of the same job under earlier key forms, so a run started before a key change finds its job. */
+  previousIdempotencyKeys?: string[];
+  metadata?: Record<string, string>;
+}
+
+export interface StartOpenAIFineTuneResult {
+  jobId: string;
+  fileId: string;
+  status: FineTuneStatus;
+  /** True when the job had been created by an earlier attempt. */
+  reusedJob: boolean;
+  examples: number;
+}
+
+export interface FollowOpenAIFineTuneInput extends OpenAIEndpointInput {
+  jobId: string;
+  /** For messages only. */
+  baseModel?: string;
+  /** Between status polls (default 10 s). */
+  pollMs?: number;
+  /** Heartbeat at least this often while waiting (default 3 s). */
+  heartbeatEveryMs?: number;
+  /** Where to keep the outcome as JSON in the experiment's artifact store. */
+  record?: { artifactDir: string; path: string };
+}
+
+export interface FollowOpenAIFineTuneResult extends FineTuneResult {
+  record?: ArtifactRef;
+}
+
+export interface CancelOpenAIFineTuneInput extends OpenAIEndpointInput {
+  jobId: string;
+  baseModel?: string;
+}
+
+/** The follower's heartbeat details. */
+export interface FollowHeartbeat extends FollowCursor {
+  jobId: string;
+  status?: FineTuneStatus;
+  /** The latest event or checkpoint line, for people reading the Temporal UI. */
+  last?: string;
+}
+
+// Child workflows: FineTuneStudent, GenerateShard.
+
+export interface FineTuneInput {
+  handle: ExperimentHandle;
+  student: StudentConfig;
+  dataset: { name: string; path: string; sha256: string; records: number };
+}
+
+export interface FineTuneOutcome {
+  student: string;
+  dataset: string;
+  backend: StudentConfig['backend'];
+  baseModel: string;
+  tinyDemoModel: boolean;
+  /** How evaluation reaches the fine-tuned model. */
+  local?: { modelDir: string; adapterDir: string | null; baseModelDir: string };
+  openai?: { model: string; baseUrl?: string; apiKeyEnv?: string };
+  fineTunedModel: string;
+  steps?: number;
+  trainLoss?: number;
+  tokensPerSecond?: number;
+  jobId?: string;
+}
+
+export interface ShardInput {
+  handle: ExperimentHandle;
+  plan: ShardPlan;
+  concurrency: number;
+  continueAsNewAfterEvents: number;
+  /** Carried across continue-as-new. */
+  next?: number;
+  totals?: { succeeded: number; failed: number; calls: number; cachedCalls: number; reused: number; run: number };
+  /** Set by an experiment with a budget: what this shard may spend, and what each episode reserves before it starts. */
+  budget?: { allowance: Cap; perEpisode: Amount };
+  /** Where this shard's runs started (past plan.start when resumed after a budget pause). */
+  from?: number;
+  /** Spent so far by this shard's runs (carried across continue-as-new). */
+  spent?: Amount;
+}
+
+export interface ShardResult {
+  shard: string;
+  episodes: number;
+  succeeded: number;
+  failed: number;
+  calls: number;
+  cachedCalls: number;
+  reused: number;
+  runs: number;
+  /** With a budget: what the episodes paid, and where the shard stopped when its allowance ran out. */
+  spent?: Amount;
+  stoppedAt?: number;
+  /** An episode needed more than its reservation (the experiment reserves more next time). */
+  outgrew?: Amount;
+}
+
+// The experiment workflow.
+
+export interface ExperimentInput {
+  /** The experiment config (validated again by prepare; a bad one fails before anything is spent). */
+  config: unknown;
+  /** Skip the FireActStage search attribute (for namespaces where it is not registered). */
+  noSearchAttributes?: boolean;
+  /**
+   * Read and write the artifacts of this earlier experiment (`fireact resume --new`): finished
+   * episodes, trainings and evaluations there are reused. Needs no patch: only activity inputs
+   * change, and replay does not compare those; old histories lack it and take the old path.
+   */
+  artifactsOf?: string;
+}
+
+export interface ExperimentResult {
+  experiment: string;
+  artifactDir: string;
+  replayedTeacher: boolean;
+  replaySkipped: Record<string, number>;
+  questions: number;
+  episodes: number;
+  generate: { succeeded: number; failed: number; calls: number; cachedCalls: number };
+  curate: Pick<CurateResult, 'total' | 'kept' | 'drops'> & { curated: CurateResult['curated'] };
+  datasets: DatasetResult[];
+  students: FineTuneOutcome[];
+  evaluation: EvalRow[];
+  report: { markdown: string; html: string; summary: string } | null;
+  stageSeconds: Record<string, number>;
+}
