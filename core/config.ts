@@ -425,7 +425,7 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return `${path}: ${issue.message}`;
 }
 
-/** Parses an already-loaded object; file reading lives in activities/config. */
+/** Parses an already-loaded object; file reading lives in lib/experiment/config-file.ts. */
 export function parseExperimentConfig(raw: unknown): ExperimentConfig {
   const r = ExperimentConfigSchema.safeParse(raw, { reportInput: true });
   if (!r.success) throw new ConfigError(r.error.issues.map(describeIssue));

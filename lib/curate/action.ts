@@ -1,5 +1,5 @@
 // The action syntax curation insists on: a turn that ends with "Action: search[q]" or "Action: finish[a]".
-// Stricter on purpose than the agent's lenient parser (activities/agent/actions.ts), which accepts any
+// Stricter on purpose than the agent's lenient parser (lib/agent/actions.ts), which accepts any
 // case and trailing text so an episode can go on: a training example should show the exact form.
 
 export interface CanonicalAction {

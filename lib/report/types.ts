@@ -67,7 +67,7 @@ export interface ReportInput {
   curation: { total: number; kept: number; drops: Record<string, number> };
   replaySkipped: Record<string, number>;
   evaluation: EvalRow[];
-  /** Our rows beside the paper's published figures, where a setting matches (activities/report/paper.ts). */
+  /** Our rows beside the paper's published figures, where a setting matches (lib/report/paper.ts). */
   paper?: PaperComparison;
   spend: SpendRow[];
   stageSeconds: Record<string, number>;
