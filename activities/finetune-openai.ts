@@ -163,5 +163,3 @@ export function createOpenAIFineTuneActivities(opts: OpenAIFineTuneActivityOptio
     },
   };
 }
-
-export type OpenAIFineTuneActivities = ReturnType<typeof createOpenAIFineTuneActivities>;

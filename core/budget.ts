@@ -22,7 +22,6 @@ export const BudgetSchema = CapSchema.extend({
 }).strict();
 
 export type Cap = z.output<typeof CapSchema>;
-export type BudgetConfig = z.output<typeof BudgetSchema>;
 
 /** What was, or may be, spent: both dimensions always counted. */
 export interface Amount {
@@ -68,10 +67,6 @@ export function grant(want: Amount, available: Cap): Cap {
     usd: available.usd === undefined ? undefined : Math.max(0, Math.min(want.usd, available.usd)),
     tokens: available.tokens === undefined ? undefined : Math.max(0, Math.min(want.tokens, available.tokens)),
   };
-}
-
-export function isCapped(cap: Cap | undefined): boolean {
-  return cap !== undefined && (cap.usd !== undefined || cap.tokens !== undefined);
 }
 
 // The one cost model for an episode's upper bound: `fireact plan` shows it as the "upper" figure and

@@ -9,7 +9,7 @@ export const WORKFLOW_TYPE = 'FireActExperiment';
 export const STAGE_SEARCH_ATTRIBUTE = 'FireActStage';
 
 /** Longest experiment id: its folder name, and the `-r<N>` that `fireact resume --new` appends, stay far below NAME_MAX (255). */
-export const EXPERIMENT_ID_MAX = 100;
+const EXPERIMENT_ID_MAX = 100;
 const EXPERIMENT_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 export const EXPERIMENT_ID_FORM = `1 to ${EXPERIMENT_ID_MAX} characters: letters, digits, ".", "_" and "-", starting with a letter or digit`;
 

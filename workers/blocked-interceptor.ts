@@ -10,7 +10,7 @@ import { ErrorType, NON_RETRYABLE_ERRORS } from '../core/errors';
 import { lastProgressMs } from '../activities/heartbeat';
 
 /** The threshold an activity's input carries: `blockedAfterMs` on the input or on its experiment handle. */
-export function blockedAfterOf(arg: unknown): number | undefined {
+function blockedAfterOf(arg: unknown): number | undefined {
   if (!arg || typeof arg !== 'object') return undefined;
   const a = arg as { blockedAfterMs?: unknown; handle?: { blockedAfterMs?: unknown } };
   const v = a.blockedAfterMs ?? a.handle?.blockedAfterMs;

@@ -27,7 +27,7 @@ export interface FireactWorkerOptions {
  */
 export const DEFAULT_ACTIVITY_SLOTS = 1024;
 /** Training and serving hold a GPU each. */
-export const DEFAULT_GPU_ACTIVITY_SLOTS = 4;
+const DEFAULT_GPU_ACTIVITY_SLOTS = 4;
 
 /** FIREACT_ACTIVITY_SLOTS, checked: a bad value is an error naming it, not a silent default. */
 export function activitySlotsFromEnv(env: NodeJS.ProcessEnv = process.env): number | undefined {

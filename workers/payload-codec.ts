@@ -21,7 +21,7 @@ export interface PayloadKey {
 }
 
 /** Thrown when a payload cannot be decrypted; the message says which key it needs and why it failed. */
-export class PayloadDecryptError extends Error {
+class PayloadDecryptError extends Error {
   override name = 'PayloadDecryptError';
 }
 

@@ -19,8 +19,6 @@ export interface Grant {
   perEpisode: Amount;
 }
 
-export type ExperimentBudget = ReturnType<typeof createExperimentBudget>;
-
 export function createExperimentBudget(experiment: string, progress: ExperimentProgress, markStage: (value: string) => void) {
   let ledger: Ledger | undefined;
   let plan: BudgetPlan | undefined;

@@ -12,7 +12,7 @@ const quick = proxyActivities<Activities>(profiles.quick);
 const remote = proxyActivities<Activities>({ ...profiles.longJob, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED });
 const gpu = proxyActivities<Activities>({ ...profiles.longJob, taskQueue: GPU_TASK_QUEUE });
 
-export const fineTuneStatusQuery = defineQuery<{ student: string; dataset: string; status: string; jobId?: string }>('progress');
+const fineTuneStatusQuery = defineQuery<{ student: string; dataset: string; status: string; jobId?: string }>('progress');
 
 export async function FineTuneStudent(input: FineTuneInput): Promise<FineTuneOutcome> {
   const { student, dataset, handle } = input;

@@ -45,11 +45,11 @@ export interface EpisodeInput {
 
 export type EpisodeResult = Omit<TrajectoryRecord, 'schema' | 'id' | 'experiment' | 'teacher'>;
 
-export const INCORRECT_OBSERVATION = 'Answer is incorrect.';
-export const NO_SEARCH_OBSERVATION = 'Search is not available for this task. Answer with finish[answer].';
+const INCORRECT_OBSERVATION = 'Answer is incorrect.';
+const NO_SEARCH_OBSERVATION = 'Search is not available for this task. Answer with finish[answer].';
 const STOP = ['\nObservation'];
 
-export function finishedObservation(reward: number | null): string {
+function finishedObservation(reward: number | null): string {
   return `Episode finished, reward = ${reward ?? 'unknown'}`;
 }
 

@@ -30,7 +30,7 @@ export function sha256(text: string | Buffer): string {
 const REFUSED_PATH_CODES = new Set(['ENAMETOOLONG', 'ENOTDIR', 'EISDIR', 'ELOOP']);
 
 /** A non-retryable PathRefused failure when `err` is the file system refusing the path itself, else undefined. */
-export function pathRefused(err: unknown, what: string): TypedFailure | undefined {
+function pathRefused(err: unknown, what: string): TypedFailure | undefined {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   if (!code || !REFUSED_PATH_CODES.has(code)) return undefined;
   return typedFailure({

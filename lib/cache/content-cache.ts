@@ -54,8 +54,6 @@ export function canonicalJson(value: unknown): string {
   return out ?? 'null';
 }
 
-export { sha256 as sha256Hex } from '../artifacts/store';
-
 export function createContentCache(dir: string): ContentCache {
   const root = path.resolve(dir);
   const stats: CacheStats = { hits: 0, misses: 0, writes: 0, corrupt: 0 };

@@ -40,12 +40,12 @@ function compareStrings(a: string, b: string): number {
 }
 
 /** The text a model is trained on for this record: the question, then the turns as rendered in the datasets. */
-export function renderTrajectory(record: TrajectoryRecord): string {
+function renderTrajectory(record: TrajectoryRecord): string {
   return pythonStrip(record.question.text) + '\n' + renderTurns(record.turns);
 }
 
 /** What the teacher wrote: the assistant turns only (observations and question are shared by near-copies anyway). */
-export function renderAssistantText(record: TrajectoryRecord): string {
+function renderAssistantText(record: TrajectoryRecord): string {
   return record.turns
     .filter((t) => t.role === 'assistant')
     .map((t) => t.content)
@@ -53,7 +53,7 @@ export function renderAssistantText(record: TrajectoryRecord): string {
 }
 
 /** The first structural problem of a trajectory, or null when it is well formed. */
-export function malformedProblem(record: TrajectoryRecord): string | null {
+function malformedProblem(record: TrajectoryRecord): string | null {
   if (record.forcedFinish) return 'forced finish';
   if (record.turns.length === 0) return 'no turns';
   for (let i = 0; i < record.turns.length; i++) {

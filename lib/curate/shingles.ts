@@ -1,6 +1,6 @@
 // Word 5-gram shingles as hashed sets, and exact Jaccard similarity between them.
 
-export const SHINGLE_WORDS = 5;
+const SHINGLE_WORDS = 5;
 
 /** A text's shingles: 53-bit hashes (sorted, unique) for exact Jaccard, and their low 32 bits for MinHash. */
 export interface ShingleSet {
@@ -18,7 +18,7 @@ export function fmix32(h: number): number {
   return h >>> 0;
 }
 
-export function words(text: string): string[] {
+function words(text: string): string[] {
   return text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
 }
 

@@ -30,7 +30,7 @@ const SINGLE_TURN_METHODS: ReadonlySet<MethodName> = new Set<MethodName>(['cot',
 export const OBSERVATION_PREFIX = 'Observation: ';
 
 /** A turn as the model sees it: assistant text as is, observations behind "Observation: ". */
-export function renderTurn(turn: Turn): string {
+function renderTurn(turn: Turn): string {
   return turn.role === 'assistant' ? turn.content : OBSERVATION_PREFIX + turn.content;
 }
 

@@ -76,7 +76,7 @@ const SHORT_ESCAPES: Record<string, string> = {
 };
 
 /** Python's ensure_ascii string encoding: everything outside printable ASCII (space..~) becomes \uXXXX. */
-export function pythonJsonString(s: string): string {
+function pythonJsonString(s: string): string {
   // JS strings are UTF-16, so astral characters already come as surrogate pairs, as Python writes them.
   return '"' + s.replace(/[\\"]|[^\x20-\x7e]/g, (ch) => SHORT_ESCAPES[ch] ?? '\\u' + ch.charCodeAt(0).toString(16).padStart(4, '0')) + '"';
 }

@@ -16,7 +16,7 @@ export interface ConfigFile {
   workflowInput: boolean;
 }
 
-export async function readConfigFile(file: string): Promise<ConfigFile> {
+async function readConfigFile(file: string): Promise<ConfigFile> {
   let text: string;
   try {
     text = await fs.readFile(file, 'utf8');

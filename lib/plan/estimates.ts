@@ -7,7 +7,7 @@ import type { MethodName, TaskName } from '../../core/config';
 export { MESSAGE_OVERHEAD_TOKENS };
 
 /** Rough tokens per character for English prompts (OpenAI's rule of thumb: 1 token ≈ 4 characters). */
-export const CHARS_PER_TOKEN = 4;
+const CHARS_PER_TOKEN = 4;
 
 /** Mean assistant turns per episode in the recordings, rounded up (ReAct and Reflexion). */
 const TYPICAL_STEPS: Record<'react' | 'reflexion', Record<TaskName, number>> = {
@@ -67,7 +67,7 @@ export function promptGrowthPerStep(task: TaskName, completion: number): number 
 }
 
 /** Prompt tokens of `calls` calls whose first prompt is `first` tokens and each next one `growth` more. */
-export function promptTokensOverCalls(calls: number, first: number, growth: number): number {
+function promptTokensOverCalls(calls: number, first: number, growth: number): number {
   return calls * first + (growth * calls * (calls - 1)) / 2;
 }
 

@@ -92,13 +92,13 @@ export function estimateGpuMemory(m: ModelShape, s: TrainingSetup): MemoryEstima
   return { params, trainableParams, weights, gradients, optimizer, activations, overhead: OVERHEAD, total };
 }
 
-export function usableBytes(gpuMemoryGB: number): number {
+function usableBytes(gpuMemoryGB: number): number {
   return gpuMemoryGB * GiB * USABLE;
 }
 
 const gib = (bytes: number) => `${(bytes / GiB).toFixed(1)} GiB`;
 
-export function setupOf(st: StudentConfig): TrainingSetup {
+function setupOf(st: StudentConfig): TrainingSetup {
   return {
     mode: st.mode,
     sharding: st.sharding,
@@ -176,7 +176,7 @@ function moreGpus(m: ModelShape, s: TrainingSetup, gpuMemoryGB: number): string 
  * What to change so the run fits, in words: the first rung of the ladder that fits, else the fewest
  * more GPUs. When that changes the training method, the fewest GPUs that keep it are named too.
  */
-export function cheapestFit(m: ModelShape, s: TrainingSetup, gpuMemoryGB: number): string | undefined {
+function cheapestFit(m: ModelShape, s: TrainingSetup, gpuMemoryGB: number): string | undefined {
   const room = usableBytes(gpuMemoryGB);
   for (const steps of LADDER) {
     let next: TrainingSetup | undefined = s;
@@ -214,7 +214,7 @@ async function readShape(file: string): Promise<ModelShape | undefined> {
  * The model shapes of a local student: its `init` settings, the config.json of a model folder or of a
  * hub id in the Hugging Face cache, or else the table of known architectures.
  */
-export async function studentShape(st: StudentConfig, baseModelDir: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<ShapeSource | undefined> {
+async function studentShape(st: StudentConfig, baseModelDir: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<ShapeSource | undefined> {
   if (st.baseModel === 'init') {
     const { hidden, layers, heads } = st.init;
     // What `fireact_trainer init-model` builds by default: a 1024-entry BPE vocabulary, MLP 4 × hidden.

@@ -50,16 +50,16 @@ export interface ChartSpec {
 }
 
 // Okabe–Ito colours: distinguishable with the common colour-vision deficiencies, and in greyscale print.
-export const NOISE_SERIES: Record<string, Series> = {
+const NOISE_SERIES: Record<string, Series> = {
   none: { key: 'none', label: 'no tool noise', color: '#0072b2' },
   empty: { key: 'empty', label: 'noise: empty results', color: '#e69f00' },
   random: { key: 'random', label: 'noise: random snippet', color: '#009e73' },
 };
 const OTHER_SERIES_COLOR = '#cc79a7';
-export const BEFORE_SERIES: Series = { key: 'before', label: 'base model (before)', color: '#999999' };
-export const AFTER_SERIES: Series = { key: 'after', label: 'fine-tuned student (after)', color: '#d55e00' };
+const BEFORE_SERIES: Series = { key: 'before', label: 'base model (before)', color: '#999999' };
+const AFTER_SERIES: Series = { key: 'after', label: 'fine-tuned student (after)', color: '#d55e00' };
 
-export const LAYOUT = {
+const LAYOUT = {
   width: 1000,
   titleHeight: 36,
   lineHeight: 14,
@@ -98,7 +98,7 @@ function labelLines(label: readonly string[], maxChars: number): string[] {
   return joined.length <= maxChars ? [joined] : label.map((l) => truncate(l, maxChars));
 }
 
-export function barChart(spec: ChartSpec): string {
+function barChart(spec: ChartSpec): string {
   const L = LAYOUT;
   const maxChars = Math.floor(L.maxLabelWidth / L.charWidth);
   const lines = spec.groups.map((g) => labelLines(g.label, maxChars));
@@ -185,7 +185,7 @@ export function barChart(spec: ChartSpec): string {
 }
 
 /** The task's primary metric per (model, method[, split]) group, one bar per tool-noise condition. */
-export function taskPlot(task: string, rows: readonly EvalRow[]): string {
+function taskPlot(task: string, rows: readonly EvalRow[]): string {
   const taskRows = sortEvalRows(rows.filter((r) => r.task === task));
   const metric = primaryMetric(task, metricNamesOf(taskRows));
   const splits = new Set(taskRows.map((r) => r.split));

@@ -8,7 +8,7 @@ import { renderMarkdown } from './render-markdown';
 import type { ReportInput } from './types';
 
 /** Bumped when the shape of summary.json changes, so readers can tell old reports from new. */
-export const REPORT_SUMMARY_VERSION = 2;
+const REPORT_SUMMARY_VERSION = 2;
 
 export type ReportSummary = ReportInput & { version: number };
 
@@ -18,7 +18,7 @@ export interface ReportRefs {
   summary: ArtifactRef;
 }
 
-export function reportPaths(experimentDir: string): { markdown: string; html: string; summary: string } {
+function reportPaths(experimentDir: string): { markdown: string; html: string; summary: string } {
   const dir = path.posix.join(experimentDir, 'report');
   return { markdown: `${dir}/report.md`, html: `${dir}/report.html`, summary: `${dir}/summary.json` };
 }

@@ -51,7 +51,7 @@ function missingFile(dataDir: string, file: string, err: unknown, external?: Ext
 }
 
 /** The text of `<dataDir>/<rel>`; MissingData naming the file and the data directory if it cannot be read. */
-export async function readDataFile(dataDir: string, rel: string, external?: ExternalDataFile): Promise<string> {
+async function readDataFile(dataDir: string, rel: string, external?: ExternalDataFile): Promise<string> {
   const file = path.resolve(dataDir, rel);
   try {
     return await fs.readFile(file, 'utf8');

@@ -8,7 +8,7 @@ import { qaScores } from './scoring';
 
 const SPLITS = ['dev', 'test', 'train'] as const;
 
-export const HOTPOTQA_TRAIN_FILE = 'hotpotqa/hotpot_train_v1.1.json';
+const HOTPOTQA_TRAIN_FILE = 'hotpotqa/hotpot_train_v1.1.json';
 
 const TRAIN: ExternalDataFile = {
   what: "HotpotQA's official training set, hotpot_train_v1.1.json",

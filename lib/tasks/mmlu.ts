@@ -10,7 +10,7 @@ const SPLITS = ['dev', 'val', 'test', 'train'] as const;
 const LETTERS = ['A', 'B', 'C', 'D'];
 
 /** The prompt text, exactly as the FireAct fine-tuning files show MMLU questions. */
-export function mmluQuestionText(question: string, a: string, b: string, c: string, d: string): string {
+function mmluQuestionText(question: string, a: string, b: string, c: string, d: string): string {
   return `Question: ${question}\nA. ${a}\nB. ${b}\nC. ${c}\nD. ${d}`;
 }
 

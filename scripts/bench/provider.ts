@@ -60,7 +60,7 @@ function unit(text: string): number {
 }
 
 /** A lognormal draw determined by `key`: median × e^(sigma·z). */
-export function lognormalMs(key: string, median: number, sigma: number): number {
+function lognormalMs(key: string, median: number, sigma: number): number {
   if (median <= 0) return 0;
   const u1 = unit(`${key}#1`);
   const u2 = unit(`${key}#2`);

@@ -36,12 +36,12 @@ export interface Parsed {
   help: boolean;
 }
 
-export function synopsis(spec: CommandSpec): string {
+function synopsis(spec: CommandSpec): string {
   const opts = Object.entries(spec.options).map(([k, o]) => (o.type === 'string' ? `[--${k} ${o.value ?? 'VALUE'}]` : `[--${k}]`));
   return ['fireact', spec.name, ...spec.args, ...opts].join(' ');
 }
 
-export function usageLine(spec: CommandSpec): string {
+function usageLine(spec: CommandSpec): string {
   return `usage: ${synopsis(spec)}\nrun "fireact ${spec.name} --help" for details`;
 }
 

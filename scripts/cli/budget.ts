@@ -11,7 +11,7 @@ function positive(name: string, v: string | undefined): number | undefined {
 }
 
 /** The raise the flags ask for; throws with the usage on a mistake. */
-export function budgetRaise(opts: { add?: string; tokens?: string; model?: string }): RaiseBudget {
+function budgetRaise(opts: { add?: string; tokens?: string; model?: string }): RaiseBudget {
   const usd = positive('--add', opts.add);
   const tokens = positive('--tokens', opts.tokens);
   if (usd === undefined && tokens === undefined) throw new Error('budget needs --add <usd> and/or --tokens <n>; usage: fireact budget <id> --add <usd> [--tokens <n>] [--model <name>]');

@@ -4,9 +4,9 @@ import { STAGE_SEARCH_ATTRIBUTE } from '../../core/ids';
 import { temporal } from '@temporalio/proto';
 import { payloadCodecsFromEnv } from '../../workers/payload-codec';
 
-export const address = () => process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-export const namespace = () => process.env.TEMPORAL_NAMESPACE ?? 'default';
-export const uiBase = () => process.env.FIREACT_UI_URL ?? 'http://localhost:8233';
+const address = () => process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
+const namespace = () => process.env.TEMPORAL_NAMESPACE ?? 'default';
+const uiBase = () => process.env.FIREACT_UI_URL ?? 'http://localhost:8233';
 
 export function workflowLink(id: string): string {
   return `${uiBase()}/namespaces/${encodeURIComponent(namespace())}/workflows/${encodeURIComponent(id)}`;

@@ -97,7 +97,7 @@ async function activitiesOf(client: Client, workflowId: string, pending: tempora
 }
 
 /** True when a worker has polled the queue for this kind of task within the last minute and a half. */
-export async function isPolled(client: Client, queue: string, kind: QueueCheck['kind'], now = Date.now()): Promise<boolean> {
+async function isPolled(client: Client, queue: string, kind: QueueCheck['kind'], now = Date.now()): Promise<boolean> {
   const r = await client.workflowService.describeTaskQueue({
     namespace: client.options.namespace,
     taskQueue: { name: queue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },

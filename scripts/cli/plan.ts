@@ -11,7 +11,7 @@ import { planExperiment, type ExperimentPlan, type PlannedSampleView } from '../
 type Cell = string | number;
 
 /** Left-aligned text columns, right-aligned numbers. */
-export function table(header: string[], rows: Cell[][]): string[] {
+function table(header: string[], rows: Cell[][]): string[] {
   const cells = [header, ...rows.map((r) => r.map((v) => (typeof v === 'number' ? v.toLocaleString('en-US') : v)))];
   const widths = header.map((_, c) => Math.max(...cells.map((r) => r[c].length)));
   const numeric = header.map((_, c) => rows.length > 0 && rows.every((r) => typeof r[c] === 'number'));
@@ -100,7 +100,7 @@ function evaluationLines(plan: ExperimentPlan): string[] {
   ];
 }
 
-export function renderPlan(plan: ExperimentPlan): string {
+function renderPlan(plan: ExperimentPlan): string {
   const t = plan.teacher;
   const priced = !plan.models.some((m) => m.role === 'teacher' && m.flags.includes('unpriced'));
   const lines = [
@@ -180,7 +180,7 @@ export interface Checks {
  * The checks validate, plan and start share, read off the plan: its problems, less the secrets missing
  * on this machine (the worker has its own environment), which become warnings.
  */
-export function checksOf(plan: ExperimentPlan): Checks {
+function checksOf(plan: ExperimentPlan): Checks {
   const environment = new Set(plan.environmentProblems);
   return {
     problems: plan.problems.filter((p) => !environment.has(p)),

@@ -12,7 +12,7 @@ function bar(done: number, total: number, width = 28): string {
   return `[${'#'.repeat(full)}${'.'.repeat(width - full)}]`;
 }
 
-export function renderProgress(p: ExperimentProgress): string {
+function renderProgress(p: ExperimentProgress): string {
   const pause = p.blocked ? ' (BLOCKED: resume with `npx fireact resume ' + p.experiment + '`)' : p.paused ? ' (PAUSED: budget)' : '';
   const lines = [`experiment ${p.experiment} — stage: ${p.stage}${pause}`];
   if (p.paused) lines.push(`  paused since ${p.paused.since}: ${p.paused.reason}`);

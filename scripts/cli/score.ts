@@ -79,7 +79,7 @@ export interface ScoreOutput {
   metrics: Record<string, ScoredMetric>;
 }
 
-export async function scorePredictions(args: ScoreArgs): Promise<{ output?: ScoreOutput; errors: string[] }> {
+async function scorePredictions(args: ScoreArgs): Promise<{ output?: ScoreOutput; errors: string[] }> {
   const task = getTask(args.task);
   const split = args.split ?? task.evalSplits[0];
   let text: string;

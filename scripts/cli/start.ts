@@ -22,7 +22,7 @@ export async function refuseGpuMisfit(file: string, config: ExperimentConfig): P
 }
 
 /** Reads and validates the config file (throws ConfigError naming the fields, and a GPU misfit). */
-export async function loadCheckedConfig(file: string): Promise<{ config: ExperimentConfig }> {
+async function loadCheckedConfig(file: string): Promise<{ config: ExperimentConfig }> {
   const config = await loadConfigFile(file);
   await refuseGpuMisfit(file, config);
   return { config };

@@ -19,7 +19,7 @@ export function rootCause(err: Error): string {
 const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 
 /** One line per evaluation row: the task's headline metric with its 95% interval, and the valid-action rate. */
-export function evaluationHeadline(rows: readonly EvalRow[]): string[] {
+function evaluationHeadline(rows: readonly EvalRow[]): string[] {
   return rows.map((r) => {
     const name = primaryMetric(r.task, Object.keys(r.metrics));
     const m = r.metrics[name];
@@ -29,7 +29,7 @@ export function evaluationHeadline(rows: readonly EvalRow[]): string[] {
   });
 }
 
-export async function describeResult(client: Client, id: string): Promise<ExperimentResult | undefined> {
+async function describeResult(client: Client, id: string): Promise<ExperimentResult | undefined> {
   const handle = client.workflow.getHandle(id);
   try {
     const r = (await handle.result()) as ExperimentResult;

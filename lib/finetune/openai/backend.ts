@@ -15,7 +15,7 @@ export const DEFAULT_OPENAI_FINETUNE_BASE_URL = 'https://api.openai.com/v1';
 export const IDEMPOTENCY_METADATA_KEY = 'fireact_idempotency_key';
 
 export type FineTuneStatus = FineTuningJob['status'];
-export const TERMINAL_STATUSES: ReadonlySet<FineTuneStatus> = new Set<FineTuneStatus>(['succeeded', 'failed', 'cancelled']);
+const TERMINAL_STATUSES: ReadonlySet<FineTuneStatus> = new Set<FineTuneStatus>(['succeeded', 'failed', 'cancelled']);
 
 export interface FineTuneHyperparameters {
   n_epochs?: number | 'auto';

@@ -5,7 +5,7 @@ import { ErrorType, typedFailure } from '../../../core/errors';
 import { validateChatLine } from '../../datasets/formats';
 
 /** OpenAI refuses chat fine-tuning files with fewer examples than this. */
-export const OPENAI_MIN_EXAMPLES = 10;
+const OPENAI_MIN_EXAMPLES = 10;
 
 export interface ChatFileProblem {
   /** 1-based line number in the file. */
