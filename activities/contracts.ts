@@ -6,23 +6,14 @@ import type { MethodName, StudentConfig, TaskName } from '../core/config';
 import type { EvalPlanTarget } from '../core/eval-plan';
 import type { Usage } from '../core/trajectory';
 import type { ExperimentHandle } from '../lib/experiment/frozen';
+import type { FrozenEvalSample, ShardPlan } from '../lib/experiment/prepare';
 import type { FineTuneHyperparameters, FineTuneResult, FineTuneStatus, FollowCursor } from '../lib/finetune/openai/backend';
 import type { EvalRow, ReportInput } from '../lib/report/types';
 
 // Defined where the library needs them, named here with the rest.
-export type { EvalRow, ExperimentHandle, ReportInput };
+export type { EvalRow, ExperimentHandle, ReportInput, ShardPlan };
 
 // Prepare, generate, curate, build-datasets (activities prepareExperiment, runEpisode, curate, buildDatasets).
-
-export interface ShardPlan {
-  task: TaskName;
-  split: string;
-  method: MethodName;
-  shard: number;
-  samplePath: string;
-  start: number;
-  end: number;
-}
 
 export interface PrepareResult {
   handle: ExperimentHandle;
@@ -39,7 +30,7 @@ export interface PrepareResult {
   /** What follows the datasets: students to fine-tune and the frozen evaluation plan. */
   students: StudentConfig[];
   evaluation: {
-    samples: Array<{ task: TaskName; split: string; samplePath: string; n: number }>;
+    samples: FrozenEvalSample[];
     baselines: Array<{ model: string; methods: MethodName[]; kind: 'teacher' | 'base' }>;
     baseModels: boolean;
     toolNoise: Array<'none' | 'empty' | 'random'>;
