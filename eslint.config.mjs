@@ -48,6 +48,21 @@ export default tseslint.config(
     },
   },
   {
+    // The CLI and the other scripts call the library; of activities/ they may name only the contracts.
+    files: ['scripts/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '(^|/)activities(/(?!contracts$).*)?$', message: 'scripts import lib/ (and activities/contracts for workflow inputs and results), not activity adapters' },
+            { group: ['**/test/**', '**/test'], message: 'scripts import nothing from test/ (shared helpers live in scripts/support/)' },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ['scripts/**/*.ts', 'test/**/*.ts'],
     rules: { 'no-console': 'off' },
   },
