@@ -3,10 +3,10 @@
 // paper's (its order and seed, at most its n). Within a setting a paper figure shares a line with
 // one of ours only when the student is the same: base model, fine-tuning backend and mode, and the
 // tasks and methods it was trained on. Pure (no I/O).
-import type { MethodName, ScoringRule, StudentConfig, TaskName } from '../../core/config';
+import type { MethodName, StudentConfig, TaskName } from '../../core/config';
 import type { SampleOrder } from '../tasks/sampling';
 import { PAPER_ABSTRACT_HOTPOTQA, PAPER_RESULTS, type PaperResult } from './paper-results';
-import type { EvalRow, MetricWithCi } from './types';
+import type { EvalRow, OurSide, PaperComparison, PaperLine, PaperSetting, PaperSide } from './types';
 
 /** An evaluation sample of the config, as it picked its questions. */
 export interface EvalSampleInfo {
@@ -27,51 +27,6 @@ export interface StudentInfo {
   mode: StudentConfig['mode'];
   baseModel: string;
   mix: { name: string; tasks: TaskName[]; methods: MethodName[] };
-}
-
-export interface PaperSide {
-  label: string;
-  trainedOn: string;
-  n: number;
-  scoring: ScoringRule;
-  /** Percent. */
-  metrics: Record<string, number>;
-  finishedRate: number;
-  table: string;
-}
-
-export interface OurSide {
-  model: string;
-  kind: EvalRow['kind'];
-  trainedOn: string;
-  n: number;
-  scoring?: ScoringRule;
-  metrics: Record<string, MetricWithCi>;
-  finishedRate: number;
-}
-
-/** One line of a setting's table: a paper figure, one of ours, or both when the student is the same. */
-export interface PaperLine {
-  paper?: PaperSide;
-  ours?: OurSide;
-}
-
-export interface PaperSetting {
-  task: string;
-  split: string;
-  method: string;
-  /** Which of the paper's questions ours are, in words. */
-  questions: string;
-  metrics: string[];
-  lines: PaperLine[];
-  tables: string[];
-  remarks: string[];
-}
-
-export interface PaperComparison {
-  settings: PaperSetting[];
-  /** Evaluations on the paper's task, split and method whose questions are not the paper's. */
-  unmatched: string[];
 }
 
 const KIND_ORDER: Record<EvalRow['kind'], number> = { teacher: 0, base: 1, student: 2 };

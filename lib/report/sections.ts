@@ -14,8 +14,7 @@ import {
   taskLabel,
   usd,
 } from './format';
-import type { PaperLine, PaperSetting } from './paper';
-import type { EvalRow, ReportInput, StudentSummary } from './types';
+import type { EvalRow, PaperLine, PaperSetting, ReportInput, StudentSummary } from './types';
 
 export interface Cell {
   text: string;

@@ -1,6 +1,5 @@
 // What the report stage renders: everything is small and already aggregated (no trajectories).
 import type { ScoringRule } from '../../core/config';
-import type { PaperComparison } from './paper';
 
 export interface MetricWithCi {
   mean: number;
@@ -71,4 +70,51 @@ export interface ReportInput {
   paper?: PaperComparison;
   spend: SpendRow[];
   stageSeconds: Record<string, number>;
+}
+
+// Our rows beside the paper's published figures (built by ./paper.ts).
+
+export interface PaperSide {
+  label: string;
+  trainedOn: string;
+  n: number;
+  scoring: ScoringRule;
+  /** Percent. */
+  metrics: Record<string, number>;
+  finishedRate: number;
+  table: string;
+}
+
+export interface OurSide {
+  model: string;
+  kind: EvalRow['kind'];
+  trainedOn: string;
+  n: number;
+  scoring?: ScoringRule;
+  metrics: Record<string, MetricWithCi>;
+  finishedRate: number;
+}
+
+/** One line of a setting's table: a paper figure, one of ours, or both when the student is the same. */
+export interface PaperLine {
+  paper?: PaperSide;
+  ours?: OurSide;
+}
+
+export interface PaperSetting {
+  task: string;
+  split: string;
+  method: string;
+  /** Which of the paper's questions ours are, in words. */
+  questions: string;
+  metrics: string[];
+  lines: PaperLine[];
+  tables: string[];
+  remarks: string[];
+}
+
+export interface PaperComparison {
+  settings: PaperSetting[];
+  /** Evaluations on the paper's task, split and method whose questions are not the paper's. */
+  unmatched: string[];
 }
