@@ -3,7 +3,7 @@
 // so workflows, activities and the CLI share one definition.
 import { defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
-import { lookupPrice, type PriceTable } from './prices';
+import { estimateCost, type PriceTable, type PricedModel } from './prices';
 
 const positive = (what: string) => z.number({ error: `${what} must be a number` }).positive(`${what} must be a positive number`);
 
@@ -111,7 +111,7 @@ export function episodeUpperTokens(s: EpisodeShape): { prompt: number; completio
 }
 
 /** What the budget reserves for one episode (and plan counts as its upper bound); models without a price cost 0 dollars. */
-export function episodeReservation(model: { provider: string; model: string }, s: EpisodeShape, prices: PriceTable): Amount {
+export function episodeReservation(model: PricedModel, s: EpisodeShape, prices: PriceTable): Amount {
   if (model.provider !== 'openai') return ZERO;
   const t = episodeUpperTokens(s);
   return callCost(model, t.prompt, t.completion, prices);
@@ -145,11 +145,10 @@ export interface EpisodeLimits {
 }
 
 /** Price of one call of `promptTokens` in and `completionTokens` out; models without a price cost 0 dollars. */
-export function callCost(model: { provider: string; model: string }, promptTokens: number, completionTokens: number, prices: PriceTable): Amount {
+export function callCost(model: PricedModel, promptTokens: number, completionTokens: number, prices: PriceTable): Amount {
   if (model.provider !== 'openai') return ZERO;
-  const hit = lookupPrice(model.model, prices);
-  const usd = hit ? (promptTokens * hit.price.input + completionTokens * hit.price.output) / 1e6 : 0;
-  return { usd, tokens: promptTokens + completionTokens };
+  // One price rule (list price, batch discount) for plan, budget and report.
+  return { usd: estimateCost(model, { promptTokens, completionTokens }, prices).usd, tokens: promptTokens + completionTokens };
 }
 
 /**

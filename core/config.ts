@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { DEFAULT_BLOCKED_AFTER_SECONDS } from './blocked';
 import { BudgetSchema } from './budget';
-import { PriceTableSchema } from './prices';
+import { batchDiscount, PriceTableSchema, type PricedModel } from './prices';
 
 export const TASK_NAMES = ['hotpotqa', 'strategyqa', 'bamboogle', 'mmlu'] as const;
 export const METHOD_NAMES = ['io', 'cot', 'react', 'reflexion'] as const;
@@ -62,6 +62,30 @@ export const ModelSchema = z
       ctx.addIssue({ code: 'custom', path: ['apiKeyEnv'], message: 'provider "openai" needs apiKeyEnv (or a baseUrl of a keyless endpoint)' });
     }
   });
+
+/** Generation through the Batch API (generate.mode = batch): waits, limits per batch, and what to do with stragglers. */
+export const BatchSchema = z
+  .object({
+    /** First status check after creating a batch, then doubling up to pollMaxSeconds. */
+    pollMinSeconds: z.number().positive().max(3600).default(30),
+    pollMaxSeconds: z.number().positive().max(6 * 3600).default(600),
+    /** Per batch input file (OpenAI: 50,000 requests, 200 MB); a larger round is split into several batches. */
+    maxRequests: z.number().int().positive().max(50_000).default(50_000),
+    maxBytes: z.number().int().positive().max(200 * 1024 * 1024).default(200 * 1024 * 1024),
+    /**
+     * Stragglers finish synchronously (list price) instead of waiting another batch window: every
+     * episode still open after round `syncAfterRound`, or a round of fewer than `syncBelowRequests` requests.
+     */
+    syncAfterRound: z.number().int().positive().max(1000).optional(),
+    syncBelowRequests: z.number().int().min(0).max(50_000).default(0),
+    /** Rounds after which a request that keeps failing (expired, errored) is sent synchronously instead. */
+    maxRounds: z.number().int().positive().max(1000).default(100),
+  })
+  .strict()
+  .refine((b) => b.pollMaxSeconds >= b.pollMinSeconds, { path: ['pollMaxSeconds'], message: 'must be at least pollMinSeconds' });
+
+export type BatchConfig = z.output<typeof BatchSchema>;
+export const DEFAULT_BATCH: BatchConfig = BatchSchema.parse({});
 
 export const SearchSchema = z
   .object({
@@ -241,6 +265,9 @@ export const ExperimentConfigSchema = z
         fewShot: z.number().int().min(0).max(8).default(2),
         /** A shard's run continues as new past this many history events (Temporal's hard limit is 51,200). */
         continueAsNewAfterEvents: z.number().int().min(200).max(40_000).default(4000),
+        /** `sync`: one request per call; `batch`: every round of a shard's episodes goes through the provider's Batch API (half price, up to 24 h). */
+        mode: z.enum(['sync', 'batch']).default('sync'),
+        batch: BatchSchema.optional(),
       })
       .strict(),
     curate: z
@@ -290,6 +317,15 @@ export const ExperimentConfigSchema = z
         path: ['generate', 'teacher'],
         message: `unknown model "${c.generate.teacher}"; defined models: ${Object.keys(c.models).join(', ')}`,
       });
+    } else if (c.generate.mode === 'batch' && batchDiscount(c.models[c.generate.teacher].provider) === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['generate', 'mode'],
+        message: `mode "batch" needs a teacher of provider "openai" (a Batch API); teacher "${c.generate.teacher}" has provider "${c.models[c.generate.teacher].provider}"`,
+      });
+    }
+    if (c.generate.batch && c.generate.mode !== 'batch') {
+      ctx.addIssue({ code: 'custom', path: ['generate', 'batch'], message: 'batch settings apply only with generate.mode: batch' });
     }
     for (const m of Object.keys(c.budget?.perModel ?? {})) {
       if (!c.models[m]) ctx.addIssue({ code: 'custom', path: ['budget', 'perModel', m], message: `unknown model "${m}"; defined models: ${Object.keys(c.models).join(', ')}` });
@@ -430,4 +466,15 @@ export function parseExperimentConfig(raw: unknown): ExperimentConfig {
   const r = ExperimentConfigSchema.safeParse(raw, { reportInput: true });
   if (!r.success) throw new ConfigError(r.error.issues.map(describeIssue));
   return r.data;
+}
+
+/** The teacher as generation pays for it: batch mode is priced at the provider's batch discount (plan, budget and report all use this). */
+export function generationPriced(config: Pick<ExperimentConfig, 'models' | 'generate'>): PricedModel & { maxTokens: number } {
+  const t = config.models[config.generate.teacher];
+  return { provider: t.provider, model: t.model, maxTokens: t.maxTokens, ...(config.generate.mode === 'batch' ? { batch: true } : {}) };
+}
+
+/** A batch-mode config's batch settings, defaults filled in. */
+export function batchSettings(config: Pick<ExperimentConfig, 'generate'>): BatchConfig {
+  return config.generate.batch ?? DEFAULT_BATCH;
 }

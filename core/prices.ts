@@ -76,6 +76,16 @@ export function lookupPrice(model: string, prices: PriceTable = DEFAULT_PRICES):
 export interface PricedModel {
   provider: string;
   model: string;
+  /** Sent through the provider's Batch API: priced at BATCH_DISCOUNT of the list price. */
+  batch?: boolean;
+}
+
+/** What a batch request costs as a fraction of the list price, per provider (OpenAI: half price for the 24 h window). */
+export const BATCH_DISCOUNT: Readonly<Record<string, number>> = { openai: 0.5 };
+
+/** The generation mode `batch` is offered for these providers only. */
+export function batchDiscount(provider: string): number | undefined {
+  return Object.prototype.hasOwnProperty.call(BATCH_DISCOUNT, provider) ? BATCH_DISCOUNT[provider] : undefined;
 }
 
 function unpriced(): CostEstimate {
@@ -87,7 +97,8 @@ export function estimateCost(model: PricedModel, usage: { promptTokens: number; 
   if (model.provider !== 'openai') return unpriced();
   const hit = lookupPrice(model.model, prices);
   if (!hit) return unpriced();
-  return { usd: (usage.promptTokens * hit.price.input + usage.completionTokens * hit.price.output) / 1e6, flags: [], priceKey: hit.key };
+  const factor = model.batch ? (batchDiscount(model.provider) ?? 1) : 1;
+  return { usd: (factor * (usage.promptTokens * hit.price.input + usage.completionTokens * hit.price.output)) / 1e6, flags: [], priceKey: hit.key };
 }
 
 /** Cost of a fine-tuning job: training-file tokens × epochs at the base model's training price. */

@@ -3,7 +3,7 @@
 // allowance; after it, it adds what the endpoint reported. Cached answers cost nothing.
 import { add, callCost, CHECK_CHARS_PER_TOKEN, fits, room, ZERO, type Amount, type BudgetExhaustedDetails, type Cap } from '../../core/budget';
 import { ErrorType, typedFailure, type TypedFailure } from '../../core/errors';
-import type { PriceTable } from '../../core/prices';
+import type { PriceTable, PricedModel } from '../../core/prices';
 import type { ChatModel, ChatRequest } from '../models/types';
 
 export interface MeteredModel extends ChatModel {
@@ -21,9 +21,10 @@ export function budgetExhausted(message: string, details: BudgetExhaustedDetails
   return typedFailure({ type: ErrorType.BudgetExhausted, message, nonRetryable: true, details: [details] });
 }
 
-export function meterModel(inner: ChatModel, opts: { allowance: Cap; maxTokens: number; prices: PriceTable }): MeteredModel {
+export function meterModel(inner: ChatModel, opts: { allowance: Cap; maxTokens: number; prices: PriceTable; priced?: PricedModel }): MeteredModel {
   let paid: Amount = ZERO;
-  const priced = { provider: inner.provider, model: inner.model };
+  // A batch teacher is priced at its batch discount.
+  const priced: PricedModel = opts.priced ?? { provider: inner.provider, model: inner.model };
   return {
     name: inner.name,
     provider: inner.provider,

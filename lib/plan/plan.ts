@@ -3,9 +3,9 @@
 // cost, the datasets to be built, and the problems (missing data, missing secrets) that would stop it.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { generationParallelism, type DatasetMix, type ExperimentConfig, type MethodName, type TaskName } from '../../core/config';
+import { generationParallelism, generationPriced, type DatasetMix, type ExperimentConfig, type MethodName, type TaskName } from '../../core/config';
 import { CHECK_CHARS_PER_TOKEN, OBSERVATION_TOKENS, upperGrowthPerStep } from '../../core/budget';
-import { estimateCost, mergePrices, type PriceFlag, type PriceTable } from '../../core/prices';
+import { batchDiscount, estimateCost, mergePrices, type PriceFlag, type PriceTable } from '../../core/prices';
 import type { ClientProvider } from '../experiment/clients';
 import { expandPath, looksLikePath, resolveConfigPaths } from '../experiment/config-file';
 import { resolveApiKey } from '../models/openai-model';
@@ -72,6 +72,8 @@ export interface PlannedModel {
   calls: Range;
   tokens: TokenRange;
   costUsd: Range;
+  /** Generation mode batch: costUsd is at the batch price; this is what synchronous calls would cost. */
+  batch?: { discount: number; syncCostUsd: Range };
   priceKey?: string;
   flags: PriceFlag[];
 }
@@ -153,6 +155,7 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
   const limits = { maxSteps: gen.maxSteps, reflexion: gen.reflexion };
   const teacherName = gen.teacher;
   const teacher = config.models[teacherName];
+  const priced = generationPriced(config);
   const problems: string[] = [];
   const warnings: string[] = [];
   const missingSecrets = new Set<string>();
@@ -269,7 +272,7 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
         searches: { typical: episodes * searchPer.typical, upper: episodes * searchPer.upper },
         tokens,
         costUsd: {
-          typical: estimateCost(teacher, { promptTokens: tokens.typical.prompt, completionTokens: tokens.typical.completion }, prices).usd,
+          typical: estimateCost(priced, { promptTokens: tokens.typical.prompt, completionTokens: tokens.typical.completion }, prices).usd,
           upper: episodes * reservations[method].usd,
         },
         reservation: reservations[method],
@@ -290,10 +293,23 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
 
   const calls = sumRanges(runs.map((r) => r.calls));
   const tokens = sumTokens(runs.map((r) => r.tokens));
-  const price = estimateCost(teacher, { promptTokens: 0, completionTokens: 0 }, prices);
+  const price = estimateCost(priced, { promptTokens: 0, completionTokens: 0 }, prices);
   const costUsd = sumRanges(runs.map((r) => r.costUsd));
+  const discount = priced.batch ? batchDiscount(priced.provider) : undefined;
   const models: PlannedModel[] = [
-    { name: teacherName, provider: teacher.provider, model: teacher.model, role: 'teacher', calls, tokens, costUsd, priceKey: price.priceKey, flags: price.flags },
+    {
+      name: teacherName,
+      provider: teacher.provider,
+      model: teacher.model,
+      role: 'teacher',
+      calls,
+      tokens,
+      costUsd,
+      // Prices are linear in tokens, so the synchronous figure is the batch one undiscounted.
+      ...(discount ? { batch: { discount, syncCostUsd: { typical: costUsd.typical / discount, upper: costUsd.upper / discount } } } : {}),
+      priceKey: price.priceKey,
+      flags: price.flags,
+    },
   ];
   if (price.flags.includes('unpriced')) {
     const why = teacher.provider === 'replay' ? 'a replay of recorded turns (no spend)' : `no price known for "${teacher.model}" (add one under prices)`;

@@ -2,7 +2,7 @@
 // prepareExperiment hands these to the workflow's ledger and `fireact plan` shows them as its upper
 // bound, both through these functions (core/budget.ts holds the arithmetic), so they cannot disagree.
 import { episodeReservation, maxEpisodeCalls, type Amount, type EpisodeShape, type EvalPromptBounds } from '../../core/budget';
-import { METHOD_NAMES, type ExperimentConfig, type MethodName } from '../../core/config';
+import { generationPriced, METHOD_NAMES, type ExperimentConfig, type MethodName } from '../../core/config';
 import type { PriceTable } from '../../core/prices';
 import type { Question } from '../../core/trajectory';
 import { promptMessages, studentMessages } from '../agent/prompts';
@@ -41,7 +41,7 @@ export function generationReservations(
   entries: ReadonlyArray<{ methods: readonly MethodName[]; questions: readonly Question[] }>,
   prices: PriceTable,
 ): Record<string, Amount> {
-  const teacher = config.models[config.generate.teacher];
+  const teacher = generationPriced(config);
   return Object.fromEntries(Object.entries(generationShapes(config, entries)).map(([m, shape]) => [m, episodeReservation(teacher, shape, prices)]));
 }
 

@@ -138,7 +138,13 @@ function renderPlan(plan: ExperimentPlan): string {
     `generation totals: ${count(plan.totals.questions)} questions, ${count(plan.totals.episodes)} episodes in ${count(plan.totals.shards)} shards`,
     `  model calls ${range(plan.totals.calls)}, searches ${range(plan.totals.searches)}`,
     `  tokens: prompt ${range({ typical: plan.totals.tokens.typical.prompt, upper: plan.totals.tokens.upper.prompt })}, completion ${range({ typical: plan.totals.tokens.typical.completion, upper: plan.totals.tokens.upper.completion })}`,
-    ...plan.models.map((m) => `  ${m.role} ${m.name} (${m.model}): ${m.flags.includes('unpriced') ? 'unpriced ($0)' : `${usdRange(m.costUsd)} at ${m.priceKey} prices`}`),
+    ...plan.models.map((m) =>
+      m.flags.includes('unpriced')
+        ? `  ${m.role} ${m.name} (${m.model}): unpriced ($0)`
+        : m.batch
+          ? `  ${m.role} ${m.name} (${m.model}): ${usdRange(m.costUsd)} through the Batch API (${m.batch.discount * 100}% of ${m.priceKey} list prices); synchronous calls would cost ${usdRange(m.batch.syncCostUsd)}`
+          : `  ${m.role} ${m.name} (${m.model}): ${usdRange(m.costUsd)} at ${m.priceKey} prices`,
+    ),
     '',
     'datasets',
     ...table(
