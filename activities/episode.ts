@@ -1,13 +1,15 @@
 // Stage generate: one agent episode of the teacher, metered when the workflow's ledger gave it an allowance.
+// The batch rounds (batch.ts) play the same episode with the batch model as teacher.
 import { Context } from '@temporalio/activity';
 import { scoringRuleFor } from '../core/config';
 import { episodeReservation, fits, maxEpisodeCalls, ZERO } from '../core/budget';
 import { ErrorType, isTypedFailure, typedFailure } from '../core/errors';
-import { mergePrices } from '../core/prices';
+import { mergePrices, type PricedModel } from '../core/prices';
 import { TRAJECTORY_SCHEMA, trajectoryId, type TrajectoryRecord } from '../core/trajectory';
 import { runEpisode as runAgentEpisode } from '../lib/agent/episode';
 import { budgetExhausted, meterModel } from '../lib/budget/metered-model';
 import type { ClientProvider } from '../lib/experiment/clients';
+import type { ChatModel } from '../lib/models/types';
 import type { FrozenState } from '../lib/experiment/frozen';
 import { layout } from '../lib/experiment/layout';
 import { findTrajectory } from '../lib/experiment/trajectories';
@@ -16,104 +18,122 @@ import { getTask } from '../lib/tasks/registry';
 import type { EpisodeInput, EpisodeSummary } from './contracts';
 import { startHeartbeat } from './heartbeat';
 
-export function createEpisodeActivities(deps: { clients: ClientProvider; frozen: FrozenState }) {
+/** A teacher in place of the configured one (batch rounds), and how its calls are priced. */
+export interface EpisodeVia {
+  teacher: (episodeId: string) => ChatModel;
+  priced: PricedModel;
+}
+
+export type PlayEpisode = (input: EpisodeInput, via?: EpisodeVia) => Promise<EpisodeSummary>;
+
+/**
+ * One agent episode, stored as its trajectory record: the synchronous activity and each batch round
+ * run this same code, so their trajectories are identical. `via` replaces the teacher (the batch
+ * model, which answers from the cache or asks for a batch request) and how it is priced.
+ */
+export function createEpisodePlayer(deps: { clients: ClientProvider; frozen: FrozenState }): PlayEpisode {
   const { clients } = deps;
   const frozenConfig = deps.frozen.config;
   const sample = deps.frozen.sample;
+  return async function playEpisode(input, via) {
+    const config = await frozenConfig(input.handle);
+    const store = clients.store(config);
+    const question = (await sample(config, input.samplePath))[input.index];
+    if (!question) throw typedFailure({ type: ErrorType.MissingData, message: `no question ${input.index} in ${input.samplePath}`, nonRetryable: true });
+    const id = trajectoryId(question, input.method);
+    const rel = layout.trajectory(input.handle.experiment, question, input.method);
+    const stored = await findTrajectory(store, input.handle.experiment, question, input.method);
+    if (stored) {
+      // A file of the previous release's layout moves to its own path, where curation reads it.
+      if (stored.legacy) await store.writeJson(rel, stored.record);
+      return summarize(stored.record, true);
+    }
+    const task = getTask(input.task);
+    const teacherModel = via ? via.teacher(id) : await clients.model(config, config.generate.teacher);
+    let model = teacherModel;
+    let metered: ReturnType<typeof meterModel> | undefined;
+    if (input.allowance) {
+      // Refuse before the first call when this episode's reservation does not fit; else meter every call.
+      const mc = config.models[config.generate.teacher];
+      const priced = via?.priced ?? mc;
+      const prices = mergePrices(config.prices);
+      const worst = episodeReservation(
+        priced,
+        { calls: maxEpisodeCalls(input.method, config.generate), firstPromptTokens: firstPromptBound(input.method, [question], config.generate.fewShot), maxTokens: mc.maxTokens },
+        prices,
+      );
+      if (!fits(worst, input.allowance)) {
+        throw budgetExhausted(`episode ${id}: its reservation ($${worst.usd.toFixed(4)}, ${worst.tokens} tokens) does not fit its allowance`, {
+          paid: ZERO,
+          allowance: input.allowance,
+          need: worst,
+        });
+      }
+      metered = meterModel(teacherModel, { allowance: input.allowance, maxTokens: mc.maxTokens, prices, priced });
+      model = metered;
+    }
+    const search = task.usesSearch ? await clients.search(config) : undefined;
+    // A third of the episode's heartbeat timeout (profiles.llmCall).
+    const heartbeat = startHeartbeat({ id, step: 0 }, 10_000, { lazy: true });
+    const teacherConfig = config.models[config.generate.teacher];
+    let record: TrajectoryRecord;
+    try {
+      const result = await runAgentEpisode({
+        question,
+        method: input.method,
+        model,
+        search,
+        score: (p, a) => task.score(p, a, scoringRuleFor(config, input.task)),
+        options: {
+          maxSteps: config.generate.maxSteps,
+          maxMalformedRetries: config.generate.maxMalformedRetries,
+          reflexion: config.generate.reflexion,
+          fewShot: config.generate.fewShot,
+        },
+        signal: Context.current().cancellationSignal,
+        onStep: (step) => heartbeat.update({ id, step }),
+      });
+      record = {
+        schema: TRAJECTORY_SCHEMA,
+        id,
+        experiment: input.handle.experiment,
+        teacher: { name: config.generate.teacher, provider: teacherConfig.provider, model: teacherConfig.model, replay: teacherConfig.provider === 'replay' },
+        ...result,
+      };
+    } catch (err) {
+      if (!(isTypedFailure(err, ErrorType.ReplayMiss))) throw err;
+      // A replayed episode that cannot follow its recording is kept as unfinished, with the reason.
+      record = {
+        schema: TRAJECTORY_SCHEMA,
+        id,
+        experiment: input.handle.experiment,
+        question,
+        method: input.method,
+        teacher: { name: config.generate.teacher, provider: 'replay', model: teacherConfig.model, replay: true },
+        turns: [],
+        prediction: null,
+        finished: false,
+        reward: question.answers.length ? 0 : null,
+        metrics: {},
+        steps: 0,
+        trials: 0,
+        malformed: 0,
+        forcedFinish: false,
+        usage: { calls: 0, promptTokens: 0, completionTokens: 0, cachedCalls: 0 },
+        replayNote: err.message,
+      };
+    } finally {
+      heartbeat.stop();
+    }
+    await store.writeJson(rel, record);
+    return { ...summarize(record, false), ...(metered ? { paid: metered.paid() } : {}) };
+  };
+}
+
+export function createEpisodeActivities(deps: { playEpisode: PlayEpisode }) {
   return {
     /** One agent episode; idempotent: a trajectory already in the store is returned, not re-run. */
-    async runEpisode(input: EpisodeInput): Promise<EpisodeSummary> {
-      const config = await frozenConfig(input.handle);
-      const store = clients.store(config);
-      const question = (await sample(config, input.samplePath))[input.index];
-      if (!question) throw typedFailure({ type: ErrorType.MissingData, message: `no question ${input.index} in ${input.samplePath}`, nonRetryable: true });
-      const id = trajectoryId(question, input.method);
-      const rel = layout.trajectory(input.handle.experiment, question, input.method);
-      const stored = await findTrajectory(store, input.handle.experiment, question, input.method);
-      if (stored) {
-        // A file of the previous release's layout moves to its own path, where curation reads it.
-        if (stored.legacy) await store.writeJson(rel, stored.record);
-        return summarize(stored.record, true);
-      }
-      const task = getTask(input.task);
-      const teacherModel = await clients.model(config, config.generate.teacher);
-      let model = teacherModel;
-      let metered: ReturnType<typeof meterModel> | undefined;
-      if (input.allowance) {
-        // Refuse before the first call when this episode's reservation does not fit; else meter every call.
-        const mc = config.models[config.generate.teacher];
-        const prices = mergePrices(config.prices);
-        const worst = episodeReservation(
-          mc,
-          { calls: maxEpisodeCalls(input.method, config.generate), firstPromptTokens: firstPromptBound(input.method, [question], config.generate.fewShot), maxTokens: mc.maxTokens },
-          prices,
-        );
-        if (!fits(worst, input.allowance)) {
-          throw budgetExhausted(`episode ${id}: its reservation ($${worst.usd.toFixed(4)}, ${worst.tokens} tokens) does not fit its allowance`, {
-            paid: ZERO,
-            allowance: input.allowance,
-            need: worst,
-          });
-        }
-        metered = meterModel(teacherModel, { allowance: input.allowance, maxTokens: mc.maxTokens, prices });
-        model = metered;
-      }
-      const search = task.usesSearch ? await clients.search(config) : undefined;
-      // A third of the episode's heartbeat timeout (profiles.llmCall).
-      const heartbeat = startHeartbeat({ id, step: 0 }, 10_000, { lazy: true });
-      const teacherConfig = config.models[config.generate.teacher];
-      let record: TrajectoryRecord;
-      try {
-        const result = await runAgentEpisode({
-          question,
-          method: input.method,
-          model,
-          search,
-          score: (p, a) => task.score(p, a, scoringRuleFor(config, input.task)),
-          options: {
-            maxSteps: config.generate.maxSteps,
-            maxMalformedRetries: config.generate.maxMalformedRetries,
-            reflexion: config.generate.reflexion,
-            fewShot: config.generate.fewShot,
-          },
-          signal: Context.current().cancellationSignal,
-          onStep: (step) => heartbeat.update({ id, step }),
-        });
-        record = {
-          schema: TRAJECTORY_SCHEMA,
-          id,
-          experiment: input.handle.experiment,
-          teacher: { name: config.generate.teacher, provider: teacherConfig.provider, model: teacherConfig.model, replay: teacherConfig.provider === 'replay' },
-          ...result,
-        };
-      } catch (err) {
-        if (!(isTypedFailure(err, ErrorType.ReplayMiss))) throw err;
-        // A replayed episode that cannot follow its recording is kept as unfinished, with the reason.
-        record = {
-          schema: TRAJECTORY_SCHEMA,
-          id,
-          experiment: input.handle.experiment,
-          question,
-          method: input.method,
-          teacher: { name: config.generate.teacher, provider: 'replay', model: teacherConfig.model, replay: true },
-          turns: [],
-          prediction: null,
-          finished: false,
-          reward: question.answers.length ? 0 : null,
-          metrics: {},
-          steps: 0,
-          trials: 0,
-          malformed: 0,
-          forcedFinish: false,
-          usage: { calls: 0, promptTokens: 0, completionTokens: 0, cachedCalls: 0 },
-          replayNote: err.message,
-        };
-      } finally {
-        heartbeat.stop();
-      }
-      await store.writeJson(rel, record);
-      return { ...summarize(record, false), ...(metered ? { paid: metered.paid() } : {}) };
-    },
+    runEpisode: (input: EpisodeInput): Promise<EpisodeSummary> => deps.playEpisode(input),
   };
 }
 

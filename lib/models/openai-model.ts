@@ -63,7 +63,7 @@ export interface OpenAIModelOptions {
 }
 
 /** What the cache keeps for one answer. */
-interface StoredCompletion {
+export interface StoredCompletion {
   content: string;
   promptTokens: number;
   completionTokens: number;
@@ -71,6 +71,42 @@ interface StoredCompletion {
   finishReason?: string;
   responseModel?: string;
   responseId?: string;
+  /** Answered through the Batch API for this episode (its trajectory counts the call as paid, not cached). */
+  paidBy?: string;
+}
+
+/**
+ * The request as sent to /chat/completions and the cache key it is answered under. The synchronous
+ * client and the Batch API path both build it here, so an answer from either serves the other.
+ */
+export function completionRequest(config: ModelConfig, keyOf: (obj: unknown) => string, request: ChatRequest) {
+  const baseUrl = normalizeBaseUrl(config.baseUrl);
+  // Only role and content are sent or hashed, whatever else a caller's objects carry.
+  const messages: ChatMessage[] = request.messages.map((m) => ({ role: m.role, content: m.content }));
+  const stop = request.stop && request.stop.length > 0 ? request.stop : undefined;
+  const maxTokens = request.maxTokens ?? config.maxTokens;
+  const temperature = request.temperature ?? config.temperature;
+  // The context (which question, which turn) is bookkeeping: equal prompts share one answer.
+  const key = keyOf({ provider: config.provider, baseUrl, model: config.model, messages, stop: stop ?? null, maxTokens, temperature });
+  const body = { model: config.model, messages, max_tokens: maxTokens, temperature, ...(stop ? { stop } : {}) };
+  return { key, body, messages, stop, maxTokens, temperature };
+}
+
+/** A cached answer as the agent loop sees it. */
+export function chatResponse(value: StoredCompletion, cached: boolean): ChatResponse {
+  return {
+    content: value.content,
+    promptTokens: value.promptTokens,
+    completionTokens: value.completionTokens,
+    cached,
+    finishReason: value.finishReason,
+    ...(value.usageEstimated ? { usageEstimated: true } : {}),
+  };
+}
+
+/** A chat-completion body (a batch output line's response body) as the cache stores it; throws on an unusable one. */
+export function storedCompletion(raw: unknown, messages: readonly ChatMessage[]): StoredCompletion {
+  return readCompletion(raw, messages.map((m) => m.content).join('\n'));
 }
 
 /** A reply that arrived but cannot be used; transient as far as anyone can tell. */
@@ -300,22 +336,9 @@ export function createOpenAIModel(opts: OpenAIModelOptions): ChatModel {
     provider: config.provider,
     model: config.model,
     async complete(request: ChatRequest, signal?: AbortSignal): Promise<ChatResponse> {
-      // Only role and content are sent or hashed, whatever else a caller's objects carry.
-      const messages: ChatMessage[] = request.messages.map((m) => ({ role: m.role, content: m.content }));
-      const stop = request.stop && request.stop.length > 0 ? request.stop : undefined;
-      const maxTokens = request.maxTokens ?? config.maxTokens;
-      const temperature = request.temperature ?? config.temperature;
-      // The context (which question, which turn) is bookkeeping: equal prompts share one answer.
-      const key = cache.keyOf({ provider: config.provider, baseUrl, model: config.model, messages, stop: stop ?? null, maxTokens, temperature });
+      const { key, messages, stop, maxTokens, temperature } = completionRequest(config, cache.keyOf, request);
       const { value, cached } = await cache.memo(key, () => fetchCompletion(messages, { stop, maxTokens, temperature }, signal));
-      return {
-        content: value.content,
-        promptTokens: value.promptTokens,
-        completionTokens: value.completionTokens,
-        cached,
-        finishReason: value.finishReason,
-        ...(value.usageEstimated ? { usageEstimated: true } : {}),
-      };
+      return chatResponse(value, cached);
     },
   };
 }

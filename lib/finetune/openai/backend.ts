@@ -8,7 +8,7 @@ import type { FineTuningJob, FineTuningJobCheckpoint, FineTuningJobEvent } from 
 import type { FileObject } from 'openai/resources/files';
 import { ErrorType, typedFailure, isTypedFailure } from '../../../core/errors';
 import { checkEndpointUrl } from '../../models/openai-model';
-import { classifyOpenAIError, redactSecret, toFailure, type ClassifiedError } from './failures';
+import { classifyOpenAIError, openAICall, redactSecret, toFailure, type ClassifiedError } from './failures';
 
 export const DEFAULT_OPENAI_FINETUNE_BASE_URL = 'https://api.openai.com/v1';
 /** Job metadata key that carries our idempotency key. */
@@ -209,15 +209,7 @@ export function createOpenAIFineTuneBackend(opts: OpenAIFineTuneBackendOptions):
   });
 
   /** Runs one SDK call; cancellation passes through untouched, everything else becomes a typed failure. */
-  async function call<T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (signal?.aborted) throw signal.reason;
-      if (isTypedFailure(err)) throw err;
-      throw toFailure(classifyOpenAIError(err), `${what} at ${baseUrl}`, apiKey);
-    }
-  }
+  const call = <T>(what: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> => openAICall(`${what} at ${baseUrl}`, apiKey, signal, fn);
 
   /**
    * Look for an earlier attempt's result, create when there is none; a retryable failure of the

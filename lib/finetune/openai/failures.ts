@@ -2,7 +2,7 @@
 // not-found are final; rate limits, 5xx and broken connections are for Temporal to retry. The API key
 // is cut out of every message, whatever the server echoed back.
 import { APIError, APIUserAbortError, OpenAIError } from 'openai';
-import { ErrorType, typedFailure, type TypedFailure } from '../../../core/errors';
+import { ErrorType, isTypedFailure, typedFailure, type TypedFailure } from '../../../core/errors';
 
 export interface ClassifiedError {
   type: ErrorType;
@@ -45,4 +45,15 @@ export function toFailure(c: ClassifiedError, what: string, apiKey: string | und
     message: redactSecret(`${what} failed: ${c.reason}`, apiKey),
     details: [{ status: c.status ?? null, code: c.code ?? null }],
   });
+}
+
+/** Runs one SDK call; cancellation passes through untouched, everything else becomes a typed failure naming `what`. */
+export async function openAICall<T>(what: string, apiKey: string | undefined, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason;
+    if (isTypedFailure(err)) throw err;
+    throw toFailure(classifyOpenAIError(err), what, apiKey);
+  }
 }
