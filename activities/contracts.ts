@@ -4,6 +4,7 @@ import type { ArtifactRef } from '../core/artifacts';
 import type { Amount, BudgetExhaustedDetails, BudgetPlan, Cap } from '../core/budget';
 import type { MethodName, StudentConfig, TaskName } from '../core/config';
 import type { EvalPlanTarget } from '../core/eval-plan';
+import type { BatchTotals } from '../core/progress';
 import type { Usage } from '../core/trajectory';
 import type { ExperimentHandle } from '../lib/experiment/frozen';
 import type { FrozenEvalSample, ShardPlan } from '../lib/experiment/prepare';
@@ -40,6 +41,8 @@ export interface PrepareResult {
   description?: string;
   /** Set when the config has a budget: caps, prices and reservations (replay and local models reserve nothing). */
   budget?: BudgetPlan | null;
+  /** Set in generation mode batch: the status checks' backoff, in seconds. */
+  batch?: { poll: { minSeconds: number; maxSeconds: number } };
 }
 
 export interface EpisodeInput {
@@ -251,6 +254,78 @@ export interface ShardResult {
   outgrew?: Amount;
 }
 
+// Generation through the Batch API (activities submitBatchRound, batchStatus, applyBatchRound, cancelBatches; child GenerateBatch).
+
+export interface BatchRoundInput {
+  handle: ExperimentHandle;
+  plan: ShardPlan;
+  /** 1-based; names the round's batches. */
+  round: number;
+  /** The episodes this run drives: plan indexes [from, until). */
+  from: number;
+  until: number;
+  /** Each episode's allowance, with a budget. */
+  allowance?: Cap;
+  /** Only count where the episodes stand; make no batch (after the stragglers ran synchronously). */
+  tallyOnly?: boolean;
+}
+
+export interface BatchRef {
+  id: string;
+  key: string;
+  requests: number;
+}
+
+export interface BatchRoundResult {
+  /** Episodes with a stored trajectory, and what they add up to. */
+  finished: number;
+  succeeded: number;
+  calls: number;
+  cachedCalls: number;
+  reused: number;
+  /** What the episodes that finished in this round paid. */
+  paid: Amount;
+  /** Open episodes (plan indexes) waiting for an answer. */
+  pending: number[];
+  /** The first episode that outgrew its allowance (the shard stops there). */
+  outgrew?: { index: number; details: BudgetExhaustedDetails };
+  /** Distinct requests the open episodes need (equal requests are asked once). */
+  requests: number;
+  batches: BatchRef[];
+  /** The straggler rule fired: the open episodes finish synchronously instead of in a batch. */
+  sync: boolean;
+}
+
+export interface BatchStatus {
+  id: string;
+  status: string;
+  counts: { total: number; completed: number; failed: number };
+  errors: string[];
+}
+
+export interface BatchApplyResult {
+  answered: number;
+  /** Requests without a usable answer (expired, errored, malformed): asked again next round. */
+  failed: number;
+  reasons: Record<string, number>;
+}
+
+export interface BatchShardInput extends ShardInput {
+  /** generate.batch's waits, in seconds. */
+  poll: { minSeconds: number; maxSeconds: number };
+  /** Carried across continue-as-new. */
+  round?: number;
+  batchTotals?: BatchTotals;
+  /** Where a budgeted run stopped driving episodes (carried across continue-as-new). */
+  until?: number;
+  /** Trajectories already stored when the shard started (carried across continue-as-new). */
+  reused?: number;
+}
+
+export interface BatchShardResult extends ShardResult {
+  batch: BatchTotals;
+}
+
 // The experiment workflow.
 
 export interface ExperimentInput {
@@ -273,7 +348,7 @@ export interface ExperimentResult {
   replaySkipped: Record<string, number>;
   questions: number;
   episodes: number;
-  generate: { succeeded: number; failed: number; calls: number; cachedCalls: number };
+  generate: { succeeded: number; failed: number; calls: number; cachedCalls: number; batch?: BatchTotals };
   curate: Pick<CurateResult, 'total' | 'kept' | 'drops'> & { curated: CurateResult['curated'] };
   datasets: DatasetResult[];
   students: FineTuneOutcome[];

@@ -5,7 +5,8 @@ import { createFrozenState } from '../lib/experiment/frozen';
 import { createTrainerPythonResolver } from '../lib/finetune/local/trainer-process';
 import { createCurateActivities } from './curate';
 import { createDatasetActivities } from './datasets';
-import { createEpisodeActivities } from './episode';
+import { createBatchActivities } from './batch';
+import { createEpisodeActivities, createEpisodePlayer } from './episode';
 import { createEvaluateActivities } from './evaluate';
 import { createLocalFineTuneActivities } from './finetune-local';
 import { createOpenAIFineTuneActivities } from './finetune-openai';
@@ -25,9 +26,12 @@ export function createActivities(deps: ActivityDeps = {}) {
   // One frozen state per worker: every stage reads the same memoised config and samples.
   const frozen = createFrozenState(clients);
   const python = deps.python ?? createTrainerPythonResolver(env);
+  // The synchronous episode activity and the batch rounds play episodes with the same code.
+  const playEpisode = createEpisodePlayer({ clients, frozen });
   return {
     ...createPrepareActivities({ clients, env }),
-    ...createEpisodeActivities({ clients, frozen }),
+    ...createEpisodeActivities({ playEpisode }),
+    ...createBatchActivities({ clients, frozenConfig: frozen.config, playEpisode, env }),
     ...createCurateActivities({ clients, frozen }),
     ...createDatasetActivities({ clients, frozen }),
     ...createReportActivities({ clients, frozen }),

@@ -1,7 +1,7 @@
 // Stage prepare: validate the config and the experiment id, check secrets by name, then freeze config
 // and question samples and plan the shards (lib/experiment/prepare.ts).
 import { log } from '@temporalio/activity';
-import { parseExperimentConfig, type ExperimentConfig } from '../core/config';
+import { batchSettings, parseExperimentConfig, type ExperimentConfig } from '../core/config';
 import { ErrorType, typedFailure } from '../core/errors';
 import { experimentIdProblem } from '../core/ids';
 import type { ClientProvider } from '../lib/experiment/clients';
@@ -82,6 +82,7 @@ export function createPrepareActivities(deps: { clients: ClientProvider; env: No
         name: config.name,
         description: config.description,
         budget: frozen.budget,
+        ...(config.generate.mode === 'batch' ? { batch: { poll: { minSeconds: batchSettings(config).pollMinSeconds, maxSeconds: batchSettings(config).pollMaxSeconds } } } : {}),
       };
     },
   };

@@ -19,6 +19,13 @@ export const profiles = {
    * every 10 s; a shorter timeout made episodes time out on a busy server and be paid again.
    */
   llmCall: { startToCloseTimeout: '30 minutes', heartbeatTimeout: '30 seconds', retry: retry('2 seconds', '2 minutes', 50) },
+  /** A batch round: drive a shard's open episodes and upload its batches, or apply their answers; idempotent, heartbeating. */
+  batchRound: { startToCloseTimeout: '1 hour', heartbeatTimeout: '30 seconds', retry: retry('2 seconds', '2 minutes', 50) },
+  /**
+   * A batch's status check between timers: a provider's status endpoint that is down for a while is
+   * waited out (the blocked check pauses the stage if it stays down), not a reason to fail a day-long wait.
+   */
+  batchPoll: { startToCloseTimeout: '2 minutes', retry: retry('5 seconds', '5 minutes', 100) },
   /** Curation and dataset builds over every trajectory. */
   dataJob: { startToCloseTimeout: '1 hour', heartbeatTimeout: '1 minute', retry: retry('2 seconds', '1 minute', 10) },
   /** Fine-tuning (a local trainer or a remote job): long, resumed on retry; heartbeats come from a timer, so a dead worker shows in 30 s. */

@@ -31,6 +31,15 @@ export interface ExperimentProgress {
   budget?: BudgetState;
 }
 
+/** What generation through the Batch API did: batches made, shard rounds, requests sent, requests asked again, episodes finished synchronously. */
+export interface BatchTotals {
+  batches: number;
+  rounds: number;
+  requests: number;
+  failedRequests: number;
+  syncEpisodes: number;
+}
+
 export interface ShardProgress {
   shard: string;
   done: number;

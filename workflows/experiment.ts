@@ -4,15 +4,17 @@
 // The stage machinery is ./experiment-stages.ts, the budget ledger ./experiment-budget.ts.
 import { ApplicationFailure, executeChild, log, patched, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import type { CurateResult, EvalRow, EvalTarget, ExperimentInput, ExperimentResult, FineTuneOutcome, PrepareResult, ReportInput, ShardResult } from '../activities/contracts';
+import type { BatchShardResult, CurateResult, EvalRow, EvalTarget, ExperimentInput, ExperimentResult, FineTuneOutcome, PrepareResult, ReportInput, ShardResult } from '../activities/contracts';
 import { profiles } from '../core/activity-profiles';
 import { fits, ZERO } from '../core/budget';
 import { evalRunName, evalRuns, evalTargets } from '../core/eval-plan';
 import { experimentDir, shardWorkflowId } from '../core/ids';
+import type { BatchTotals } from '../core/progress';
 import { EvaluateModel } from './evaluate-model';
 import { createExperimentBudget, type Grant } from './experiment-budget';
 import { bounded, createStages } from './experiment-stages';
 import { FineTuneStudent } from './finetune-student';
+import { GenerateBatch } from './generate-batch';
 import { GenerateShard } from './generate-shard';
 
 const quick = proxyActivities<Activities>(profiles.quick);
@@ -34,7 +36,9 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
     return r;
   });
 
-  const maxShards = prep.concurrency.shards;
+  // Batch mode: every shard runs at once (they wait on the provider, not on our workers).
+  const batchMode = prep.batch && patched('batch-generation') ? prep.batch : undefined;
+  const maxShards = batchMode ? prep.shards.length : prep.concurrency.shards;
   const episodeConcurrency = prep.concurrency.episodes;
   if (prep.budget && patched('budget')) budget.open(prep.budget);
 
@@ -42,26 +46,34 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
     // Shard ids name their split, so two splits of one task and method never share a child id;
     // histories recorded before that keep the old ids (decided once, so one run uses one form).
     const splitInShardIds = patched('shard-id-split');
-    const totals = { succeeded: 0, failed: 0, calls: 0, cachedCalls: 0 };
+    const totals: ExperimentResult['generate'] = { succeeded: 0, failed: 0, calls: 0, cachedCalls: 0 };
+    const batchTotals: BatchTotals = { batches: 0, rounds: 0, requests: 0, failedRequests: 0, syncEpisodes: 0 };
+    if (batchMode) totals.batch = batchTotals;
     // With a budget a shard may stop early and come back here with where to resume (`from`).
     const queue: Array<{ plan: (typeof prep.shards)[number]; from?: number }> = prep.shards.map((plan) => ({ plan }));
     const running = new Set<Promise<void>>();
     const startShard = ({ plan, from }: (typeof queue)[number]) => {
       const line = budget.generation(plan.method);
       const grant = line && budget.grant(line, plan.end - (from ?? plan.start));
-      const p: Promise<void> = unblocking('generate', () => executeChild(GenerateShard, {
-        workflowId: shardWorkflowId(experiment, plan.task, splitInShardIds ? plan.split : undefined, plan.method, plan.shard),
-        args: [
-          {
-            handle: prep.handle,
-            plan,
-            concurrency: episodeConcurrency,
-            continueAsNewAfterEvents: prep.continueAsNewAfterEvents,
-            ...(grant ? { budget: grant, ...(from !== undefined ? { from, next: from } : {}) } : {}),
-          },
-        ],
-        staticSummary: `${plan.task} ${plan.split} × ${plan.method}, questions ${from ?? plan.start}–${plan.end - 1}`,
-      }))
+      const workflowId = shardWorkflowId(experiment, plan.task, splitInShardIds ? plan.split : undefined, plan.method, plan.shard);
+      const shardInput = {
+        handle: prep.handle,
+        plan,
+        concurrency: episodeConcurrency,
+        continueAsNewAfterEvents: prep.continueAsNewAfterEvents,
+        ...(grant ? { budget: grant, ...(from !== undefined ? { from, next: from } : {}) } : {}),
+      };
+      const staticSummary = `${plan.task} ${plan.split} × ${plan.method}, questions ${from ?? plan.start}–${plan.end - 1}`;
+      const p: Promise<void> = unblocking('generate', (): Promise<ShardResult> =>
+        batchMode
+          ? executeChild(GenerateBatch, { workflowId, args: [{ ...shardInput, poll: batchMode.poll }], staticSummary: `${staticSummary} (Batch API)` }).then((r: BatchShardResult) => {
+              for (const k of Object.keys(batchTotals) as Array<keyof BatchTotals>) batchTotals[k] += r.batch[k];
+              progress.counts.batches = batchTotals.batches;
+              progress.counts.batchRounds = batchTotals.rounds;
+              return r;
+            })
+          : executeChild(GenerateShard, { workflowId, args: [shardInput], staticSummary }),
+      )
         .then((r: ShardResult) => {
           if (line && grant) {
             budget.settle(line, grant, r.spent ?? ZERO, r.outgrew);
@@ -206,7 +218,7 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
   const report = await stage('report', 1, async () => {
     const r = await unblocking('report', () =>
       quick.writeExperimentReport.executeWithOptions({ ...profiles.quick, summary: 'report.md, report.html, summary.json' }, [
-        { handle: prep.handle, report: reportInput, generation: { model: prep.teacher, usage: cur.usage } },
+        { handle: prep.handle, report: reportInput, generation: { model: prep.teacher, usage: cur.usage, ...(gen.batch ? { batch: gen.batch } : {}) } },
       ]),
     );
     progress.stages.report.done = 1;

@@ -27,4 +27,6 @@ export const layout = {
     `${experimentDir(exp)}/eval/${model.replace(/[^A-Za-z0-9._-]/g, '_')}/${task}-${split}-${method}-${noise}`,
   evalEpisode: (runDir: string, questionId: string) => `${runDir}/${questionFile(questionId)}`,
   report: (exp: string) => `${experimentDir(exp)}/report`,
+  /** A batch round's input files and manifests (generate.mode batch). */
+  batchRound: (exp: string, shard: string, round: number) => `${experimentDir(exp)}/batches/${shard}/round-${round}`,
 };
