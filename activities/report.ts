@@ -1,7 +1,8 @@
 // Stage report: price the spend, set our rows beside the paper's, write report.md, report.html, summary.json.
-import { scoringRuleFor, type TaskName } from '../core/config';
+import { generationPriced, scoringRuleFor, type TaskName } from '../core/config';
 import { studentModelName } from '../core/eval-plan';
-import { estimateCost, mergePrices } from '../core/prices';
+import { batchDiscount, estimateCost, mergePrices } from '../core/prices';
+import type { BatchTotals } from '../core/progress';
 import type { Usage } from '../core/trajectory';
 import type { ClientProvider } from '../lib/experiment/clients';
 import type { ExperimentHandle, FrozenState } from '../lib/experiment/frozen';
@@ -18,12 +19,14 @@ export function createReportActivities(deps: { clients: ClientProvider; frozen: 
     async writeExperimentReport(input: {
       handle: ExperimentHandle;
       report: Omit<ReportInput, 'spend'>;
-      generation: { model: { name: string; model: string; provider: string }; usage: Usage };
+      generation: { model: { name: string; model: string; provider: string }; usage: Usage; batch?: BatchTotals };
     }): Promise<ReportRefs> {
       const config = await frozenConfig(input.handle);
       const prices = mergePrices(config.prices);
       const g = input.generation;
-      const genCost = estimateCost(g.model, g.usage, prices);
+      const priced = generationPriced(config);
+      const genCost = estimateCost(priced, g.usage, prices);
+      const discount = priced.batch ? batchDiscount(priced.provider) : undefined;
       const spend: SpendRow[] = [
         {
           model: g.model.name,
@@ -34,6 +37,7 @@ export function createReportActivities(deps: { clients: ClientProvider; frozen: 
           completionTokens: g.usage.completionTokens,
           costUsd: genCost.usd,
           unpriced: genCost.flags.includes('unpriced'),
+          ...(discount && g.batch ? { batch: { ...g.batch, discount, syncCostUsd: estimateCost({ ...priced, batch: false }, g.usage, prices).usd } } : {}),
         },
         ...input.report.evaluation.map((r) => ({
           model: r.model,

@@ -549,6 +549,16 @@ function spendSection(input: ReportInput): Section {
       : [
           'Cached calls were answered from the content cache and not paid again; tokens count every call.' +
             (anyUnpriced ? ' Unpriced: no price is known for the model (replayed, local or unknown names); the total leaves them out.' : ''),
+          ...input.spend.flatMap((s) =>
+            s.batch && !s.unpriced
+              ? [
+                  `${s.stage} by ${s.model} went through the Batch API: ${int(s.batch.batches)} batches over ${int(s.batch.rounds)} shard rounds, ${int(s.batch.requests)} requests ` +
+                    `(${int(s.batch.failedRequests)} asked again after an expiry or error), priced at ${s.batch.discount * 100}% of the list price: ${usd(s.costUsd)}; ` +
+                    `the same calls made synchronously would have cost ${usd(s.batch.syncCostUsd)}.` +
+                    (s.batch.syncEpisodes ? ` ${int(s.batch.syncEpisodes)} straggler episodes finished synchronously; their calls are counted at the batch price here.` : ''),
+                ]
+              : [],
+          ),
         ];
   return {
     id: 'spend',

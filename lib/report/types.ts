@@ -53,6 +53,8 @@ export interface SpendRow {
   costUsd: number;
   /** No price known for this model (replay, local, unknown names). */
   unpriced: boolean;
+  /** Generation through the Batch API: costUsd is at the batch price; what synchronous calls would have cost, and how it ran. */
+  batch?: { syncCostUsd: number; discount: number; batches: number; rounds: number; requests: number; failedRequests: number; syncEpisodes: number };
 }
 
 export interface ReportInput {

@@ -35,6 +35,13 @@ async function describeResult(client: Client, id: string): Promise<ExperimentRes
     const r = (await handle.result()) as ExperimentResult;
     console.log(`\nexperiment ${id} completed${r.replayedTeacher ? ' (teacher: replay of the recorded FireAct GPT-4 turns)' : ''}`);
     console.log(`  episodes ${r.episodes}, succeeded ${r.generate.succeeded}, kept after curation ${r.curate.kept}`);
+    const b = r.generate.batch;
+    if (b) {
+      console.log(
+        `  Batch API: ${b.batches} batches over ${b.rounds} shard rounds, ${b.requests} requests (${b.failedRequests} asked again)` +
+          (b.syncEpisodes ? `, ${b.syncEpisodes} straggler episodes finished synchronously` : ''),
+      );
+    }
     for (const [reason, n] of Object.entries(r.replaySkipped ?? {})) console.log(`  replay skipped ${n} released record(s): ${reason}`);
     console.log(`  drops: ${Object.entries(r.curate.drops).map(([k, v]) => `${k}=${v}`).join(', ') || 'none'}`);
     for (const d of r.datasets) {
