@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createFakeBatchApi, type FakeBatchApi, type FakeBatchOptions, type LineAnswer } from './fake-batch-api';
 
 export interface ChatCompletionBody {
   model?: string;
@@ -60,6 +61,8 @@ export interface FakeOpenAIServer {
   readonly inFlight: number;
   /** The most chat-completion requests open at once since start (or the last clearLog). */
   readonly maxInFlight: number;
+  /** The Files and Batches routes (always served); their lines are answered by the same behaviour. */
+  readonly batchApi: FakeBatchApi;
   setBehaviour(behaviour: FakeBehaviour): void;
   clearLog(): void;
   close(): Promise<void>;
@@ -76,6 +79,8 @@ export interface FakeServerOptions {
   /** Called once per finished request, whatever its outcome. */
   onFinish?: (entry: FakeRequest) => void;
   models?: string[];
+  /** Timing and scripted endings of batches (see fake-batch-api.ts). */
+  batch?: FakeBatchOptions;
 }
 
 function roughTokens(text: string): number {
@@ -241,12 +246,39 @@ export function startFakeOpenAIServer(opts: FakeServerOptions = {}): Promise<Fak
     finish(entry, 'ok');
   }
 
+  // A batch line gets what /chat/completions would have answered for its body.
+  let batchLines = 0;
+  async function answerLine(body: unknown): Promise<LineAnswer> {
+    const b = body as ChatCompletionBody;
+    const n = ++batchLines;
+    let reply: FakeReply;
+    try {
+      reply = await behaviour(b, n);
+    } catch (err) {
+      return { status: 500, body: { error: { message: `fake behaviour threw: ${(err as Error).message}`, type: 'server_error', code: null } } };
+    }
+    if (typeof reply === 'string') reply = { content: reply };
+    if ('status' in reply) return { status: reply.status, body: { error: reply.error ?? { message: `status ${reply.status}`, type: 'error', code: null } } };
+    if ('fault' in reply) {
+      if (reply.fault === 'empty-choices' || reply.fault === 'no-choices' || reply.fault === 'null-content') {
+        const json: Record<string, unknown> = completionJson(b, n, null, {});
+        if (reply.fault === 'empty-choices') json.choices = [];
+        if (reply.fault === 'no-choices') delete json.choices;
+        return { status: 200, body: json };
+      }
+      return { status: 500, body: { error: { message: 'The server had an error', type: 'server_error', code: null } } };
+    }
+    return { status: 200, body: completionJson(b, n, reply.content, reply) };
+  }
+  const batchApi = createFakeBatchApi(answerLine, opts.batch);
+
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const path = (req.url ?? '/').split('?')[0];
-      const raw = Buffer.concat(chunks).toString('utf8');
+      const [path, search] = (req.url ?? '/').split('?');
+      const rawBytes = Buffer.concat(chunks);
+      const raw = rawBytes.toString('utf8');
       let body: unknown = raw;
       if (raw) {
         try {
@@ -295,8 +327,20 @@ export function startFakeOpenAIServer(opts: FakeServerOptions = {}): Promise<Fak
         finish(entry, 'ok');
         return;
       }
-      sendJson(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error', code: 'unknown_url' } });
-      finish(entry, 'status 404');
+      batchApi
+        .handle(req.method ?? '', path, new URLSearchParams(search ?? ''), rawBytes, req.headers, res)
+        .then((handled) => {
+          if (handled) {
+            finish(entry, `status ${res.statusCode}`);
+            return;
+          }
+          sendJson(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error', code: 'unknown_url' } });
+          finish(entry, 'status 404');
+        })
+        .catch((err: Error) => {
+          if (!res.headersSent) sendJson(res, 500, { error: { message: err.message, type: 'server_error', code: null } });
+          finish(entry, 'status 500');
+        });
     });
   });
 
@@ -322,6 +366,7 @@ export function startFakeOpenAIServer(opts: FakeServerOptions = {}): Promise<Fak
         get maxInFlight() {
           return maxInFlight;
         },
+        batchApi,
         setBehaviour(b) {
           behaviour = b;
         },
