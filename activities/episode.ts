@@ -2,7 +2,7 @@
 import { Context } from '@temporalio/activity';
 import { scoringRuleFor } from '../core/config';
 import { episodeReservation, fits, maxEpisodeCalls, ZERO } from '../core/budget';
-import { ErrorType, isTypedFailure, typedFailure } from '../core/errors';
+import { ErrorType, isRetryableFailure, isTypedFailure, typedFailure } from '../core/errors';
 import { mergePrices } from '../core/prices';
 import { TRAJECTORY_SCHEMA, trajectoryId, type TrajectoryRecord } from '../core/trajectory';
 import { runEpisode as runAgentEpisode } from '../lib/agent/episode';
@@ -13,106 +13,163 @@ import { layout } from '../lib/experiment/layout';
 import { findTrajectory } from '../lib/experiment/trajectories';
 import { firstPromptBound } from '../lib/plan/reservations';
 import { getTask } from '../lib/tasks/registry';
-import type { EpisodeInput, EpisodeSummary } from './contracts';
+import type { EpisodeInput, EpisodesInput, EpisodesResult, EpisodeSummary } from './contracts';
 import { startHeartbeat } from './heartbeat';
 
 export function createEpisodeActivities(deps: { clients: ClientProvider; frozen: FrozenState }) {
   const { clients } = deps;
   const frozenConfig = deps.frozen.config;
   const sample = deps.frozen.sample;
+  /** One agent episode; idempotent: a trajectory already in the store is returned, not re-run. */
+  async function episode(input: EpisodeInput, onStep: (step: number, id: string) => void, signal: AbortSignal): Promise<EpisodeSummary> {
+    const config = await frozenConfig(input.handle);
+    const store = clients.store(config);
+    const question = (await sample(config, input.samplePath))[input.index];
+    if (!question) throw typedFailure({ type: ErrorType.MissingData, message: `no question ${input.index} in ${input.samplePath}`, nonRetryable: true });
+    const id = trajectoryId(question, input.method);
+    const rel = layout.trajectory(input.handle.experiment, question, input.method);
+    const stored = await findTrajectory(store, input.handle.experiment, question, input.method);
+    if (stored) {
+      // A file of the previous release's layout moves to its own path, where curation reads it.
+      if (stored.legacy) await store.writeJson(rel, stored.record);
+      return summarize(stored.record, true);
+    }
+    const task = getTask(input.task);
+    const teacherModel = await clients.model(config, config.generate.teacher);
+    let model = teacherModel;
+    let metered: ReturnType<typeof meterModel> | undefined;
+    if (input.allowance) {
+      // Refuse before the first call when this episode's reservation does not fit; else meter every call.
+      const mc = config.models[config.generate.teacher];
+      const prices = mergePrices(config.prices);
+      const worst = episodeReservation(
+        mc,
+        { calls: maxEpisodeCalls(input.method, config.generate), firstPromptTokens: firstPromptBound(input.method, [question], config.generate.fewShot), maxTokens: mc.maxTokens },
+        prices,
+      );
+      if (!fits(worst, input.allowance)) {
+        throw budgetExhausted(`episode ${id}: its reservation ($${worst.usd.toFixed(4)}, ${worst.tokens} tokens) does not fit its allowance`, {
+          paid: ZERO,
+          allowance: input.allowance,
+          need: worst,
+        });
+      }
+      metered = meterModel(teacherModel, { allowance: input.allowance, maxTokens: mc.maxTokens, prices });
+      model = metered;
+    }
+    const search = task.usesSearch ? await clients.search(config) : undefined;
+    const teacherConfig = config.models[config.generate.teacher];
+    let record: TrajectoryRecord;
+    try {
+      const result = await runAgentEpisode({
+        question,
+        method: input.method,
+        model,
+        search,
+        score: (p, a) => task.score(p, a, scoringRuleFor(config, input.task)),
+        options: {
+          maxSteps: config.generate.maxSteps,
+          maxMalformedRetries: config.generate.maxMalformedRetries,
+          reflexion: config.generate.reflexion,
+          fewShot: config.generate.fewShot,
+        },
+        signal,
+        onStep: (step) => onStep(step, id),
+      });
+      record = {
+        schema: TRAJECTORY_SCHEMA,
+        id,
+        experiment: input.handle.experiment,
+        teacher: { name: config.generate.teacher, provider: teacherConfig.provider, model: teacherConfig.model, replay: teacherConfig.provider === 'replay' },
+        ...result,
+      };
+    } catch (err) {
+      if (!(isTypedFailure(err, ErrorType.ReplayMiss))) throw err;
+      // A replayed episode that cannot follow its recording is kept as unfinished, with the reason.
+      record = {
+        schema: TRAJECTORY_SCHEMA,
+        id,
+        experiment: input.handle.experiment,
+        question,
+        method: input.method,
+        teacher: { name: config.generate.teacher, provider: 'replay', model: teacherConfig.model, replay: true },
+        turns: [],
+        prediction: null,
+        finished: false,
+        reward: question.answers.length ? 0 : null,
+        metrics: {},
+        steps: 0,
+        trials: 0,
+        malformed: 0,
+        forcedFinish: false,
+        usage: { calls: 0, promptTokens: 0, completionTokens: 0, cachedCalls: 0 },
+        replayNote: err.message,
+      };
+    }
+    await store.writeJson(rel, record);
+    return { ...summarize(record, false), ...(metered ? { paid: metered.paid() } : {}) };
+  }
+
   return {
     /** One agent episode; idempotent: a trajectory already in the store is returned, not re-run. */
     async runEpisode(input: EpisodeInput): Promise<EpisodeSummary> {
-      const config = await frozenConfig(input.handle);
-      const store = clients.store(config);
-      const question = (await sample(config, input.samplePath))[input.index];
-      if (!question) throw typedFailure({ type: ErrorType.MissingData, message: `no question ${input.index} in ${input.samplePath}`, nonRetryable: true });
-      const id = trajectoryId(question, input.method);
-      const rel = layout.trajectory(input.handle.experiment, question, input.method);
-      const stored = await findTrajectory(store, input.handle.experiment, question, input.method);
-      if (stored) {
-        // A file of the previous release's layout moves to its own path, where curation reads it.
-        if (stored.legacy) await store.writeJson(rel, stored.record);
-        return summarize(stored.record, true);
-      }
-      const task = getTask(input.task);
-      const teacherModel = await clients.model(config, config.generate.teacher);
-      let model = teacherModel;
-      let metered: ReturnType<typeof meterModel> | undefined;
-      if (input.allowance) {
-        // Refuse before the first call when this episode's reservation does not fit; else meter every call.
-        const mc = config.models[config.generate.teacher];
-        const prices = mergePrices(config.prices);
-        const worst = episodeReservation(
-          mc,
-          { calls: maxEpisodeCalls(input.method, config.generate), firstPromptTokens: firstPromptBound(input.method, [question], config.generate.fewShot), maxTokens: mc.maxTokens },
-          prices,
-        );
-        if (!fits(worst, input.allowance)) {
-          throw budgetExhausted(`episode ${id}: its reservation ($${worst.usd.toFixed(4)}, ${worst.tokens} tokens) does not fit its allowance`, {
-            paid: ZERO,
-            allowance: input.allowance,
-            need: worst,
-          });
-        }
-        metered = meterModel(teacherModel, { allowance: input.allowance, maxTokens: mc.maxTokens, prices });
-        model = metered;
-      }
-      const search = task.usesSearch ? await clients.search(config) : undefined;
       // A third of the episode's heartbeat timeout (profiles.llmCall).
-      const heartbeat = startHeartbeat({ id, step: 0 }, 10_000, { lazy: true });
-      const teacherConfig = config.models[config.generate.teacher];
-      let record: TrajectoryRecord;
+      const heartbeat = startHeartbeat({ index: input.index, step: 0 }, 10_000, { lazy: true });
       try {
-        const result = await runAgentEpisode({
-          question,
-          method: input.method,
-          model,
-          search,
-          score: (p, a) => task.score(p, a, scoringRuleFor(config, input.task)),
-          options: {
-            maxSteps: config.generate.maxSteps,
-            maxMalformedRetries: config.generate.maxMalformedRetries,
-            reflexion: config.generate.reflexion,
-            fewShot: config.generate.fewShot,
-          },
-          signal: Context.current().cancellationSignal,
-          onStep: (step) => heartbeat.update({ id, step }),
-        });
-        record = {
-          schema: TRAJECTORY_SCHEMA,
-          id,
-          experiment: input.handle.experiment,
-          teacher: { name: config.generate.teacher, provider: teacherConfig.provider, model: teacherConfig.model, replay: teacherConfig.provider === 'replay' },
-          ...result,
-        };
-      } catch (err) {
-        if (!(isTypedFailure(err, ErrorType.ReplayMiss))) throw err;
-        // A replayed episode that cannot follow its recording is kept as unfinished, with the reason.
-        record = {
-          schema: TRAJECTORY_SCHEMA,
-          id,
-          experiment: input.handle.experiment,
-          question,
-          method: input.method,
-          teacher: { name: config.generate.teacher, provider: 'replay', model: teacherConfig.model, replay: true },
-          turns: [],
-          prediction: null,
-          finished: false,
-          reward: question.answers.length ? 0 : null,
-          metrics: {},
-          steps: 0,
-          trials: 0,
-          malformed: 0,
-          forcedFinish: false,
-          usage: { calls: 0, promptTokens: 0, completionTokens: 0, cachedCalls: 0 },
-          replayNote: err.message,
-        };
+        return await episode(input, (step, id) => heartbeat.update({ id, step }), Context.current().cancellationSignal);
       } finally {
         heartbeat.stop();
       }
-      await store.writeJson(rel, record);
-      return { ...summarize(record, false), ...(metered ? { paid: metered.paid() } : {}) };
+    },
+
+    /**
+     * Episodes `from`..`to`-1 of a shard, all at once (the model's limiter paces their calls), each
+     * stored as it finishes: a retry or another worker finds those in the store and runs only the rest.
+     * One activity instead of one per episode: fewer round trips and history events per episode.
+     * A non-retryable episode failure is reported in `failed`; a retryable one fails the activity once
+     * the others have finished (so they are kept), except on the last attempt, where it is reported.
+     */
+    async runEpisodes(input: EpisodesInput): Promise<EpisodesResult> {
+      const ctx = Context.current();
+      const total = input.to - input.from;
+      const state = { done: 0, total, steps: 0 };
+      const heartbeat = startHeartbeat(state, 10_000, { lazy: true });
+      const result: EpisodesResult = { episodes: total, succeeded: 0, calls: 0, cachedCalls: 0, reused: 0, failed: [] };
+      let retry: unknown;
+      try {
+        const indices = Array.from({ length: total }, (_, i) => input.from + i);
+        await Promise.all(
+          indices.map(async (index) => {
+            try {
+              const s = await episode({ handle: input.handle, task: input.task, method: input.method, samplePath: input.samplePath, index }, () => {
+                state.steps += 1;
+                heartbeat.update(state);
+              }, ctx.cancellationSignal);
+              if (s.reward === 1) result.succeeded += 1;
+              result.calls += s.calls;
+              result.cachedCalls += s.cachedCalls;
+              if (s.reused) result.reused += 1;
+              state.done += 1;
+              // Only what succeeded is progress: a chunk whose episodes all fail is blocked, not busy.
+              heartbeat.update(state);
+            } catch (err) {
+              if (ctx.cancellationSignal.aborted) throw err;
+              const last = ctx.info.attempt >= (ctx.info.retryPolicy?.maximumAttempts ?? Infinity);
+              if (isRetryableFailure(err) && !last) {
+                retry ??= err;
+                return;
+              }
+              const type = isTypedFailure(err) ? (err.type ?? undefined) : undefined;
+              result.failed.push({ index, message: err instanceof Error ? err.message : String(err), ...(type ? { type } : {}) });
+            }
+          }),
+        );
+      } finally {
+        heartbeat.stop();
+      }
+      if (retry !== undefined) throw retry;
+      result.failed.sort((a, b) => a.index - b.index);
+      return result;
     },
   };
 }
