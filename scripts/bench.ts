@@ -31,6 +31,7 @@ import { startDevServer } from './support/temporal';
 const ROOT = path.resolve(__dirname, '..');
 const DATA_DIR = process.env.FIREACT_DATA_DIR ?? path.resolve(ROOT, '../shared/fireact');
 const HOTPOT_SPLIT = 7405;
+/** StrategyQA's strategyqa_train_filtered.json (bundled with the data). */
 const STRATEGYQA_TRAIN = 2821;
 const LOCKSTEP_BATCH = 200;
 
@@ -57,7 +58,7 @@ function positive(name: string, raw: string | undefined, allowZero = false): num
   return n;
 }
 
-/** Questions for N episodes: HotpotQA dev with ReAct, then more methods, then StrategyQA train. */
+/** Questions for N episodes: HotpotQA dev with ReAct, then more methods, then StrategyQA train-filtered. */
 function generateTasks(n: number): GenerateTask[] {
   const most = 4 * HOTPOT_SPLIT + STRATEGYQA_TRAIN;
   if (n > most) throw new Error(`--episodes: at most ${most}`);
@@ -66,7 +67,7 @@ function generateTasks(n: number): GenerateTask[] {
   const tasks: GenerateTask[] = [{ task: 'hotpotqa', split: 'dev', methods: [...methods], sample: { n: dev, order: 'seeded' } }];
   // Past HotpotQA dev's four methods: another task's questions.
   const rest = n - dev * methods.length;
-  if (rest > 0) tasks.push({ task: 'strategyqa', split: 'train', methods: ['react'], sample: { n: rest, order: 'seeded' } });
+  if (rest > 0) tasks.push({ task: 'strategyqa', split: 'train-filtered', methods: ['react'], sample: { n: rest, order: 'seeded' } });
   return tasks;
 }
 
