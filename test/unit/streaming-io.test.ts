@@ -7,17 +7,17 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
-import { after, before, describe, test } from 'node:test';
+import { afterAll, beforeAll, describe, test } from '@jest/globals';
 import { ApplicationFailure } from '@temporalio/common';
-import { createArtifactStore } from '../lib/artifacts/store';
-import { keepAliveFetch } from '../lib/net/keepalive-fetch';
-import { ErrorType } from '../core/errors';
+import { createArtifactStore } from '../../lib/artifacts/store';
+import { keepAliveFetch } from '../../lib/net/keepalive-fetch';
+import { ErrorType } from '../../core/errors';
 
 void describe('keepAliveFetch', () => {
   let server: http.Server;
   let base: string;
   const seen: Array<{ method?: string; url?: string; body: string; auth?: string; length?: string }> = [];
-  before(async () => {
+  beforeAll(async () => {
     server = http.createServer((req, res) => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString('utf8')));
@@ -46,7 +46,7 @@ void describe('keepAliveFetch', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(() => {
+  afterAll(() => {
     server.closeAllConnections();
     server.close();
   });
@@ -100,10 +100,10 @@ void describe('keepAliveFetch', () => {
 
 void describe('artifact store: streamed writes and reads', () => {
   let root: string;
-  before(async () => {
+  beforeAll(async () => {
     root = await fs.mkdtemp(path.join(os.tmpdir(), 'fireact-stream-'));
   });
-  after(async () => {
+  afterAll(async () => {
     await fs.rm(root, { recursive: true, force: true });
   });
 

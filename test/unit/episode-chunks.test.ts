@@ -4,17 +4,20 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { afterAll, test } from '@jest/globals';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { createActivities, type EpisodesResult, type PrepareResult } from '../activities';
-import { ErrorType } from '../core/errors';
-import type { Question } from '../core/trajectory';
-import { fakeTeacher, startFakeOpenAIServer, type FakeBehaviour } from './support/fake-openai-server';
-import { DATA_DIR } from './support/paths';
+import { createActivities } from '../../activities';
+import type { EpisodesResult, PrepareResult } from '../../activities/contracts';
+import { ErrorType } from '../../core/errors';
+import type { Question } from '../../core/trajectory';
+import { fakeTeacher, startFakeOpenAIServer, type FakeBehaviour } from '../../scripts/support/fake-openai-server';
+import { DATA_DIR } from '../../scripts/support/paths';
 
 const dirs: string[] = [];
-after(async () => {
+const servers: Array<{ close(): Promise<void> }> = [];
+afterAll(async () => {
+  for (const s of servers) await s.close();
   for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
 });
 
@@ -31,7 +34,7 @@ test('a chunk of episodes: stored as they finish, a retry runs only the unfinish
     return answer(body, n);
   };
   const model = await startFakeOpenAIServer({ behaviour });
-  after(() => model.close());
+  servers.push(model);
 
   const acts = createActivities({ env: {} });
   const config = {
