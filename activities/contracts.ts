@@ -25,7 +25,8 @@ export interface PrepareResult {
   replayedTeacher: boolean;
   /** Replay only: records of the FireAct files that could not be replayed, counted by reason. */
   replaySkipped: Record<string, number>;
-  concurrency: { shards: number; episodes: number };
+  /** perActivity: episodes one activity runs (absent in histories recorded before it: one). */
+  concurrency: { shards: number; episodes: number; perActivity?: number };
   continueAsNewAfterEvents: number;
   teacher: { name: string; model: string; provider: string };
   /** What follows the datasets: students to fine-tune and the frozen evaluation plan. */
@@ -53,6 +54,23 @@ export interface EpisodeInput {
   index: number;
   /** What this episode may spend, reserved for it by the workflow's ledger; absent = unlimited. */
   allowance?: Cap;
+}
+
+export interface EpisodesInput extends Omit<EpisodeInput, 'index' | 'allowance'> {
+  /** Question indices from..to-1 of the sample. */
+  from: number;
+  to: number;
+}
+
+export interface EpisodesResult {
+  episodes: number;
+  succeeded: number;
+  calls: number;
+  cachedCalls: number;
+  /** Trajectories already in the store (a retried activity, a re-run experiment). */
+  reused: number;
+  /** Episodes that failed for good, with the failure's type (the shard stops on the fatal ones). */
+  failed: Array<{ index: number; message: string; type?: string }>;
 }
 
 export interface EpisodeSummary {
@@ -227,6 +245,8 @@ export interface ShardInput {
   plan: ShardPlan;
   concurrency: number;
   continueAsNewAfterEvents: number;
+  /** Episodes per activity (absent in histories recorded before it, and ignored with a budget: one). */
+  episodesPerActivity?: number;
   /** Carried across continue-as-new. */
   next?: number;
   totals?: { succeeded: number; failed: number; calls: number; cachedCalls: number; reused: number; run: number };

@@ -3,7 +3,7 @@
 import { Context } from '@temporalio/activity';
 import { scoringRuleFor } from '../core/config';
 import { episodeReservation, fits, maxEpisodeCalls, ZERO } from '../core/budget';
-import { ErrorType, isTypedFailure, typedFailure } from '../core/errors';
+import { ErrorType, isRetryableFailure, isTypedFailure, typedFailure } from '../core/errors';
 import { mergePrices, type PricedModel } from '../core/prices';
 import { TRAJECTORY_SCHEMA, trajectoryId, type TrajectoryRecord } from '../core/trajectory';
 import { runEpisode as runAgentEpisode } from '../lib/agent/episode';
@@ -15,7 +15,7 @@ import { layout } from '../lib/experiment/layout';
 import { findTrajectory } from '../lib/experiment/trajectories';
 import { firstPromptBound } from '../lib/plan/reservations';
 import { getTask } from '../lib/tasks/registry';
-import type { EpisodeInput, EpisodeSummary } from './contracts';
+import type { EpisodeInput, EpisodesInput, EpisodesResult, EpisodeSummary } from './contracts';
 import { startHeartbeat } from './heartbeat';
 
 /** A teacher in place of the configured one (batch rounds), and how its calls are priced. */
@@ -24,18 +24,25 @@ export interface EpisodeVia {
   priced: PricedModel;
 }
 
-export type PlayEpisode = (input: EpisodeInput, via?: EpisodeVia) => Promise<EpisodeSummary>;
+/** Where an episode reports its steps and hears of cancellation, when its caller heartbeats for it. */
+export interface EpisodeRun {
+  onStep: (step: number, id: string) => void;
+  signal: AbortSignal;
+}
+
+export type PlayEpisode = (input: EpisodeInput, via?: EpisodeVia, run?: EpisodeRun) => Promise<EpisodeSummary>;
 
 /**
  * One agent episode, stored as its trajectory record: the synchronous activity and each batch round
  * run this same code, so their trajectories are identical. `via` replaces the teacher (the batch
- * model, which answers from the cache or asks for a batch request) and how it is priced.
+ * model, which answers from the cache or asks for a batch request) and how it is priced. Without
+ * `run` the episode heartbeats for itself; a chunk of episodes (runEpisodes) heartbeats for all.
  */
 export function createEpisodePlayer(deps: { clients: ClientProvider; frozen: FrozenState }): PlayEpisode {
   const { clients } = deps;
   const frozenConfig = deps.frozen.config;
   const sample = deps.frozen.sample;
-  return async function playEpisode(input, via) {
+  return async function playEpisode(input, via, run) {
     const config = await frozenConfig(input.handle);
     const store = clients.store(config);
     const question = (await sample(config, input.samplePath))[input.index];
@@ -74,7 +81,7 @@ export function createEpisodePlayer(deps: { clients: ClientProvider; frozen: Fro
     }
     const search = task.usesSearch ? await clients.search(config) : undefined;
     // A third of the episode's heartbeat timeout (profiles.llmCall).
-    const heartbeat = startHeartbeat({ id, step: 0 }, 10_000, { lazy: true });
+    const heartbeat = run ? undefined : startHeartbeat({ id, step: 0 }, 10_000, { lazy: true });
     const teacherConfig = config.models[config.generate.teacher];
     let record: TrajectoryRecord;
     try {
@@ -90,8 +97,8 @@ export function createEpisodePlayer(deps: { clients: ClientProvider; frozen: Fro
           reflexion: config.generate.reflexion,
           fewShot: config.generate.fewShot,
         },
-        signal: Context.current().cancellationSignal,
-        onStep: (step) => heartbeat.update({ id, step }),
+        signal: run?.signal ?? Context.current().cancellationSignal,
+        onStep: (step) => (run ? run.onStep(step, id) : heartbeat?.update({ id, step })),
       });
       record = {
         schema: TRAJECTORY_SCHEMA,
@@ -123,7 +130,7 @@ export function createEpisodePlayer(deps: { clients: ClientProvider; frozen: Fro
         replayNote: err.message,
       };
     } finally {
-      heartbeat.stop();
+      heartbeat?.stop();
     }
     await store.writeJson(rel, record);
     return { ...summarize(record, false), ...(metered ? { paid: metered.paid() } : {}) };
@@ -134,6 +141,59 @@ export function createEpisodeActivities(deps: { playEpisode: PlayEpisode }) {
   return {
     /** One agent episode; idempotent: a trajectory already in the store is returned, not re-run. */
     runEpisode: (input: EpisodeInput): Promise<EpisodeSummary> => deps.playEpisode(input),
+
+    /**
+     * Episodes `from`..`to`-1 of a shard, all at once (the model's limiter paces their calls), each
+     * stored as it finishes: a retry or another worker finds those in the store and runs only the rest.
+     * One activity instead of one per episode: fewer round trips and history events per episode.
+     * A non-retryable episode failure is reported in `failed`; a retryable one fails the activity once
+     * the others have finished (so they are kept), except on the last attempt, where it is reported.
+     */
+    async runEpisodes(input: EpisodesInput): Promise<EpisodesResult> {
+      const ctx = Context.current();
+      const total = input.to - input.from;
+      const state = { done: 0, total, steps: 0 };
+      const heartbeat = startHeartbeat(state, 10_000, { lazy: true });
+      const result: EpisodesResult = { episodes: total, succeeded: 0, calls: 0, cachedCalls: 0, reused: 0, failed: [] };
+      let retry: unknown;
+      try {
+        const indices = Array.from({ length: total }, (_, i) => input.from + i);
+        await Promise.all(
+          indices.map(async (index) => {
+            try {
+              const s = await deps.playEpisode({ handle: input.handle, task: input.task, method: input.method, samplePath: input.samplePath, index }, undefined, {
+                onStep: () => {
+                  state.steps += 1;
+                  heartbeat.update(state);
+                },
+                signal: ctx.cancellationSignal,
+              });
+              if (s.reward === 1) result.succeeded += 1;
+              result.calls += s.calls;
+              result.cachedCalls += s.cachedCalls;
+              if (s.reused) result.reused += 1;
+              state.done += 1;
+              // Only what succeeded is progress: a chunk whose episodes all fail is blocked, not busy.
+              heartbeat.update(state);
+            } catch (err) {
+              if (ctx.cancellationSignal.aborted) throw err;
+              const last = ctx.info.attempt >= (ctx.info.retryPolicy?.maximumAttempts ?? Infinity);
+              if (isRetryableFailure(err) && !last) {
+                retry ??= err;
+                return;
+              }
+              const type = isTypedFailure(err) ? (err.type ?? undefined) : undefined;
+              result.failed.push({ index, message: err instanceof Error ? err.message : String(err), ...(type ? { type } : {}) });
+            }
+          }),
+        );
+      } finally {
+        heartbeat.stop();
+      }
+      if (retry !== undefined) throw retry;
+      result.failed.sort((a, b) => a.index - b.index);
+      return result;
+    },
   };
 }
 

@@ -46,3 +46,17 @@ export function lastProgressMs(ctx: Context): number | undefined {
   const known = [earlier, now].filter((v): v is number => typeof v === 'number');
   return known.length ? Math.max(...known) : undefined;
 }
+
+/**
+ * For a long loop over records: call `tick()` after each; at most every `everyMs` it reports `progress`
+ * and lets timers run (the heartbeat), so CPU-bound stretches never starve them.
+ */
+export function progressTicker(heartbeat: { update(next: unknown): void }, progress: object, everyMs = 50) {
+  let last = Date.now();
+  return async function tick(): Promise<void> {
+    if (Date.now() - last < everyMs) return;
+    heartbeat.update(progress);
+    await new Promise((r) => setImmediate(r));
+    last = Date.now();
+  };
+}

@@ -262,6 +262,11 @@ export const ExperimentConfigSchema = z
         /** Both derived from the teacher's limits when omitted (see generationParallelism). */
         maxParallelShards: z.number().int().positive().max(256).optional(),
         episodeConcurrency: z.number().int().positive().max(1024).optional(),
+        /**
+         * Episodes one activity runs (at once, each stored as it finishes): fewer activity round trips
+         * and history events per episode. 1 = an activity per episode. A budget always runs one per activity.
+         */
+        episodesPerActivity: z.number().int().positive().max(100).default(10),
         fewShot: z.number().int().min(0).max(8).default(2),
         /** A shard's run continues as new past this many history events (Temporal's hard limit is 51,200). */
         continueAsNewAfterEvents: z.number().int().min(200).max(40_000).default(4000),

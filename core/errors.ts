@@ -1,7 +1,7 @@
 // The one list of typed failure types, and the one place typed failures are built. They are Temporal's
 // ApplicationFailure (its type is what retry policies, the interceptor and the UI read), so the domain
 // library (lib/) throws them from here and imports nothing of Temporal itself.
-import { ApplicationFailure, type ApplicationFailureOptions } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure, type ApplicationFailureOptions } from '@temporalio/common';
 
 export const ErrorType = {
   InvalidConfig: 'InvalidConfig',
@@ -61,4 +61,11 @@ export function typedFailure(options: ApplicationFailureOptions & { type: ErrorT
 /** True for a typed failure (of `type`, when given). */
 export function isTypedFailure(err: unknown, type?: ErrorType): err is TypedFailure {
   return err instanceof ApplicationFailure && (type === undefined || err.type === type);
+}
+
+/** Whether a retry may heal this failure: not a cancellation, not marked non-retryable, not of a type above. */
+export function isRetryableFailure(err: unknown): boolean {
+  if (err instanceof CancelledFailure) return false;
+  if (err instanceof ApplicationFailure) return !err.nonRetryable && !NON_RETRYABLE_ERRORS.includes((err.type ?? '') as ErrorType);
+  return true;
 }

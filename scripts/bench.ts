@@ -20,18 +20,17 @@ import { createOpenAIModel } from '../lib/models/openai-model';
 import type { ChatModel, ChatRequest, ChatResponse } from '../lib/models/types';
 import { getTask } from '../lib/tasks/registry';
 import { createSerpApiSearch } from '../lib/tools/serpapi-search';
-import { generationParallelism, parseExperimentConfig, scoringRuleFor, type ExperimentConfigInput, type GenerateTask } from '../core/config';
+import { generationParallelism, parseExperimentConfig, scoringRuleFor, type ExperimentConfigInput } from '../core/config';
 import { TASK_QUEUE } from '../core/ids';
 import type { Question } from '../core/trajectory';
 import { FireActExperiment } from '../workflows';
 import { DEFAULT_ACTIVITY_SLOTS } from '../workers/fireact-worker';
 import { SEARCH_KEY, startProvider, type Provider } from './bench/provider';
+import { generateTasks } from './bench/workload';
 import { startDevServer } from './support/temporal';
 
 const ROOT = path.resolve(__dirname, '..');
 const DATA_DIR = process.env.FIREACT_DATA_DIR ?? path.resolve(ROOT, '../shared/fireact');
-const HOTPOT_SPLIT = 7405;
-const STRATEGYQA_TRAIN = 2821;
 const LOCKSTEP_BATCH = 200;
 
 const { values: args } = parseArgs({
@@ -55,19 +54,6 @@ function positive(name: string, raw: string | undefined, allowZero = false): num
   const n = Number(raw);
   if (!Number.isFinite(n) || n < 0 || (!allowZero && n === 0)) throw new Error(`--${name} must be a ${allowZero ? 'non-negative' : 'positive'} number, got ${JSON.stringify(raw)}`);
   return n;
-}
-
-/** Questions for N episodes: HotpotQA dev with ReAct, then more methods, then StrategyQA train. */
-function generateTasks(n: number): GenerateTask[] {
-  const most = 4 * HOTPOT_SPLIT + STRATEGYQA_TRAIN;
-  if (n > most) throw new Error(`--episodes: at most ${most}`);
-  const methods = (['react', 'cot', 'io', 'reflexion'] as const).slice(0, Math.max(1, Math.min(4, Math.floor(n / HOTPOT_SPLIT))));
-  const dev = Math.min(n, HOTPOT_SPLIT);
-  const tasks: GenerateTask[] = [{ task: 'hotpotqa', split: 'dev', methods: [...methods], sample: { n: dev, order: 'seeded' } }];
-  // Past HotpotQA dev's four methods: another task's questions.
-  const rest = n - dev * methods.length;
-  if (rest > 0) tasks.push({ task: 'strategyqa', split: 'train', methods: ['react'], sample: { n: rest, order: 'seeded' } });
-  return tasks;
 }
 
 /** The config a user would write: a teacher at a base URL and a search backend, nothing tuned. */

@@ -3,10 +3,10 @@
 // is replaced by a non-retryable `Blocked` failure carrying the original one as its cause, so the
 // experiment pauses the stage (core/blocked.ts) instead of retrying silently for hours.
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { ApplicationFailure } from '@temporalio/common';
 import type { ActivityInboundCallsInterceptor, ActivityInterceptors } from '@temporalio/worker';
 import { formatDuration, type BlockedDetails } from '../core/blocked';
-import { ErrorType, NON_RETRYABLE_ERRORS } from '../core/errors';
+import { ErrorType, isRetryableFailure } from '../core/errors';
 import { lastProgressMs } from '../activities/heartbeat';
 
 /** The threshold an activity's input carries: `blockedAfterMs` on the input or on its experiment handle. */
@@ -18,10 +18,8 @@ function blockedAfterOf(arg: unknown): number | undefined {
 }
 
 function retryable(err: unknown, maximumAttempts: number | undefined, attempt: number): boolean {
-  if (err instanceof CancelledFailure) return false;
   if (maximumAttempts && attempt >= maximumAttempts) return false; // the retry policy ends it anyway, with the real error
-  if (err instanceof ApplicationFailure) return !err.nonRetryable && !NON_RETRYABLE_ERRORS.includes((err.type ?? '') as ErrorType);
-  return true;
+  return isRetryableFailure(err);
 }
 
 export function blockedInterceptor(ctx: Context): ActivityInterceptors {

@@ -61,6 +61,7 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
         plan,
         concurrency: episodeConcurrency,
         continueAsNewAfterEvents: prep.continueAsNewAfterEvents,
+        ...(prep.concurrency.perActivity !== undefined ? { episodesPerActivity: prep.concurrency.perActivity } : {}),
         ...(grant ? { budget: grant, ...(from !== undefined ? { from, next: from } : {}) } : {}),
       };
       const staticSummary = `${plan.task} ${plan.split} × ${plan.method}, questions ${from ?? plan.start}–${plan.end - 1}`;

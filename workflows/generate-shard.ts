@@ -7,9 +7,9 @@ import { add, fits, room, sub, ZERO, type Amount, type BudgetExhaustedDetails, t
 import { ErrorType } from '../core/errors';
 import { shardName } from '../core/ids';
 import { shardProgressQuery, type ShardProgress } from '../core/progress';
-import type { EpisodeSummary, ShardInput, ShardResult } from '../activities/contracts';
+import type { EpisodesResult, EpisodeSummary, ShardInput, ShardResult } from '../activities/contracts';
 
-const { runEpisode } = proxyActivities<Activities>(profiles.llmCall);
+const { runEpisode, runEpisodes } = proxyActivities<Activities>(profiles.llmCall);
 
 // Blocked: the episode made no progress for blockedAfterSeconds; its neighbours meet the same cause,
 // so the shard stops and the experiment pauses, then runs the shard again (finished episodes are reused).
@@ -66,12 +66,17 @@ export async function GenerateShard(input: ShardInput): Promise<ShardResult> {
     if (s.reused) totals.reused += sign;
   };
 
+  // Several episodes per activity: a fraction of the round trips and history events per episode. The
+  // budget's per-episode reservations keep one per activity.
+  const perActivity = !budget && (input.episodesPerActivity ?? 1) > 1 && patched('episode-chunks') ? input.episodesPerActivity! : 1;
   const inFlight = new Set<Promise<void>>();
+  let running = 0; // episodes in flight
   let cancelled: unknown;
   // A model or setup error that every episode would meet (bad key, unknown model, bad request): stop
   // launching and fail the shard with that message, instead of meeting it once per question.
   let fatal: ApplicationFailure | undefined;
   const launch = (index: number) => {
+    running += 1;
     if (budget) reserved = add(reserved, budget.perEpisode);
     const p: Promise<void> = runEpisode
       .executeWithOptions({ ...profiles.llmCall, summary: `${plan.task} ${plan.split} ${plan.method} question #${index}` }, [
@@ -106,13 +111,59 @@ export async function GenerateShard(input: ShardInput): Promise<ShardResult> {
       .finally(() => {
         if (budget) reserved = sub(reserved, budget.perEpisode);
         done += 1;
+        running -= 1;
+        inFlight.delete(p);
+      });
+    inFlight.add(p);
+  };
+  const stopOnFatal = (cause: unknown) => {
+    if (!fatal && cause instanceof ApplicationFailure && FATAL_EPISODE_ERRORS.includes(cause.type ?? '')) fatal = cause;
+  };
+  const launchChunk = (from: number, to: number) => {
+    running += to - from;
+    const p: Promise<void> = runEpisodes
+      .executeWithOptions({ ...profiles.llmCall, summary: `${plan.task} ${plan.split} ${plan.method} questions #${from}–#${to - 1}` }, [
+        { handle: input.handle, task: plan.task, method: plan.method, samplePath: plan.samplePath, from, to },
+      ])
+      .then((r: EpisodesResult) => {
+        totals.succeeded += r.succeeded;
+        totals.calls += r.calls;
+        totals.cachedCalls += r.cachedCalls;
+        totals.reused += r.reused;
+        for (const f of r.failed) {
+          totals.failed += 1;
+          log.warn('episode failed', { shard: name, index: f.index, error: f.message });
+          if (f.type) stopOnFatal(ApplicationFailure.create({ type: f.type, message: f.message, nonRetryable: true }));
+        }
+      })
+      .catch((err: unknown) => {
+        if (isCancellation(err)) {
+          cancelled ??= err;
+          return;
+        }
+        // The activity failed as a whole (retries spent, blocked): its unfinished episodes are not
+        // known here; the stored ones are reused when the shard runs again, curation reports the rest.
+        totals.failed += to - from;
+        log.warn('episodes failed', { shard: name, from, to, error: String(err) });
+        stopOnFatal(err instanceof ActivityFailure ? err.cause : undefined);
+      })
+      .finally(() => {
+        done += to - from;
+        running -= to - from;
         inFlight.delete(p);
       });
     inFlight.add(p);
   };
 
   while (next < plan.end) {
-    while (inFlight.size < input.concurrency && next < plan.end && canLaunch()) launch(next++);
+    while (running < input.concurrency && next < plan.end && canLaunch()) {
+      if (perActivity === 1) launch(next++);
+      else {
+        const to = Math.min(plan.end, next + Math.min(perActivity, input.concurrency - running));
+        launchChunk(next, to);
+        next = to;
+      }
+    }
     if (inFlight.size === 0) break; // the allowance cannot fund another episode
     await Promise.race(inFlight);
     if (cancelled !== undefined) throw cancelled;

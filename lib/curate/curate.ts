@@ -35,7 +35,8 @@ export interface CurateResult {
   counts: Record<DropReason, number>;
 }
 
-function compareStrings(a: string, b: string): number {
+/** Code-unit order, the same in every locale. */
+export function compareStrings(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
@@ -91,40 +92,35 @@ interface NearDupGroup {
   ids: string[];
 }
 
-export function curateTrajectories(records: readonly TrajectoryRecord[], options: CurateOptions): CurateResult {
-  // Id order first; full-record JSON breaks ties so even duplicate ids cannot make the result order-dependent.
-  const ordered = [...records].sort((a, b) => compareStrings(a.id, b.id) || compareStrings(JSON.stringify(a), JSON.stringify(b)));
-  const rows = rowsPerBand(options.nearDuplicateThreshold);
-  const kept: TrajectoryRecord[] = [];
-  const dropped: DroppedRecord[] = [];
-  const counts = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
-  const exact = new Map<string, string>(); // sha256(method + text) -> id kept
-  const groups = new Map<string, NearDupGroup>(); // task + method
+/**
+ * Curation one record at a time, in id order (the caller's to keep): holds only what deduplication
+ * needs (a hash per kept text, shingle hashes and MinHash bands of kept records), never the records,
+ * so tens of thousands of trajectories curate in bounded memory.
+ */
+export class Curator {
+  readonly counts = Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>;
+  private readonly rows: number;
+  private readonly exact = new Map<string, string>(); // sha256(method + text) -> id kept
+  private readonly groups = new Map<string, NearDupGroup>(); // task + method
 
-  const drop = (id: string, reason: DropReason, detail?: string): void => {
-    dropped.push(detail === undefined ? { id, reason } : { id, reason, detail });
-    counts[reason]++;
-  };
+  constructor(private readonly options: CurateOptions) {
+    this.rows = rowsPerBand(options.nearDuplicateThreshold);
+  }
 
-  for (const record of ordered) {
-    const failed = checkRecord(record, options);
-    if (failed) {
-      drop(record.id, failed.reason, failed.detail);
-      continue;
-    }
+  /** null: keep the record; else why it is dropped. */
+  add(record: TrajectoryRecord): DroppedRecord | null {
+    const failed = checkRecord(record, this.options);
+    if (failed) return this.drop(record.id, failed.reason, failed.detail);
 
     const exactKey = createHash('sha256').update(`${record.method}\u0000${renderTrajectory(record)}`, 'utf8').digest('hex');
-    const twin = exact.get(exactKey);
-    if (twin !== undefined) {
-      drop(record.id, 'exact-duplicate', `same as ${twin}`);
-      continue;
-    }
+    const twin = this.exact.get(exactKey);
+    if (twin !== undefined) return this.drop(record.id, 'exact-duplicate', `same as ${twin}`);
 
     const groupKey = `${record.question.task}\u0000${record.method}`;
-    let group = groups.get(groupKey);
+    let group = this.groups.get(groupKey);
     if (!group) {
-      group = { index: new LshIndex(rows), shingles: [], ids: [] };
-      groups.set(groupKey, group);
+      group = { index: new LshIndex(this.rows), shingles: [], ids: [] };
+      this.groups.set(groupKey, group);
     }
     const shingles = shingleSet(renderAssistantText(record));
     const signature = minhashSignature(shingles.low);
@@ -133,23 +129,38 @@ export function curateTrajectories(records: readonly TrajectoryRecord[], options
       let bestSimilarity = 0;
       for (const candidate of group.index.candidates(signature)) {
         const s = jaccard(shingles.hashes, group.shingles[candidate]);
-        if (s >= options.nearDuplicateThreshold && s > bestSimilarity) {
+        if (s >= this.options.nearDuplicateThreshold && s > bestSimilarity) {
           best = candidate;
           bestSimilarity = s;
         }
       }
-      if (best >= 0) {
-        drop(record.id, 'near-duplicate', `jaccard ${bestSimilarity.toFixed(3)} with ${group.ids[best]}`);
-        continue;
-      }
+      if (best >= 0) return this.drop(record.id, 'near-duplicate', `jaccard ${bestSimilarity.toFixed(3)} with ${group.ids[best]}`);
     }
 
-    exact.set(exactKey, record.id);
+    this.exact.set(exactKey, record.id);
     const item = group.shingles.length;
     group.shingles.push(shingles.hashes);
     group.ids.push(record.id);
     if (shingles.hashes.length > 0) group.index.add(item, signature);
-    kept.push(record);
+    return null;
   }
-  return { kept, dropped, counts };
+
+  private drop(id: string, reason: DropReason, detail?: string): DroppedRecord {
+    this.counts[reason]++;
+    return detail === undefined ? { id, reason } : { id, reason, detail };
+  }
+}
+
+export function curateTrajectories(records: readonly TrajectoryRecord[], options: CurateOptions): CurateResult {
+  // Id order first; full-record JSON breaks ties so even duplicate ids cannot make the result order-dependent.
+  const ordered = [...records].sort((a, b) => compareStrings(a.id, b.id) || compareStrings(JSON.stringify(a), JSON.stringify(b)));
+  const curator = new Curator(options);
+  const kept: TrajectoryRecord[] = [];
+  const dropped: DroppedRecord[] = [];
+  for (const record of ordered) {
+    const d = curator.add(record);
+    if (d) dropped.push(d);
+    else kept.push(record);
+  }
+  return { kept, dropped, counts: curator.counts };
 }

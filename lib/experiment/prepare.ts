@@ -86,10 +86,10 @@ export async function freezeExperiment(clients: ClientProvider, store: ArtifactS
   return { config: configRef, shards, samples: refs, questions, episodes, replaySkipped, evalSamples, budget: budgetPlan(config, genSamples, evalQuestionSamples) };
 }
 
-/** Shards and episodes at once, derived from the teacher's limits unless the config fixes them. */
-export function parallelism(config: ExperimentConfig): { shards: number; episodes: number } {
+/** Shards and episodes at once (derived from the teacher's limits unless the config fixes them), and episodes per activity. */
+export function parallelism(config: ExperimentConfig): { shards: number; episodes: number; perActivity: number } {
   const p = generationParallelism(config);
-  return { shards: p.maxParallelShards, episodes: p.episodeConcurrency };
+  return { shards: p.maxParallelShards, episodes: p.episodeConcurrency, perActivity: config.generate.episodesPerActivity };
 }
 
 /** The budget the workflow's ledger keeps, or null when the config sets none. Reservations as `fireact plan` shows them. */

@@ -8,6 +8,7 @@ import { ErrorType, typedFailure, isTypedFailure, type TypedFailure } from '../.
 import type { ContentCache } from '../cache/content-cache';
 import { limiterForModel, parseRateLimitHeaders, systemClock, type Clock, type Limiter } from './limiter';
 import type { ChatMessage, ChatModel, ChatRequest, ChatResponse } from './types';
+import { keepAliveFetch } from '../net/keepalive-fetch';
 
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
 /** Sent to keyless local servers (vLLM, Ollama, llama.cpp), which ignore it. */
@@ -256,7 +257,7 @@ export function createOpenAIModel(opts: OpenAIModelOptions): ChatModel {
   function getClient(): OpenAI {
     if (!client) {
       apiKey ??= resolveApiKey(config);
-      client = new OpenAI({ apiKey, baseURL: baseUrl, maxRetries: 0, timeout: config.timeoutMs, logLevel: 'off' });
+      client = new OpenAI({ apiKey, baseURL: baseUrl, maxRetries: 0, timeout: config.timeoutMs, logLevel: 'off', fetch: keepAliveFetch });
     }
     return client;
   }

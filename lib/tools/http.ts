@@ -1,6 +1,7 @@
 // GET-a-JSON-document with a deadline, turning every way it can go wrong into a typed ToolFailed.
 // Shared by the HTTP search clients so retry classification and secret scrubbing live in one place.
 import { ErrorType, typedFailure, type TypedFailure } from '../../core/errors';
+import { keepAliveFetch } from '../net/keepalive-fetch';
 
 export type FetchImpl = typeof fetch;
 
@@ -28,7 +29,7 @@ const BODY_EXCERPT_CHARS = 200;
  */
 export async function getJson(options: GetJsonOptions): Promise<unknown> {
   const { service, url, timeoutMs, signal } = options;
-  const fetchImpl = options.fetchImpl ?? fetch;
+  const fetchImpl = options.fetchImpl ?? keepAliveFetch;
   const scrub = (text: string): string => redact(text, options.secrets ?? []);
   // Never the query string: it carries the API key (and the query is the caller's to report).
   const where = `${url.origin}${url.pathname}`;

@@ -100,13 +100,37 @@ function windowCounter(limit: number, windowMs: number) {
   };
 }
 
+/**
+ * The teacher's reply to a chat request: `q` names the episode (question under a method's prompt),
+ * `turn` its step. Content depends only on the request, so runs are comparable.
+ */
+export function teacherReply(body: ChatCompletionBody, maxCalls: number): { content: string; q: string; turn: number } {
+  const messages = body.messages ?? [];
+  // One episode = one question under one method's prompt (the system message).
+  const system = messages.find((m) => m.role === 'system')?.content ?? '';
+  const question = messages.find((m) => m.role === 'user')?.content ?? '';
+  const q = createHash('sha256').update(`${system}\n${question}`).digest('hex').slice(0, 10);
+  const turn = messages.filter((m) => m.role === 'assistant').length;
+  // Multi-step methods stop at "\nObservation"; single-turn ones must answer at once.
+  const multiStep = Array.isArray(body.stop) ? body.stop.length > 0 : !!body.stop;
+  const calls = multiStep ? 1 + Math.floor(unit(`${q}#calls`) * maxCalls) : 1;
+  // The question's own words make each trajectory distinct, as real ones are (curation's
+  // near-duplicate check compares them).
+  const words = question.replace(/^Question:\s*/i, '').split(/\s+/).filter(Boolean);
+  const topic = words.slice(turn * 3, turn * 3 + 8).join(' ') || words.slice(0, 8).join(' ');
+  const content =
+    turn + 1 < calls
+      ? `Thought: I need to find out about ${topic}.\nAction: search[${q} step ${turn + 1} ${topic}]`
+      : `Thought: From what I found about ${words.slice(0, 8).join(' ')}, I can answer now.\nAction: finish[answer ${q}]`;
+  return { content, q, turn };
+}
+
 export async function startProvider(opts: ProviderOptions): Promise<Provider> {
   const windowMs = opts.windowMs ?? 60_000;
   const maxCalls = opts.maxCalls ?? 6;
   let counters: { reqs?: ReturnType<typeof windowCounter>; toks?: ReturnType<typeof windowCounter> } | undefined;
   const fresh = (): ProviderStats => ({ requests: 0, answered: 0, repeated: 0, rateLimited: 0, tokens: 0, busyMs: 0, chains: new Map(), answeredKeys: new Set() });
   let stats = fresh();
-  const qkey = (question: string) => createHash('sha256').update(question).digest('hex').slice(0, 10);
   const addChain = (q: string, ms: number) => stats.chains.set(q, (stats.chains.get(q) ?? 0) + ms);
 
   const headers = (now: number): Record<string, string> => {
@@ -126,22 +150,7 @@ export async function startProvider(opts: ProviderOptions): Promise<Provider> {
     stats.requests++;
     stats.firstAt ??= now;
     const messages = body.messages ?? [];
-    // One episode = one question under one method's prompt (the system message).
-    const system = messages.find((m) => m.role === 'system')?.content ?? '';
-    const question = messages.find((m) => m.role === 'user')?.content ?? '';
-    const q = qkey(`${system}\n${question}`);
-    const turn = messages.filter((m) => m.role === 'assistant').length;
-    // Multi-step methods stop at "\nObservation"; single-turn ones must answer at once.
-    const multiStep = Array.isArray(body.stop) ? body.stop.length > 0 : !!body.stop;
-    const calls = multiStep ? 1 + Math.floor(unit(`${q}#calls`) * maxCalls) : 1;
-    // The question's own words make each trajectory distinct, as real ones are (curation's
-    // near-duplicate check compares them).
-    const words = question.replace(/^Question:\s*/i, '').split(/\s+/).filter(Boolean);
-    const topic = words.slice(turn * 3, turn * 3 + 8).join(' ') || words.slice(0, 8).join(' ');
-    const content =
-      turn + 1 < calls
-        ? `Thought: I need to find out about ${topic}.\nAction: search[${q} step ${turn + 1} ${topic}]`
-        : `Thought: From what I found about ${words.slice(0, 8).join(' ')}, I can answer now.\nAction: finish[answer ${q}]`;
+    const { content, q, turn } = teacherReply(body, maxCalls);
     const prompt = messages.map((m) => m.content ?? '').join('\n');
     const tokens = tokensOf(prompt) + tokensOf(content);
     const wait = Math.max(reqs?.waitFor(1, now) ?? 0, toks?.waitFor(tokens, now) ?? 0);

@@ -171,7 +171,7 @@ test('a refused model endpoint shows within seconds, pauses as blocked, and goes
   // status names the stage, the shard, the activity, its attempt, the next try and the error.
   const seen = await until('status showing the failing episode', async () => {
     const s = await fireact(['status', 'refused-1']);
-    return /retrying refused-1\/generate\/hotpotqa-fireact-react-cot-0 runEpisode/.test(s.out) ? s.out : undefined;
+    return /retrying refused-1\/generate\/hotpotqa-fireact-react-cot-0 runEpisodes/.test(s.out) ? s.out : undefined;
   });
   const shownAfter = (Date.now() - t0) / 1000;
   console.log(`failing activity shown by status ${shownAfter.toFixed(1)} s after start`);
@@ -185,16 +185,16 @@ test('a refused model endpoint shows within seconds, pauses as blocked, and goes
   console.log(`blocked ${((Date.now() - t0) / 1000).toFixed(1)} s after start (blockedAfterSeconds: 12)`);
   assert.equal(blocked.stage, 'generate');
   assert.equal(blocked.workflowId, 'refused-1/generate/hotpotqa-fireact-react-cot-0');
-  assert.equal(blocked.activity, 'runEpisode');
+  assert.equal(blocked.activity, 'runEpisodes');
   assert.match(blocked.lastError, /connection failed/);
   const attr = (await handle.describe()).searchAttributes[STAGE_SEARCH_ATTRIBUTE];
   assert.deepEqual(attr, [BLOCKED_STAGE]);
   // The UI shows the reason on the workflow's page (its current details).
   const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
-  assert.match(meta.currentDetails ?? '', /^\*\*Blocked\*\* in stage generate: refused-1\/generate\/hotpotqa-fireact-react-cot-0: runEpisode made no progress for \d+s \(attempt \d+\); last error: .*connection failed/);
+  assert.match(meta.currentDetails ?? '', /^\*\*Blocked\*\* in stage generate: refused-1\/generate\/hotpotqa-fireact-react-cot-0: runEpisodes made no progress for \d+s \(attempt \d+\); last error: .*connection failed/);
   const status = await fireact(['status', 'refused-1']);
   assert.match(status.out, /stage: generate \(BLOCKED: resume with `npx fireact resume refused-1`\)/);
-  assert.match(status.out, /blocked since .* in stage generate, refused-1\/generate\/hotpotqa-fireact-react-cot-0, activity runEpisode/);
+  assert.match(status.out, /blocked since .* in stage generate, refused-1\/generate\/hotpotqa-fireact-react-cot-0, activity runEpisodes/);
   assert.match(status.out, /last error: .*connection failed/);
   assert.equal((await handle.describe()).status.name, 'RUNNING');
 

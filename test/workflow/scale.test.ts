@@ -50,7 +50,8 @@ test('3,000 episodes: every one present once, no history past 10,000 events', as
             shardSize: 750,
             maxParallelShards: 4,
             episodeConcurrency: 12,
-            continueAsNewAfterEvents: 2000,
+            // 3,000 episodes are 300 activities (ten per activity): the lowest threshold makes shards continue as new.
+            continueAsNewAfterEvents: 200,
           },
           // Volume comes from HotpotQA dev, which is also the eval split: keep everything here.
           curate: { requireSuccess: false, excludeEvalQuestions: false },
