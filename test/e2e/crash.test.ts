@@ -1,6 +1,9 @@
 // Crash: the worker runs as its own process and is killed with SIGKILL in the middle of generation;
 // a new worker finishes the experiment. Every episode is present exactly once, and the local model
 // server answered no request twice except those in flight at the kill (the cache answers the rest).
+// "In flight" is read from the cache the killed worker left (which replies it had stored), not from
+// clocks: under load a worker stores a reply well after the server sent it, and this process reads
+// requests late, so any time window here would be a guess.
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -9,7 +12,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TASK_QUEUE } from '../../core/ids';
 import { canonicalJson } from '../../lib/cache/content-cache';
 import { FireActExperiment } from '../../workflows';
-import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer } from '../../scripts/support/fake-openai-server';
+import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer, type FakeRequest } from '../../scripts/support/fake-openai-server';
 import { DATA_DIR, tempDir } from '../../scripts/support/paths';
 import { startDevServer } from '../../scripts/support/temporal';
 import { startWorkerProcess, stopWorkerProcess, type WorkerProcess } from '../../scripts/support/worker-process';
@@ -39,6 +42,20 @@ afterAll(async () => {
   await model?.close();
   await fs.rm(dir, { recursive: true, force: true });
 });
+
+/** The fake server's request numbers whose replies are in the cache (as the worker reads it: `<key>.json` only). */
+async function storedReplies(cacheDir: string): Promise<Set<number>> {
+  const stored = new Set<number>();
+  for (const shard of await fs.readdir(cacheDir).catch(() => [])) {
+    for (const f of await fs.readdir(path.join(cacheDir, shard)).catch(() => [])) {
+      if (f.startsWith('.') || !f.endsWith('.json')) continue;
+      const entry = JSON.parse(await fs.readFile(path.join(cacheDir, shard, f), 'utf8')) as { value?: { responseId?: unknown } };
+      const n = /^chatcmpl-fake-(\d+)$/.exec(String(entry.value?.responseId))?.[1];
+      if (n) stored.add(Number(n));
+    }
+  }
+  return stored;
+}
 
 const waitFor = async (cond: () => boolean, what: string, ms = 120_000) => {
   const t0 = Date.now();
@@ -80,6 +97,9 @@ test('SIGKILL of the worker mid-generation loses nothing and pays for nothing tw
   workers[0].child.kill('SIGKILL');
   await workers[0].exited;
   const answeredAtKill = model.answered;
+  // Everything the server has received so far came from the killed worker; what it had stored is on disk.
+  const storedAtKill = await storedReplies(path.join(dir, 'cache', 'models'));
+  const secondStartedAt = Date.now();
 
   workers.push(startWorkerProcess(env.address, path.join(dir, 'worker-2.log')));
   const result = await handle.result();
@@ -92,23 +112,24 @@ test('SIGKILL of the worker mid-generation loses nothing and pays for nothing tw
   const files = await fs.readdir(path.join(dir, 'artifacts', 'crash-run', 'trajectories', 'hotpotqa', 'dev', 'react'));
   assert.equal(files.filter((f) => f.endsWith('.json')).length, EPISODES);
 
-  // Requests answered twice are only those the dead worker had in flight (sent, reply not yet stored).
+  // Requests answered twice are only those the dead worker had in flight: sent, reply not yet stored.
   const keyOf = (body: unknown) => canonicalJson((body as { messages: unknown }).messages);
-  const seen = new Map<string, number>();
-  for (const r of model.requests) if (r.requestNumber > 0) seen.set(keyOf(r.body), (seen.get(keyOf(r.body)) ?? 0) + 1);
-  const inFlight = new Set(
-    model.requests
-      .filter((r) => r.requestNumber > 0 && r.receivedAt <= killedAt && (r.endedAt === undefined || r.endedAt >= killedAt - 100))
-      .map((r) => keyOf(r.body)),
-  );
-  const twice = [...seen].filter(([, n]) => n > 1);
-  for (const [key, n] of twice) {
-    assert.equal(n, 2, 'no request was sent three times');
-    assert.ok(inFlight.has(key), 'a request answered twice was in flight at the kill');
+  const chat = model.requests.filter((r) => r.requestNumber > 0);
+  const copies = new Map<string, FakeRequest[]>();
+  for (const r of chat) copies.set(keyOf(r.body), [...(copies.get(keyOf(r.body)) ?? []), r]);
+  const fromKilled = chat.filter((r) => r.receivedAt <= secondStartedAt);
+  const inFlight = fromKilled.filter((r) => !storedAtKill.has(r.requestNumber));
+  const twice = [...copies.values()].filter((c) => c.length > 1);
+  for (const [first, ...again] of twice) {
+    const what = `request #${first.requestNumber} (answered again as #${again.map((r) => r.requestNumber).join(', #')})`;
+    assert.equal(again.length, 1, `${what}: no request was sent three times`);
+    assert.ok(first.receivedAt <= secondStartedAt, `${what}: first sent by the killed worker`);
+    assert.ok(!storedAtKill.has(first.requestNumber), `${what}: its reply was not stored when the worker was killed (in flight)`);
   }
+  assert.ok(storedAtKill.size > 0, 'the killed worker had stored replies (the cache answers them)');
   assert.ok(answeredAtKill < EPISODES * 2, 'the kill came before generation ended');
   console.log(
-    `crash: killed after ${answeredAtKill} of ~${EPISODES * 2} model calls; ${inFlight.size} in flight; ` +
+    `crash: killed after ${answeredAtKill} of ~${EPISODES * 2} model calls; ${inFlight.length} in flight (sent, reply not stored); ` +
       `${twice.length} answered twice; ${model.completionRequests} requests in all; recovered and finished in ${recoverySeconds.toFixed(1)} s`,
   );
 }, 5 * 60_000);
