@@ -51,7 +51,8 @@ const until = async (cond: () => boolean | Promise<boolean>, what: string, ms = 
   while (!(await cond())) {
     if (Date.now() - t0 > ms) {
       const logs = await Promise.all(workers.map((w, i) => fs.readFile(path.join(dir, `w${i + 1}.log`), 'utf8').catch(() => '')));
-      throw new Error(`timed out waiting for ${what}; worker logs:\n${logs.join('\n').slice(-3000)}`);
+      const jobs = ft.jobs().map((j) => `${j.id} ${j.status}`).join(', ') || 'none';
+      throw new Error(`timed out after ${ms / 1000} s waiting for ${what}; uploads ${ft.uploads}, jobs: ${jobs}; worker logs:\n${logs.join('\n').slice(-3000)}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -62,8 +63,12 @@ test('a worker killed while following the job: one upload, one job, the fine-tun
   workers.push(startWorkerProcess(env.address, path.join(dir, 'w1.log'), workerEnv));
   const handle = await env.client.workflow.start(FireActExperiment, { taskQueue: TASK_QUEUE, workflowId: 'ft-crash', args: [{ config: config('ftc') }] });
 
-  // Kill once the job is running and has some events behind it.
-  await until(() => ft.jobs().some((j) => j.status === 'running'), 'the job to run');
+  // Kill once the job is running and has some events behind it. Before that: a cold worker process
+  // (tsx, the workflow bundle), generate, curate, upload; 11 s with this file alone on the 2-core
+  // machine, over the minute allowed before when files ran two at once under load.
+  const t0 = Date.now();
+  await until(() => ft.jobs().some((j) => j.status === 'running'), 'the job to run', 180_000);
+  console.log(`finetune-workflow: the job ran ${((Date.now() - t0) / 1000).toFixed(1)} s after the experiment started`);
   await new Promise((r) => setTimeout(r, 1000));
   ft.setSpeed({ stepMs: 20 }); // the rest of the job, quickly, once the kill has landed
   workers[0].child.kill('SIGKILL');
@@ -77,7 +82,7 @@ test('a worker killed while following the job: one upload, one job, the fine-tun
   assert.match(result.students[0].fineTunedModel, /^ft:gpt-3\.5-turbo-0125:/);
   assert.equal(result.students[0].jobId, ft.jobs()[0].id);
   assert.ok(result.report, 'the report was written');
-}, 180_000);
+}, 300_000);
 
 test('cancelling the experiment cancels the remote fine-tuning job', async () => {
   if (!workers.some((w) => w.child.exitCode === null && w.child.signalCode === null)) {
