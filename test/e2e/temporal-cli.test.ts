@@ -34,8 +34,9 @@ async function temporal(args: string[], timeoutMs = 0): Promise<string> {
 }
 
 // The whole demo (generate, fine-tune the tiny student on CPU, evaluate) takes about 40 s on an idle
-// machine and several minutes on a loaded one; past this limit it is stuck, and the failure says where.
-const DEMO_LIMIT_MS = 8 * 60_000;
+// machine and 214-348 s with this file alone on the loaded 2-core one; past this limit it is stuck,
+// and the failure says where.
+const DEMO_LIMIT_MS = 12 * 60_000;
 
 async function demoResult(): Promise<string> {
   try {
