@@ -52,7 +52,7 @@ export function createEvaluateActivities(deps: {
         let priced = { provider: 'local', model: target.name };
         let maxTokens = 256;
         if (target.local) {
-          served = await serveLocalModel(await deps.python(), { ...target.local, maxNewTokens: 256 }, env);
+          served = await serveLocalModel(await deps.python(), { ...target.local, maxNewTokens: 256 }, env, { maxConcurrency: evalConfig.episodeConcurrency });
           model = createOpenAIModel({
             name: target.name,
             config: ModelSchema.parse({ provider: 'openai', model: served.model, baseUrl: served.baseUrl, maxConcurrency: evalConfig.episodeConcurrency, maxTokens: 256 }),

@@ -7,8 +7,8 @@ import { Context, log } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { ErrorType } from '../core/errors';
 import { startHeartbeat } from './heartbeat';
-import { trainerCannotRun } from '../lib/finetune/local/support';
-import { startTrainer, type TrainerEvent } from '../lib/finetune/local/trainer-process';
+import { trainCommand, trainerCannotRun, type TrainCommand } from '../lib/finetune/local/support';
+import { startProcess, type TrainerEvent } from '../lib/finetune/local/trainer-process';
 import type { LocalTrainInput, LocalTrainResult } from './contracts';
 
 /** The trainer's exit code for bad arguments, data or output folder (trainer/fireact_trainer/cli.py). */
@@ -30,34 +30,31 @@ export function createLocalFineTuneActivities(deps: { python: () => Promise<stri
   const env = deps.env ?? process.env;
 
   /** Runs one trainer command to completion, heartbeating its events; cancellation stops it. */
-  async function runTrainer(args: string[], what: string, launcher: string[] = []): Promise<TrainerEvent[]> {
-    const python = await deps.python();
+  async function runTrainer(command: TrainCommand, what: string): Promise<TrainerEvent[]> {
     const events: TrainerEvent[] = [];
     // Details for the UI and `fireact status`: the latest step (step/total, loss, tokens/s) and the
     // checkpoint this attempt resumed from, which the next step event would otherwise hide.
     let resumedFrom: number | undefined;
     const heartbeat = startHeartbeat({ what });
-    const run = startTrainer(
-      python,
-      args,
-      (e) => {
-        events.push(e);
-        if (e.event === 'resumed' && typeof e.step === 'number') resumedFrom = e.step;
-        if (e.event === 'start' || e.event === 'step' || e.event === 'checkpoint' || e.event === 'resumed') {
-          heartbeat.update({ what, ...e, ...(resumedFrom !== undefined ? { resumedFrom } : {}) });
-        }
-      },
-      env,
-      launcher,
-    );
+    const onEvent = (e: TrainerEvent) => {
+      events.push(e);
+      if (e.event === 'resumed' && typeof e.step === 'number') resumedFrom = e.step;
+      if (e.event === 'start' || e.event === 'step' || e.event === 'checkpoint' || e.event === 'resumed') {
+        heartbeat.update({ what, ...e, ...(resumedFrom !== undefined ? { resumedFrom } : {}) });
+      }
+    };
+    const run = startProcess(command.command, command.args, onEvent, env);
     const signal = Context.current().cancellationSignal;
     const onCancel = () => void run.stop();
     signal.addEventListener('abort', onCancel);
     try {
       const { code, signal: killedBy, stderrTail } = await run.done;
       if (signal.aborted) throw signal.reason ?? new Error('cancelled');
-      if (code === TRAINER_EXIT_BAD_INPUT) {
-        // The trainer refused its data, arguments or output folder: every retry would meet the same.
+      // Under `accelerate launch` the launcher exits 1 whatever its workers did, so the error event counts too.
+      const badInput = code === TRAINER_EXIT_BAD_INPUT || events.some((e) => e.event === 'error' && e.kind === 'bad_input');
+      if (badInput) {
+        // The trainer refused its data, arguments, output folder or a strategy this machine cannot run:
+        // every retry would meet the same.
         const said = events.filter((e) => e.event === 'error').pop()?.message;
         throw ApplicationFailure.create({
           type: ErrorType.TrainerBadInput,
@@ -102,8 +99,9 @@ export function createLocalFineTuneActivities(deps: { python: () => Promise<stri
           const tmp = `${input.baseDir}.tmp-${process.pid}`;
           await fs.rm(tmp, { recursive: true, force: true });
           const { hidden, layers, heads, seed } = student.init;
+          const python = await deps.python();
           await runTrainer(
-            ['init-model', '--out', tmp, '--corpus', input.datasetPath, '--hidden', String(hidden), '--layers', String(layers), '--heads', String(heads), '--seed', String(seed)],
+            { command: python, args: ['-m', 'fireact_trainer', 'init-model', '--out', tmp, '--corpus', input.datasetPath, '--hidden', String(hidden), '--layers', String(layers), '--heads', String(heads), '--seed', String(seed)] },
             `init-model ${student.name}`,
           );
           await fs.rm(input.baseDir, { recursive: true, force: true });
@@ -112,18 +110,10 @@ export function createLocalFineTuneActivities(deps: { python: () => Promise<stri
       }
       const resultFile = path.join(input.outDir, 'result.json');
       if (!(await exists(resultFile))) {
-        const args = ['train', '--model', baseModel, '--data', input.datasetPath, '--out', input.outDir];
-        if (student.mode === 'full') args.push('--full');
-        else args.push('--lora', `${student.lora.r},${student.lora.alpha},${student.lora.dropout}`);
-        args.push('--epochs', String(student.epochs), '--lr', String(student.learningRate), '--batch-size', String(student.batchSize));
-        args.push('--grad-accum', String(student.gradAccum), '--max-len', String(student.maxLen), '--loss-on', student.lossOn);
-        args.push('--save-every', String(student.saveEvery), '--bf16', student.bf16);
-        if (student.maxSteps) args.push('--max-steps', String(student.maxSteps));
-        if (student.packing) args.push('--packing');
-        if (student.gradientCheckpointing) args.push('--gradient-checkpointing');
         const python = await deps.python();
-        const launcher = student.gpus > 1 ? [path.join(path.dirname(python), 'torchrun'), `--nproc_per_node=${student.gpus}`] : [];
-        await runTrainer(args, `train ${student.name} on ${input.datasetName}`, launcher);
+        const extraLaunchArgs = env.FIREACT_ACCELERATE_ARGS?.split(/\s+/).filter(Boolean);
+        const command = trainCommand(student, { python, baseModel, datasetPath: input.datasetPath, outDir: input.outDir, extraLaunchArgs });
+        await runTrainer(command, `train ${student.name} on ${input.datasetName}`);
       }
       const result = JSON.parse(await fs.readFile(resultFile, 'utf8')) as {
         step: number;

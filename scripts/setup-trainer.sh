@@ -70,7 +70,7 @@ log "installing trainer/requirements.txt (torch and its CUDA wheels: a few GB, o
   || { log "pip could not install trainer/requirements.txt (is PyPI reachable?)"; exit 3; }
 
 # The install counts as complete only once the trainer imports in it.
-PYTHONPATH="$repo/trainer" HF_HUB_OFFLINE=1 "$py" -c 'import fireact_trainer.cli, torch, transformers, peft' >&2 \
+PYTHONPATH="$repo/trainer" HF_HUB_OFFLINE=1 "$py" -c 'import fireact_trainer.cli, torch, transformers, peft, trl, accelerate' >&2 \
   || { log "the install finished but the trainer does not import"; exit 1; }
 
 printf '%s' "$req_hash" > "$stamp.tmp"

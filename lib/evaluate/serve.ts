@@ -1,25 +1,86 @@
-// Serving a local model behind an OpenAI-compatible endpoint for the length of an evaluation:
-// vLLM when the trainer's environment has it, else our `trainer serve` (Transformers + the adapter).
+// Serving a local model behind an OpenAI-compatible endpoint for the length of an evaluation: vLLM
+// when the trainer's environment has it and a GPU (LoRA adapters served without merging, continuous
+// batching for many episodes in flight), else our `trainer serve` (Transformers + the adapter, on CPU).
 import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
 import { promisify } from 'node:util';
-import { startTrainer, trainerEnv, type TrainerRun } from '../finetune/local/trainer-process';
+import { startProcess, startTrainer, trainerEnv, type TrainerRun } from '../finetune/local/trainer-process';
 
 export interface ServedModel {
   baseUrl: string;
   /** The model name to send in requests. */
   model: string;
+  /** Which server answers: vLLM or the trainer's own. */
+  server: ServerKind;
   stop(): Promise<void>;
+}
+
+export type ServerKind = 'vllm' | 'trainer';
+export interface ServeSpec {
+  modelDir: string;
+  adapterDir: string | null;
+  maxNewTokens: number;
 }
 
 const exec = promisify(execFile);
 
-async function hasVllm(python: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+/** What the trainer's environment offers: vLLM installed, a CUDA device. */
+export async function probeServing(python: string, env: NodeJS.ProcessEnv): Promise<{ vllm: boolean; cuda: boolean }> {
+  const code = 'import importlib.util, json, torch; print(json.dumps({"vllm": importlib.util.find_spec("vllm") is not None, "cuda": torch.cuda.is_available()}))';
   try {
-    await exec(python, ['-c', 'import vllm'], { env: trainerEnv(env), timeout: 60_000 });
-    return true;
+    const { stdout } = await exec(python, ['-c', code], { env: trainerEnv(env), timeout: 120_000 });
+    return JSON.parse(stdout.trim().split('\n').pop()!) as { vllm: boolean; cuda: boolean };
   } catch {
-    return false;
+    return { vllm: false, cuda: false };
   }
+}
+
+/**
+ * vLLM when it is installed and there is a GPU; `FIREACT_SERVER=vllm|trainer` on the worker forces one
+ * (vllm without the package is refused rather than quietly served another way).
+ */
+export function chooseServer(probe: { vllm: boolean; cuda: boolean }, forced?: string): ServerKind {
+  if (forced === 'trainer') return 'trainer';
+  if (forced === 'vllm') {
+    if (!probe.vllm) throw new Error("FIREACT_SERVER=vllm, but vLLM is not installed in the trainer's environment (pip install -r trainer/requirements-gpu.txt)");
+    return 'vllm';
+  }
+  if (forced) throw new Error(`FIREACT_SERVER must be "vllm" or "trainer", not "${forced}"`);
+  return probe.vllm && probe.cuda ? 'vllm' : 'trainer';
+}
+
+/** vLLM's LoRA slots come in fixed ranks; the smallest one that holds the adapter's r. */
+export function vllmLoraRank(r: number): number {
+  for (const rank of [8, 16, 32, 64, 128, 256, 320, 512]) if (r <= rank) return rank;
+  throw new Error(`LoRA rank ${r} is larger than vLLM serves (512)`);
+}
+
+/** The vLLM OpenAI server command: the base model as "base", the adapter (unmerged) as "student". */
+export function vllmCommand(python: string, spec: ServeSpec, port: number, loraRank: number | null, maxConcurrency: number): { command: string; args: string[] } {
+  const args = ['-m', 'vllm.entrypoints.openai.api_server', '--model', spec.modelDir, '--served-model-name', 'base'];
+  args.push('--host', '127.0.0.1', '--port', String(port), '--max-num-seqs', String(maxConcurrency));
+  if (spec.adapterDir) {
+    args.push('--enable-lora', '--lora-modules', `student=${spec.adapterDir}`, '--max-loras', '1', '--max-lora-rank', String(loraRank ?? 16));
+  }
+  return { command: python, args };
+}
+
+async function adapterRank(adapterDir: string): Promise<number> {
+  const cfg = JSON.parse(await fs.readFile(path.join(adapterDir, 'adapter_config.json'), 'utf8')) as { r?: number };
+  return cfg.r ?? 8;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
 }
 
 async function waitForHealth(url: string, run: TrainerRun, timeoutMs: number): Promise<void> {
@@ -39,17 +100,24 @@ async function waitForHealth(url: string, run: TrainerRun, timeoutMs: number): P
 
 export async function serveLocalModel(
   python: string,
-  spec: { modelDir: string; adapterDir: string | null; maxNewTokens: number },
+  spec: ServeSpec,
   env: NodeJS.ProcessEnv = process.env,
-  timeoutMs = 300_000,
+  opts: { timeoutMs?: number; maxConcurrency?: number } = {},
 ): Promise<ServedModel> {
-  if (await hasVllm(python, env)) {
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const args = ['--model', spec.modelDir, '--port', String(port), '--host', '127.0.0.1', '--served-model-name', 'base'];
-    if (spec.adapterDir) args.push('--enable-lora', '--lora-modules', `student=${spec.adapterDir}`);
-    const run = startTrainer(python, [], () => undefined, env, [python, '-m', 'vllm.entrypoints.openai.api_server', ...args]);
-    await waitForHealth(`http://127.0.0.1:${port}/health`, run, timeoutMs);
-    return { baseUrl: `http://127.0.0.1:${port}/v1`, model: spec.adapterDir ? 'student' : 'base', stop: () => run.stop(10_000) };
+  const timeoutMs = opts.timeoutMs ?? 300_000;
+  const server = chooseServer(await probeServing(python, env), env.FIREACT_SERVER);
+  if (server === 'vllm') {
+    const port = await freePort();
+    const rank = spec.adapterDir ? vllmLoraRank(await adapterRank(spec.adapterDir)) : null;
+    const cmd = vllmCommand(python, spec, port, rank, opts.maxConcurrency ?? 256);
+    const run = startProcess(cmd.command, cmd.args, () => undefined, env);
+    try {
+      await waitForHealth(`http://127.0.0.1:${port}/health`, run, timeoutMs);
+    } catch (err) {
+      await run.stop(2_000);
+      throw err;
+    }
+    return { baseUrl: `http://127.0.0.1:${port}/v1`, model: spec.adapterDir ? 'student' : 'base', server, stop: () => run.stop(10_000) };
   }
   let port: number | undefined;
   let listening!: () => void;
@@ -79,5 +147,5 @@ export async function serveLocalModel(
   }
   exited.catch(() => undefined);
   await waitForHealth(`http://127.0.0.1:${port}/health`, run, timeoutMs);
-  return { baseUrl: `http://127.0.0.1:${port}/v1`, model: 'student', stop: () => run.stop(5_000) };
+  return { baseUrl: `http://127.0.0.1:${port}/v1`, model: 'student', server, stop: () => run.stop(5_000) };
 }

@@ -224,7 +224,7 @@ describe('python trainer', () => {
     assert.equal(typeof done.train_loss, 'number');
 
     assert.deepEqual(await completeCheckpoints(out), [2, 4]);
-    for (const f of ['adapter_config.json', 'adapter_model.safetensors', 'optimizer.pt', 'scheduler.pt', 'rng_state.pt', 'trainer_state.json']) {
+    for (const f of ['adapter_config.json', 'adapter_model.safetensors', 'optimizer.pt', 'scheduler.pt', 'rng_state.pth', 'trainer_state.json', 'fireact_run.json']) {
       await fs.access(path.join(out, 'checkpoint-4', f));
     }
     for (const f of ['adapter_config.json', 'adapter_model.safetensors', 'tokenizer.json']) await fs.access(path.join(out, 'final', f));

@@ -1,9 +1,10 @@
-"""Checkpoint directories that are either whole or absent.
+"""Checkpoint directories that count only when whole.
 
-A checkpoint is written into a hidden temporary directory, every file fsynced, a COMPLETE marker
-written last, and only then renamed to `checkpoint-<step>` (rename is atomic within a filesystem).
-A directory without the marker, or a leftover temporary one, is the trace of a crash: it is removed
-on start and never resumed from. Old checkpoints are renamed away before they are deleted, so a
+The Trainer writes `checkpoint-<step>/` in place; once every rank has written its part, every file is
+fsynced and a COMPLETE marker written last (`mark_complete`). Directories we write ourselves (final/,
+merged/) are written into a hidden temporary directory and renamed into place. A checkpoint without
+the marker, or a leftover temporary directory, is the trace of a crash: it is removed on start and
+never resumed from. Old checkpoints are renamed away before they are deleted, so a
 crash mid-delete cannot leave a marked but gutted checkpoint.
 """
 from __future__ import annotations
@@ -53,11 +54,25 @@ def write_dir_atomically(target: Path, write: Callable[[Path], None], marker: bo
     write(tmp)
     if marker:
         (tmp / COMPLETE).write_text(json.dumps({"written_at": time.time()}) + "\n")
+    return publish_dir(tmp, target)
+
+
+def mark_complete(path: Path) -> None:
+    """Flushes a checkpoint written in place (by the Trainer), then writes its COMPLETE marker last."""
+    fsync_tree(path)
+    marker = path / COMPLETE
+    marker.write_text(json.dumps({"written_at": time.time()}) + "\n")
+    _fsync_path(marker)
+    _fsync_path(path)
+
+
+def publish_dir(tmp: Path, target: Path) -> Path:
+    """Makes a fully written tmp directory appear as target in one rename (replacing target)."""
     fsync_tree(tmp)
     if target.exists():
         _remove(target)
     os.rename(tmp, target)
-    _fsync_path(parent)
+    _fsync_path(target.parent)
     return target
 
 

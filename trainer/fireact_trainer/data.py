@@ -1,4 +1,4 @@
-"""Chat JSONL to training sequences: rendering with the tokenizer's chat template, label masks, packing.
+"""Chat JSONL to training sequences: rendering with the tokenizer's chat template and label masks.
 
 Masks come from the template itself: an assistant turn k covers the characters between the rendering
 of messages[:k] with the generation prompt (so the "assistant" header is context, not target) and the
@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-import torch
-
 IGNORE = -100
 
 
@@ -24,12 +22,10 @@ class DataError(ValueError):
 
 @dataclass
 class Row:
-    """One training row: token ids, labels (IGNORE where no loss) and, when packed, position ids."""
+    """One training example: token ids and labels (IGNORE where no loss)."""
 
     input_ids: list[int]
     labels: list[int]
-    position_ids: list[int] | None = None
-    n_examples: int = 1
 
 
 @dataclass
@@ -129,55 +125,3 @@ def encode_all(tokenizer: Any, conversations: Sequence[Sequence[dict[str, Any]]]
     if not out:
         raise DataError("no example has a target token left (all masked or truncated away)")
     return out, stats
-
-
-def pack(sequences: Sequence[Row], max_len: int) -> list[Row]:
-    """Packs whole examples, in order, into rows of at most max_len tokens.
-
-    Position ids restart at 0 for each example, which makes the model attend only within an example
-    (transformers builds a block-diagonal causal mask from them), and the first label of each example
-    is IGNORE so no token is ever trained to predict across a boundary.
-    """
-    rows: list[Row] = []
-    ids: list[int] = []
-    labels: list[int] = []
-    pos: list[int] = []
-    count = 0
-    for seq in sequences:
-        n = len(seq.input_ids)
-        if n > max_len:
-            raise ValueError("sequence longer than max_len; truncate before packing")
-        if ids and len(ids) + n > max_len:
-            rows.append(Row(ids, labels, pos, count))
-            ids, labels, pos, count = [], [], [], 0
-        ids += seq.input_ids
-        labels += [IGNORE] + seq.labels[1:]
-        pos += list(range(n))
-        count += 1
-    if ids:
-        rows.append(Row(ids, labels, pos, count))
-    return rows
-
-
-def collate(rows: Sequence[Row], pad_id: int) -> dict[str, torch.Tensor]:
-    """Right-pads rows into tensors. Unpacked rows get an attention mask; packed rows get position
-    ids, with the padding as one more block of its own (positions from 0), so it is never attended."""
-    width = max(len(r.input_ids) for r in rows)
-    packed = rows[0].position_ids is not None
-    input_ids, labels, extra = [], [], []
-    for r in rows:
-        pad = width - len(r.input_ids)
-        input_ids.append(r.input_ids + [pad_id] * pad)
-        labels.append(r.labels + [IGNORE] * pad)
-        if packed:
-            assert r.position_ids is not None
-            extra.append(r.position_ids + list(range(pad)))
-        else:
-            extra.append([1] * len(r.input_ids) + [0] * pad)
-    batch = {"input_ids": torch.tensor(input_ids), "labels": torch.tensor(labels)}
-    batch["position_ids" if packed else "attention_mask"] = torch.tensor(extra)
-    return batch
-
-
-def real_tokens(rows: Sequence[Row]) -> int:
-    return sum(len(r.input_ids) for r in rows)

@@ -1,82 +1,70 @@
+"""Packing as the trainer runs it: our labels, TRL's best-fit-decreasing packing and padding-free collator."""
 from __future__ import annotations
 
-import pytest
+import json
+from pathlib import Path
+
 import torch
 from transformers import AutoModelForCausalLM
+from trl import pack_dataset
+from trl.trainer.sft_trainer import DataCollatorForLanguageModeling
 
-from fireact_trainer.data import IGNORE, Row, collate, encode_all, pack
+from fireact_trainer.data import IGNORE
+from fireact_trainer.train import training_dataset
 
 from conftest import fireact_conversations
 
 
-def rows_for(tokenizer, n: int = 7, loss_on: str = "all") -> list[Row]:
-    rows, _ = encode_all(tokenizer, fireact_conversations(n), loss_on, max_len=10_000)
-    return rows
+def dataset_for(tmp_path: Path, tokenizer, n: int, loss_on: str):
+    data = tmp_path / "train.jsonl"
+    data.write_text("".join(json.dumps({"messages": m}) + "\n" for m in fireact_conversations(n)))
+    ds, examples = training_dataset(tokenizer, data, loss_on, max_len=10_000)
+    assert examples == n
+    return ds
 
 
-def test_packing_keeps_examples_whole_in_order_within_max_len(tokenizer) -> None:
-    rows = rows_for(tokenizer)
-    max_len = max(len(r.input_ids) for r in rows) * 2 + 7
-    packed = pack(rows, max_len)
-    assert 1 < len(packed) < len(rows)
-    assert all(len(p.input_ids) <= max_len for p in packed)
-    assert sum(p.n_examples for p in packed) == len(rows)
-    assert [t for p in packed for t in p.input_ids] == [t for r in rows for t in r.input_ids]
-
-
-def test_positions_restart_and_no_label_crosses_a_boundary(tokenizer) -> None:
-    rows = rows_for(tokenizer, loss_on="all")
-    packed = pack(rows, 10_000)[0]
-    assert packed.position_ids is not None and packed.n_examples == len(rows)
-    offset = 0
-    for r in rows:
-        n = len(r.input_ids)
-        assert packed.position_ids[offset : offset + n] == list(range(n))
-        # The first token of every example is never a target (it would be predicted from the previous one)...
-        assert packed.labels[offset] == IGNORE
-        # ...and every other label is the example's own.
-        assert packed.labels[offset + 1 : offset + n] == r.labels[1:]
-        offset += n
-    assert offset == len(packed.input_ids)
-
-
-def test_packing_keeps_assistant_only_masks(tokenizer) -> None:
-    rows = rows_for(tokenizer, loss_on="assistant")
-    packed = pack(rows, 10_000)[0]
-    assert sum(l != IGNORE for l in packed.labels) == sum(l != IGNORE for r in rows for l in r.labels[1:])
-
-
-def test_an_example_longer_than_max_len_is_refused(tokenizer) -> None:
-    rows = rows_for(tokenizer, 1)
-    with pytest.raises(ValueError):
-        pack(rows, len(rows[0].input_ids) - 1)
-
-
-def test_collate_pads_with_masked_labels(tokenizer) -> None:
-    rows = rows_for(tokenizer, 3)
-    batch = collate(rows, tokenizer.pad_token_id)
-    width = max(len(r.input_ids) for r in rows)
-    assert batch["input_ids"].shape == (3, width) and "position_ids" not in batch
-    for i, r in enumerate(rows):
-        n = len(r.input_ids)
-        assert batch["attention_mask"][i].tolist() == [1] * n + [0] * (width - n)
-        assert batch["labels"][i, n:].eq(IGNORE).all()
-        assert batch["input_ids"][i, n:].eq(tokenizer.pad_token_id).all()
-
-
-def test_a_packed_example_sees_only_itself(tiny_model, tokenizer) -> None:
-    """The logits of each example inside a packed, padded row equal its logits when run alone."""
-    model = AutoModelForCausalLM.from_pretrained(str(tiny_model)).eval()
-    rows = rows_for(tokenizer, 3)
-    packed = pack(rows, 10_000)
-    short = pack(rows[:1], 10_000)
-    batch = collate([packed[0], short[0]], tokenizer.pad_token_id)  # the second row is padded
-    with torch.no_grad():
-        logits = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False).logits
+def test_bfd_packing_keeps_every_example_whole_with_its_labels(tmp_path: Path, tokenizer) -> None:
+    ds = dataset_for(tmp_path, tokenizer, 7, "assistant")
+    lengths = [len(x) for x in ds["input_ids"]]
+    max_len = max(lengths) * 2 + 7
+    packed = pack_dataset(ds, max_len, "bfd")
+    assert 1 < len(packed) < len(ds)
+    assert all(len(row) <= max_len for row in packed["input_ids"])
+    # Each packed row is a run of whole examples (seq_lengths), each identical to one original example.
+    originals = sorted(zip(map(tuple, ds["input_ids"]), map(tuple, ds["labels"])))
+    pieces = []
+    for ids, labels, seq_lengths in zip(packed["input_ids"], packed["labels"], packed["seq_lengths"]):
         offset = 0
-        for r in rows:
-            alone = model(input_ids=torch.tensor([r.input_ids]), use_cache=False).logits[0]
-            n = len(r.input_ids)
-            torch.testing.assert_close(logits[0, offset : offset + n], alone, rtol=1e-4, atol=1e-4)
+        for n in seq_lengths:
+            pieces.append((tuple(ids[offset : offset + n]), tuple(labels[offset : offset + n])))
             offset += n
-        torch.testing.assert_close(logits[1, : len(rows[0].input_ids)], model(input_ids=torch.tensor([rows[0].input_ids]), use_cache=False).logits[0], rtol=1e-4, atol=1e-4)
+        assert offset == len(ids)
+    assert sorted(pieces) == originals
+
+
+def test_padding_free_batches_restart_positions_and_mask_each_first_label(tmp_path: Path, tokenizer) -> None:
+    ds = dataset_for(tmp_path, tokenizer, 5, "all")
+    packed = pack_dataset(ds, 10_000, "bfd")
+    batch = DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id, padding_free=True)([packed[0]])
+    assert "attention_mask" not in batch
+    pos, labels = batch["position_ids"][0].tolist(), batch["labels"][0].tolist()
+    starts = [i for i, p in enumerate(pos) if p == 0]
+    assert len(starts) == 5
+    for s in starts:
+        assert labels[s] == IGNORE  # never trained to predict an example's first token from the previous one
+
+
+def test_a_packed_example_sees_only_itself(tmp_path: Path, tiny_model, tokenizer) -> None:
+    """The logits of each example inside a padding-free packed row equal its logits when run alone."""
+    model = AutoModelForCausalLM.from_pretrained(str(tiny_model), attn_implementation="sdpa").eval()
+    ds = dataset_for(tmp_path, tokenizer, 3, "all")
+    packed = pack_dataset(ds, 10_000, "bfd")
+    batch = DataCollatorForLanguageModeling(pad_token_id=tokenizer.pad_token_id, padding_free=True)([packed[0]])
+    with torch.no_grad():
+        logits = model(input_ids=batch["input_ids"], position_ids=batch["position_ids"], use_cache=False).logits[0]
+        offset = 0
+        for n in packed[0]["seq_lengths"]:
+            ids = batch["input_ids"][0, offset : offset + n]
+            alone = model(input_ids=ids[None], use_cache=False).logits[0]
+            torch.testing.assert_close(logits[offset : offset + n], alone, rtol=1e-4, atol=1e-4)
+            offset += n

@@ -37,11 +37,14 @@ export function trainerEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.Process
   return { ...env, PYTHONPATH: path.join(REPO_ROOT, 'trainer'), HF_HUB_OFFLINE: env.HF_HUB_OFFLINE ?? '1', PYTHONUNBUFFERED: '1' };
 }
 
-export function startTrainer(python: string, args: string[], onEvent: (e: TrainerEvent) => void, env: NodeJS.ProcessEnv = process.env, launcher: string[] = []): TrainerRun {
-  const cmd = launcher.length ? launcher[0] : python;
-  const cmdArgs = launcher.length ? [...launcher.slice(1), '-m', 'fireact_trainer', ...args] : ['-m', 'fireact_trainer', ...args];
-  // detached: the trainer leads its own process group, so a stop reaches torchrun's workers too.
-  const child = spawn(cmd, cmdArgs, { env: trainerEnv(env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startTrainer(python: string, args: string[], onEvent: (e: TrainerEvent) => void, env: NodeJS.ProcessEnv = process.env): TrainerRun {
+  return startProcess(python, ['-m', 'fireact_trainer', ...args], onEvent, env);
+}
+
+/** Runs `command args` with the trainer's environment (the trainer, `accelerate launch`, vLLM), reading JSON event lines. */
+export function startProcess(command: string, args: string[], onEvent: (e: TrainerEvent) => void, env: NodeJS.ProcessEnv = process.env): TrainerRun {
+  // detached: the process leads its own process group, so a stop reaches a launcher's workers too.
+  const child = spawn(command, args, { env: trainerEnv(env), detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   const stderr: string[] = [];
   createInterface({ input: child.stdout! }).on('line', (line) => {
     if (!line.startsWith('{')) return;
