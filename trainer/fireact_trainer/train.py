@@ -94,6 +94,9 @@ def cannot_run(args: Any) -> str | None:
         return "--qlora needs a CUDA GPU (bitsandbytes 4-bit); this machine has none. Use LoRA (drop --qlora) or run on a GPU worker"
     if args.qlora and not installed("bitsandbytes"):
         return "--qlora needs bitsandbytes, which is not installed in the trainer's environment (pip install -r trainer/requirements-gpu.txt)"
+    if args.sharding == "fsdp" and not torch.cuda.is_available():
+        # accelerate applies FSDP on GPUs only; on CPU it would quietly replicate the model (DDP) instead.
+        return "--sharding fsdp needs CUDA GPUs (accelerate shards with FSDP on GPUs only); this machine has none. Use --sharding ddp here"
     if args.sharding == "zero3" and not installed("deepspeed"):
         return "--sharding zero3 needs DeepSpeed, which is not installed in the trainer's environment (pip install -r trainer/requirements-gpu.txt), or use --sharding fsdp"
     if args.sharding == "zero3" and not torch.cuda.is_available():
@@ -172,11 +175,13 @@ def peft_config(args: Any) -> Any:
 
 def sharding_kwargs(args: Any, model: Any) -> dict[str, Any]:
     if args.sharding == "fsdp":
+        # FSDP2 with resharding after forward is full_shard; one unit per transformer layer.
+        config: dict[str, Any] = {"version": 2, "reshard_after_forward": True, "auto_wrap_policy": "TRANSFORMER_BASED_WRAP",
+                                  "activation_checkpointing": args.gradient_checkpointing, "state_dict_type": "FULL_STATE_DICT"}
         layers = list(getattr(model, "_no_split_modules", None) or [])
-        config: dict[str, Any] = {"use_orig_params": not args.full, "activation_checkpointing": args.gradient_checkpointing}
         if layers:
             config["transformer_layer_cls_to_wrap"] = layers
-        return {"fsdp": "full_shard auto_wrap", "fsdp_config": config}
+        return {"fsdp": True, "fsdp_config": config}
     if args.sharding == "zero3":
         return {"deepspeed": {
             "zero_optimization": {"stage": 3, "overlap_comm": True, "contiguous_gradients": True, "stage3_gather_16bit_weights_on_model_save": True},
@@ -263,6 +268,15 @@ def _any_rank(flag: bool, device: Any) -> bool:
     return bool(t.item() > 0)
 
 
+def fsdp_units(model: Any) -> int:
+    """How many modules FSDP shards (one per transformer layer plus the root); 0 when not sharded."""
+    try:
+        from torch.distributed.fsdp import FSDPModule
+    except ImportError:
+        return 0
+    return sum(1 for m in model.modules() if isinstance(m, FSDPModule)) if model is not None else 0
+
+
 def make_callback(out: Path, is_main: bool, stop: StopRequest, progress: Progress, keep: int, meta: dict[str, Any]) -> Any:
     from transformers import TrainerCallback
 
@@ -285,8 +299,13 @@ def make_callback(out: Path, is_main: bool, stop: StopRequest, progress: Progres
             self.started = self.win_t0 = time.monotonic()
             self.last_logged = self.first_step = state.global_step
             self.win_tokens0 = state.num_input_tokens_seen
-            if is_main:
-                emit("start", step=state.global_step, total_steps=state.max_steps, **meta)
+            self.announced = False
+
+        def on_step_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+            # Announced before the first step rather than at train begin: only then is the model wrapped (FSDP).
+            if is_main and not self.announced:
+                emit("start", step=state.global_step, total_steps=state.max_steps, fsdp_units=fsdp_units(kw.get("model")), **meta)
+            self.announced = True
 
         def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             last = state.global_step >= state.max_steps
@@ -340,7 +359,7 @@ def run(args: Any) -> int:
     from accelerate import PartialState
 
     # Sets up the process group when launched by accelerate/torchrun (NCCL on GPUs, gloo on CPU).
-    dist = PartialState()
+    dist = PartialState(cpu=not torch.cuda.is_available())
     out = Path(args.out)
     result_path = out / "result.json"
     if result_path.is_file():

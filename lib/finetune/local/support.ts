@@ -45,6 +45,7 @@ export function trainCommand(
   if (st.gpus <= 1 && !extra.length) return { command: p.python, args: ['-m', 'fireact_trainer', ...args] };
   const accelerate = path.join(path.dirname(p.python), 'accelerate');
   // Port 0: the rendezvous picks a free port, so two runs on one machine never collide.
-  const launch = ['launch', '--num_processes', String(st.gpus), '--num_machines', '1', '--main_process_port', '0', ...extra];
+  // --multi_gpu is accelerate's torchrun launcher; without a GPU its processes train on CPU over gloo.
+  const launch = ['launch', '--multi_gpu', '--num_processes', String(st.gpus), '--num_machines', '1', '--main_process_port', '0', ...extra];
   return { command: accelerate, args: [...launch, '-m', 'fireact_trainer', ...args] };
 }
