@@ -33,7 +33,7 @@ const faults: Array<[string, () => Promise<ChaosRow>]> = [
   ['model-400', () => failFastRow('400')],
   ['model-401', () => failFastRow('401')],
   ['search-faults', () => runSearchFaultChaos(quick ? { episodes: 40, every: 4 } : { episodes: 200, every: 4 })],
-  ['trainer-kill', () => runTrainerKillChaos(quick ? { episodes: 20, kills: 1, maxSteps: 60 } : { episodes: 40, kills: 3, maxSteps: 200 })],
+  ['trainer-kill', () => runTrainerKillChaos(quick ? { episodes: 20, kills: 2, maxSteps: 60 } : { episodes: 40, kills: 5, maxSteps: 200 })],
   ['unwritable', () => runUnwritableChaos(quick ? { episodes: 60, blocks: 1, blockMs: 3000 } : { episodes: 300, blocks: 3, blockMs: 5000 })],
 ];
 

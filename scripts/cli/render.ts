@@ -57,7 +57,10 @@ export function trainingLine(d: unknown): string | undefined {
   if (tps !== undefined) parts.push(`${Math.round(tps).toLocaleString('en-US')} tokens/s`);
   const elapsed = num(e.elapsed);
   const from = num(e.resumedFrom) ?? 0;
-  if (elapsed !== undefined && step > 0 && step < total) parts.push(`ETA ${formatDuration(((total - step) * elapsed * 1000) / step)}`);
+  // The trainer's own ETA (from this attempt's pace) when it gives one; else the average over all attempts.
+  const eta = num(e.eta_seconds);
+  if (eta !== undefined && step < total) parts.push(`ETA ${formatDuration(eta * 1000)}`);
+  else if (elapsed !== undefined && step > 0 && step < total) parts.push(`ETA ${formatDuration(((total - step) * elapsed * 1000) / step)}`);
   if (e.resumedFrom !== undefined) parts.push(`resumed from checkpoint ${from}`);
   return parts.join(', ');
 }

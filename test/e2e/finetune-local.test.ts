@@ -6,8 +6,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, test } from '@jest/globals';
 import { MockActivityEnvironment } from '@temporalio/testing';
+import { ApplicationFailure } from '@temporalio/common';
 import { DefaultLogger } from '@temporalio/worker';
 import { StudentSchema } from '../../core/config';
+import { ErrorType } from '../../core/errors';
 import { createLocalFineTuneActivities } from '../../activities/finetune-local';
 import { createTrainerPythonResolver } from '../../lib/finetune/local/trainer-process';
 import { trainingLine } from '../../scripts/cli/render';
@@ -42,7 +44,7 @@ async function processesWith(needle: string): Promise<number[]> {
   return pids;
 }
 
-function input(name: string, maxSteps: number): LocalTrainInput {
+function input(name: string, maxSteps: number, over: Record<string, unknown> = {}): LocalTrainInput {
   const student = StudentSchema.parse({
     name,
     backend: 'local',
@@ -55,6 +57,7 @@ function input(name: string, maxSteps: number): LocalTrainInput {
     batchSize: 2,
     maxLen: 256,
     learningRate: 0.003,
+    ...over,
   });
   return { student, datasetName: 'd', datasetPath: data, baseDir: path.join(dir, `${name}-base`), outDir: path.join(dir, `${name}-out`) };
 }
@@ -66,7 +69,7 @@ function watched(onDetails: (d: { event?: string; step?: number }) => void): Moc
 }
 
 test('a trainer killed mid-training: the retry resumes from its checkpoint, steps continue', async () => {
-  const job = input('preempt', 200);
+  const job = input('preempt', 60);
   let killed = false;
   const first = watched((d) => {
     if (!killed && d.event === 'step' && (d.step ?? 0) >= 12) {
@@ -92,8 +95,8 @@ test('a trainer killed mid-training: the retry resumes from its checkpoint, step
   const result = (await second.run(activities.trainLocal, job)) as Awaited<ReturnType<typeof activities.trainLocal>>;
   assert.ok(resumedAt >= 10, `resumed at step ${resumedAt}`);
   assert.equal(firstStep, resumedAt + 1, 'the step counter continues after the checkpoint');
-  assert.match(shown, new RegExp(`^step ${firstStep}/200 \\(\\d+%\\), loss \\d+\\.\\d{4}, [\\d,]+ tokens/s, ETA .*, resumed from checkpoint ${resumedAt}$`));
-  assert.equal(result.steps, 200);
+  assert.match(shown, new RegExp(`^step ${firstStep}/60 \\(\\d+%\\), loss \\d+\\.\\d{4}, [\\d,]+ tokens/s, ETA .*, resumed from checkpoint ${resumedAt}$`));
+  assert.equal(result.steps, 60);
   assert.equal(result.tinyDemoModel, true);
   assert.equal(result.adapterDir, null);
 
@@ -116,4 +119,27 @@ test('cancelling the activity stops the trainer and leaves no process', async ()
   assert.deepEqual(await processesWith(job.outDir), [], 'no trainer process is left');
   // The trainer saved on SIGTERM, so a later run would resume rather than restart.
   assert.ok((await fs.readdir(job.outDir)).some((f) => f.startsWith('checkpoint-')));
+}, 300_000);
+
+test('gpus: 2 runs two processes through accelerate launch (gloo on CPU) to one result', async () => {
+  const job = input('two', 6, { gpus: 2, saveEvery: 3 });
+  const result = (await watched(() => undefined).run(activities.trainLocal, job)) as Awaited<ReturnType<typeof activities.trainLocal>>;
+  assert.equal(result.steps, 6);
+  const saved = JSON.parse(await fs.readFile(path.join(job.outDir, 'result.json'), 'utf8')) as { world_size: number };
+  assert.equal(saved.world_size, 2);
+  assert.deepEqual(await processesWith(job.outDir), [], 'no process is left');
+}, 300_000);
+
+test("QLoRA on a machine without a GPU: the trainer's refusal fails the activity at once, non-retryably", async () => {
+  const job = input('qlora', 6, { mode: 'qlora' });
+  const err = await watched(() => undefined)
+    .run(activities.trainLocal, job)
+    .then(
+      () => assert.fail('expected a refusal'),
+      (e: unknown) => e,
+    );
+  assert.ok(err instanceof ApplicationFailure, String(err));
+  assert.equal(err.type, ErrorType.TrainerBadInput);
+  assert.equal(err.nonRetryable, true);
+  assert.match(err.message, /^train qlora on d: --qlora needs a CUDA GPU \(bitsandbytes 4-bit\); this machine has none/);
 }, 300_000);

@@ -320,6 +320,7 @@ describe('python trainer', () => {
     assert.equal((await server.exited).code, 0);
   }, 120_000);
 
+  // Includes two-process runs through accelerate launch (gloo), so it takes minutes on a small machine.
   test("the trainer's own pytest suite passes", async () => {
     if (skipIfNoTrainer()) return;
     const p = new TrainerProc(python, ['-m', 'pytest', '-q', '-p', 'no:cacheprovider', '--basetemp', path.join(dir, 'pytest'), 'tests'], path.join(REPO_ROOT, 'trainer'));
