@@ -8,6 +8,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, test } from '@jest/globals';
 import OpenAI from 'openai';
+import { probeServing, serveLocalModel } from '../../activities/evaluate/serve';
 import { REPO_ROOT, tempDir } from '../../scripts/support/paths';
 
 const SETUP_CANNOT_INSTALL = 3; // setup-trainer.sh: no Python/venv, or PyPI unreachable
@@ -320,6 +321,26 @@ describe('python trainer', () => {
     assert.equal((await server.exited).code, 0);
   }, 120_000);
 
+  test('evaluation serving on this machine (no GPU, no vLLM) picks trainer serve for the adapter', async () => {
+    if (skipIfNoTrainer()) return;
+    assert.deepEqual(await probeServing(python, process.env), { vllm: false, cuda: false });
+    const adapterDir = path.join(dir, 'run-done', 'final');
+    const env = { ...process.env, FIREACT_SERVER: undefined };
+    const served = await serveLocalModel(python, { modelDir: baseModel, adapterDir, maxNewTokens: 16 }, env, { maxConcurrency: 4 });
+    try {
+      assert.equal(served.server, 'trainer');
+      assert.equal(served.model, 'student');
+      const client = new OpenAI({ baseURL: served.baseUrl, apiKey: 'local', maxRetries: 0, timeout: 60_000 });
+      const answers = await Promise.all(
+        [1, 2, 3, 4].map(() => client.chat.completions.create({ model: served.model, messages: [{ role: 'user', content: 'Capital of Peru?' }], max_tokens: 8, temperature: 0 })),
+      );
+      assert.equal(new Set(answers.map((a) => a.choices[0].message.content)).size, 1, 'greedy: the same answer to each');
+    } finally {
+      await served.stop();
+    }
+    await assert.rejects(serveLocalModel(python, { modelDir: baseModel, adapterDir, maxNewTokens: 16 }, { ...process.env, FIREACT_SERVER: 'vllm' }), /FIREACT_SERVER=vllm, but vLLM is not installed/);
+  }, 180_000);
+
   // Includes two-process runs through accelerate launch (gloo), so it takes minutes on a small machine.
   test("the trainer's own pytest suite passes", async () => {
     if (skipIfNoTrainer()) return;
@@ -329,5 +350,5 @@ describe('python trainer', () => {
     assert.equal(code, 0, p.stderrTail());
     assert.match(p.strayLines.join('\n'), /\d+ passed/);
     assert.doesNotMatch(p.strayLines.join('\n'), /failed|error/i);
-  }, 180_000);
+  }, 900_000);
 });
