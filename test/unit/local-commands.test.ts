@@ -1,13 +1,10 @@
 // The commands the local backend builds: the trainer (one process, or `accelerate launch` for several)
 // and the model server for evaluation (vLLM with the LoRA adapter unmerged, or `trainer serve`).
 import assert from 'node:assert/strict';
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { after, test } from 'node:test';
-import { StudentSchema } from '../core/config';
-import { chooseServer, probeServing, vllmCommand, vllmLoraRank } from '../activities/evaluate/serve';
-import { trainCommand, trainerCannotRun } from '../activities/finetune/local/support';
-import { tempDir } from './support/paths';
+import { test } from '@jest/globals';
+import { StudentSchema } from '../../core/config';
+import { chooseServer, vllmCommand, vllmLoraRank } from '../../activities/evaluate/serve';
+import { trainCommand, trainerCannotRun } from '../../activities/finetune/local/support';
 
 const student = (over: Record<string, unknown> = {}) => StudentSchema.parse({ name: 's', backend: 'local', baseModel: 'init', datasets: ['d'], ...over });
 const paths = { python: '/venv/bin/python', baseModel: '/m/base', datasetPath: '/d/train.jsonl', outDir: '/o/s-d' };
@@ -61,20 +58,4 @@ test('vLLM serves the base and the unmerged adapter, with a LoRA slot that holds
   assert.equal(vllmLoraRank(8), 8);
   assert.equal(vllmLoraRank(64), 64);
   assert.throws(() => vllmLoraRank(1024), /larger than vLLM serves/);
-});
-
-const dirs: string[] = [];
-after(async () => {
-  for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
-});
-
-test("the probe asks the trainer's python what it has", async () => {
-  const dir = await tempDir('probe');
-  dirs.push(dir);
-  // A stand-in python that answers the probe as a GPU machine with vLLM would.
-  const fake = path.join(dir, 'python');
-  await fs.writeFile(fake, '#!/bin/sh\necho \'{"vllm": true, "cuda": true}\'\n', { mode: 0o755 });
-  assert.deepEqual(await probeServing(fake, {}), { vllm: true, cuda: true });
-  // A python that cannot run the probe means neither.
-  assert.deepEqual(await probeServing(path.join(dir, 'missing'), {}), { vllm: false, cuda: false });
 });

@@ -5,15 +5,15 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { after, test } from 'node:test';
-import { REPO_ROOT, tempDir } from './support/paths';
+import { afterAll, test } from '@jest/globals';
+import { REPO_ROOT, tempDir } from '../../scripts/support/paths';
 
 let work = '';
-after(async () => {
+afterAll(async () => {
   if (work) await fs.rm(work, { recursive: true, force: true });
 });
 
-test('gpu-check --cpu-smoke runs every piece on CPU and reports each', { timeout: 1_200_000 }, async () => {
+test('gpu-check --cpu-smoke runs every piece on CPU and reports each', async () => {
   work = await tempDir('gpu-check');
   const child = spawn('bash', [path.join(REPO_ROOT, 'trainer', 'gpu-check.sh'), '--cpu-smoke', '--work', work], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
@@ -40,4 +40,4 @@ test('gpu-check --cpu-smoke runs every piece on CPU and reports each', { timeout
   assert.equal(report.runs['ours-full'].steps, 4);
   assert.deepEqual([report.kill_resume.ok, report.kill_resume.resumed_at], [true, 2]);
   assert.equal(report.serve.requests, 4);
-});
+}, 1_200_000);
