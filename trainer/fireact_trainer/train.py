@@ -291,6 +291,7 @@ def make_callback(out: Path, is_main: bool, stop: StopRequest, progress: Progres
             self.first_step = 0
             self.win_t0 = self.started
             self.win_tokens0 = 0
+            self.announced = False
 
         def _elapsed(self) -> float:
             return self.elapsed_before + (time.monotonic() - self.started)
@@ -299,7 +300,6 @@ def make_callback(out: Path, is_main: bool, stop: StopRequest, progress: Progres
             self.started = self.win_t0 = time.monotonic()
             self.last_logged = self.first_step = state.global_step
             self.win_tokens0 = state.num_input_tokens_seen
-            self.announced = False
 
         def on_step_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
             # Announced before the first step rather than at train begin: only then is the model wrapped (FSDP).
