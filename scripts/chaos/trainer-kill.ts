@@ -117,7 +117,9 @@ export async function runTrainerKillChaos(p: { episodes: number; kills: number; 
       await fs.writeFile(path.join(half, 'model.safetensors'), 'half-written');
       halfWritten.push(half);
       gpu = workers.start({ FIREACT_QUEUES: 'fireact-gpu' }, 'gpu');
-      await waitFor(async () => (await readEvents(events)).filter((e) => e.event === 'resumed').length >= k + 1, 'the trainer to resume', 180_000);
+      // The retry waits out the heartbeat timeout (30 s) and a backoff that doubles per attempt from 10 s.
+      const retryMs = Math.min(120_000 + 10_000 * 2 ** (k + 1), 420_000);
+      await waitFor(async () => (await readEvents(events)).filter((e) => e.event === 'resumed').length >= k + 1, 'the trainer to resume', retryMs);
     }
     const result = await handle.result();
     const recoverSeconds = (Date.now() - firstKill) / 1000;
