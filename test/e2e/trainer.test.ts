@@ -8,7 +8,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll, describe, test } from '@jest/globals';
 import OpenAI from 'openai';
-import { probeServing, serveLocalModel } from '../../activities/evaluate/serve';
+import { probeServing, serveLocalModel } from '../../lib/evaluate/serve';
 import { REPO_ROOT, tempDir } from '../../scripts/support/paths';
 
 const SETUP_CANNOT_INSTALL = 3; // setup-trainer.sh: no Python/venv, or PyPI unreachable

@@ -3,8 +3,8 @@
 import assert from 'node:assert/strict';
 import { test } from '@jest/globals';
 import { StudentSchema } from '../../core/config';
-import { chooseServer, vllmCommand, vllmLoraRank } from '../../activities/evaluate/serve';
-import { trainCommand, trainerCannotRun } from '../../activities/finetune/local/support';
+import { chooseServer, vllmCommand, vllmLoraRank } from '../../lib/evaluate/serve';
+import { trainCommand, trainerCannotRun } from '../../lib/finetune/local/support';
 
 const student = (over: Record<string, unknown> = {}) => StudentSchema.parse({ name: 's', backend: 'local', baseModel: 'init', datasets: ['d'], ...over });
 const paths = { python: '/venv/bin/python', baseModel: '/m/base', datasetPath: '/d/train.jsonl', outDir: '/o/s-d' };
