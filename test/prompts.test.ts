@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { METHOD_NAMES, TASK_NAMES } from '../core/config';
+import { fillTemplate } from '../activities/agent/exemplars';
 import { forcedFinishInstruction, malformedNudge, reflectionHeader, reflectionInstruction, systemPrompt } from '../activities/agent/prompts';
 
 interface Rendered {
@@ -43,5 +44,12 @@ void describe('prompts from data files', () => {
   void it('renders every method, task and example count byte for byte as before', () => {
     const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
     for (const [key, digest] of Object.entries(fixture.sha256)) assert.equal(sha(now.get(key) ?? ''), digest, key);
+  });
+});
+
+void describe('prompt templates', () => {
+  void it('fills named placeholders and refuses one without a value', () => {
+    assert.equal(fillTemplate('re-ask {attempt}: {form}', { attempt: 2, form: 'finish[x]' }), 're-ask 2: finish[x]');
+    assert.throws(() => fillTemplate('Reply with {form}.', { attempt: 1 }), /prompt template has no value for \{form\}: "Reply with \{form\}\."/);
   });
 });

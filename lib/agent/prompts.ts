@@ -4,7 +4,7 @@ import type { MethodName, TaskName } from '../../core/config';
 import type { Question, Turn } from '../../core/trajectory';
 import type { ChatMessage } from '../models/types';
 import type { Action } from './actions';
-import { REFLECTION_EXAMPLES, WORKED_EXAMPLES, type ExampleStep, type ReflectionExample, type TaskFamily, type WorkedExample } from './exemplars';
+import { fillTemplate, INSTRUCTIONS, REFLECTION_EXAMPLES, WORKED_EXAMPLES, type ExampleStep, type ReflectionExample, type TaskFamily, type WorkedExample } from './exemplars';
 
 export type { TaskFamily } from './exemplars';
 
@@ -30,42 +30,8 @@ export function taskFamily(task: TaskName): TaskFamily {
   }
 }
 
-const ANSWER_FORMAT: Record<TaskFamily, string> = {
-  multihop: 'The answer inside finish[...] is short: an entity, a date, a number, or yes/no — no explanation.',
-  yesno: 'The answer inside finish[...] is exactly yes or no.',
-  choice: 'The answer inside finish[...] is only the letter (A, B, C or D) of the right option.',
-};
-
-const ACTIONS_HELP =
-  'There are two actions:\n' +
-  '(1) search[query]: searches the web and returns a short snippet as the Observation.\n' +
-  '(2) finish[answer]: gives the final answer and ends the task.';
-
 function instructions(method: MethodName, family: TaskFamily): string {
-  const format = ANSWER_FORMAT[family];
-  switch (method) {
-    case 'io':
-      return `Answer the question. Reply with one line only, in the form:\nAction: finish[answer]\n${format}`;
-    case 'cot':
-      return (
-        'Answer the question by reasoning step by step. Reply with one Thought holding your reasoning, then the answer, in the form:\n' +
-        `Thought: your reasoning\nAction: finish[answer]\n${format}`
-      );
-    case 'react':
-      return (
-        'Solve the question with interleaved Thought, Action and Observation steps. A Thought reasons about the current situation; ' +
-        `an Action is one of the actions below, and you then receive its Observation.\n${ACTIONS_HELP}\n` +
-        `Each reply is one step: a Thought, then one Action, then stop.\n${format}`
-      );
-    case 'reflexion':
-      return (
-        'Solve the question with interleaved Thought, Action and Observation steps. A Thought reasons about the current situation; ' +
-        `an Action is one of the actions below, and you then receive its Observation.\n${ACTIONS_HELP}\n` +
-        'Each reply is one step: a Thought, then one Action, then stop. If an attempt fails (you are told the answer is incorrect, ' +
-        'or you run out of steps), reflect on what went wrong and how to do better, then continue with a new Thought and Action.\n' +
-        format
-      );
-  }
+  return fillTemplate(INSTRUCTIONS.method[method], { actions: INSTRUCTIONS.actions, answerFormat: INSTRUCTIONS.answerFormat[family] });
 }
 
 const actionText = (a: Action) => `Action: ${a.type}[${a.arg}]`;
@@ -126,23 +92,17 @@ export function promptMessages(method: MethodName, question: Question, turns: re
 
 /** Sent after a reply with no usable action (request only, never stored). */
 export function malformedNudge(method: MethodName, attempt: number): string {
-  const form =
-    method === 'io'
-      ? 'one line: Action: finish[answer]'
-      : method === 'cot'
-        ? 'a Thought, then Action: finish[answer]'
-        : 'a Thought, then exactly one Action: search[query] or finish[answer]';
   // The attempt number keeps each re-ask distinct, so a content-addressed cache cannot hand back the same bad reply.
-  return `Your last reply had no valid Action (re-ask ${attempt}). Reply with ${form}.`;
+  return fillTemplate(INSTRUCTIONS.malformed.template, { attempt, form: INSTRUCTIONS.malformed.form[method] });
 }
 
 /** Sent when the episode must end now: at the step cap, or after the re-asks ran out. */
 export function forcedFinishInstruction(): string {
-  return 'You must give your final answer now. Reply with a Thought, then Action: finish[answer], using your best guess.';
+  return INSTRUCTIONS.forcedFinish;
 }
 
 /** Sent before the first step of a new Reflexion trial. */
 export function reflectionInstruction(reason: 'steps' | 'incorrect', stepsSoFar: number): string {
-  const why = reason === 'incorrect' ? 'Your answer was incorrect.' : `You have not solved the task within ${stepsSoFar} steps.`;
-  return `${why} Reflect on what went wrong in your attempt and how to improve your strategy, then continue with a new Thought and Action.`;
+  const why = reason === 'incorrect' ? INSTRUCTIONS.reflection.incorrect : fillTemplate(INSTRUCTIONS.reflection.steps, { steps: stepsSoFar });
+  return fillTemplate(INSTRUCTIONS.reflection.template, { why });
 }
