@@ -1,6 +1,6 @@
 // Every type that crosses the workflow boundary: activity inputs and results, child workflow inputs
 // and results. Workflows import their data types from here (and `Activities` from ./index).
-import type { ArtifactRef } from '../core/artifacts';
+import type { ArtifactRef, DatasetFormat } from '../core/artifacts';
 import type { Amount, BudgetExhaustedDetails, BudgetPlan, Cap } from '../core/budget';
 import type { MethodName, StudentConfig, TaskName } from '../core/config';
 import type { EvalPlanTarget } from '../core/eval-plan';
@@ -102,7 +102,7 @@ export interface DatasetResult {
   records: number;
   byTask: Record<string, number>;
   byMethod: Record<string, number>;
-  files: Partial<Record<'openai' | 'alpaca', ArtifactRef>>;
+  files: Partial<Record<DatasetFormat, ArtifactRef>>;
 }
 
 // Evaluate (activity evaluateModel, child EvaluateModel).

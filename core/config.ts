@@ -1,5 +1,6 @@
 // The one experiment config schema. Workflows import it too, so it stays pure (zod only, no Node APIs).
 import { z } from 'zod';
+import { STUDENT_TRAINING_FORMAT, type DatasetFormat } from './artifacts';
 import { DEFAULT_BLOCKED_AFTER_SECONDS } from './blocked';
 import { BudgetSchema } from './budget';
 import { batchDiscount, PriceTableSchema, type PricedModel } from './prices';
@@ -8,7 +9,7 @@ export const TASK_NAMES = ['hotpotqa', 'strategyqa', 'bamboogle', 'mmlu'] as con
 export const METHOD_NAMES = ['io', 'cot', 'react', 'reflexion'] as const;
 export const MODEL_PROVIDERS = ['openai', 'replay'] as const;
 export const SEARCH_BACKENDS = ['replay', 'local', 'serpapi', 'wikipedia'] as const;
-export const DATASET_FORMATS = ['openai', 'alpaca'] as const;
+export const DATASET_FORMATS = ['openai', 'alpaca'] as const satisfies readonly DatasetFormat[];
 export const SAMPLE_ORDERS = ['seeded', 'fireact', 'file'] as const;
 export const FINETUNE_BACKENDS = ['local', 'openai'] as const;
 export const TOOL_NOISE = ['none', 'empty', 'random'] as const;
@@ -25,6 +26,27 @@ const name = z
   .max(64)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'use letters, digits, ".", "_" and "-" only');
 
+/** Names the worker's environment variable that holds a key; the key itself never enters config or history. */
+const envVarName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/);
+
+/** The search backend serpapi reads its key from this variable when the config names none. */
+export const DEFAULT_SERPAPI_KEY_ENV = 'SERPAPI_API_KEY';
+
+/** The answer checks used for a task the config's `scoring` does not name. */
+export const DEFAULT_SCORING_RULE: ScoringRule = 'lenient';
+
+/**
+ * The one apiKeyEnv rule for an OpenAI-compatible endpoint: the key is read from `apiKeyEnv`; without it
+ * the endpoint must be a keyless one at `baseUrl` (vLLM, Ollama, llama.cpp). Undefined: neither, a config error.
+ */
+export function endpointKey(endpoint: { apiKeyEnv?: string; baseUrl?: string }): { env: string } | 'keyless' | undefined {
+  if (endpoint.apiKeyEnv) return { env: endpoint.apiKeyEnv };
+  return endpoint.baseUrl ? 'keyless' : undefined;
+}
+
+/** Where the FireAct data is, against the directory the CLI runs in (or the config file's folder). */
+export const DEFAULT_DATA_DIR = '../shared/fireact';
+
 /** Requests a model may have in flight unless its config says otherwise. */
 export const DEFAULT_MAX_CONCURRENCY = 512;
 
@@ -40,8 +62,8 @@ export const ModelSchema = z
     /** Model name sent to the endpoint (e.g. gpt-4), or a label for replay. */
     model: z.string().min(1),
     baseUrl: httpUrl.optional(),
-    /** Name of the worker environment variable holding the key; the key itself never enters config or history. */
-    apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+    /** See endpointKey. */
+    apiKeyEnv: envVarName.optional(),
     /**
      * Ceiling of requests in flight. The limiter starts here and adapts below it (halves on a 429 or
      * replies far slower than usual, grows back per reply), so latency, not the client, is the limit.
@@ -58,7 +80,7 @@ export const ModelSchema = z
   })
   .strict()
   .superRefine((m, ctx) => {
-    if (m.provider === 'openai' && !m.baseUrl && !m.apiKeyEnv) {
+    if (m.provider === 'openai' && !endpointKey(m)) {
       ctx.addIssue({ code: 'custom', path: ['apiKeyEnv'], message: 'provider "openai" needs apiKeyEnv (or a baseUrl of a keyless endpoint)' });
     }
   });
@@ -95,7 +117,8 @@ export const SearchSchema = z
     /** local: a JSONL corpus of {title?, text}; default is the snippets recorded in the FireAct files. */
     corpus: z.string().optional(),
     baseUrl: httpUrl.optional(),
-    apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+    /** serpapi: DEFAULT_SERPAPI_KEY_ENV when left out (see searchKeyEnv). */
+    apiKeyEnv: envVarName.optional(),
     maxConcurrency: z.number().int().positive().default(8),
     requestsPerMinute: z.number().int().positive().optional(),
     timeoutMs: z.number().int().positive().default(20_000),
@@ -122,7 +145,7 @@ export const GenerateTaskSchema = z
     task: z.enum(TASK_NAMES),
     split: z.string().min(1),
     methods: z.array(z.enum(METHOD_NAMES)).min(1),
-    sample: SampleSchema.default({ order: 'seeded' }),
+    sample: SampleSchema.prefault({}),
   })
   .strict();
 
@@ -154,7 +177,7 @@ export const StudentSchema = z
         seed: z.number().int().default(0),
       })
       .strict()
-      .default({ hidden: 64, layers: 2, heads: 4, seed: 0 }),
+      .prefault({}),
     /** Dataset mixes to train on: one fine-tuned model per mix. */
     datasets: z.array(name).min(1),
     /** The method the student answers with when evaluated (the format it was trained on). */
@@ -168,7 +191,7 @@ export const StudentSchema = z
     lora: z
       .object({ r: z.number().int().positive().default(8), alpha: z.number().positive().default(16), dropout: z.number().min(0).max(1).default(0.05) })
       .strict()
-      .default({ r: 8, alpha: 16, dropout: 0.05 }),
+      .prefault({}),
     epochs: z.number().int().positive().default(1),
     maxSteps: z.number().int().positive().optional(),
     learningRate: z.number().positive().default(2e-4),
@@ -184,7 +207,7 @@ export const StudentSchema = z
     /** Memory of each of those GPUs in GB (GiB, as cards are sold); plan and validate refuse a run that cannot fit. */
     gpuMemoryGB: z.number().positive().optional(),
     // openai backend
-    apiKeyEnv: z.string().regex(/^[A-Z_][A-Z0-9_]*$/).optional(),
+    apiKeyEnv: envVarName.optional(),
     baseUrl: httpUrl.optional(),
     nEpochs: z.number().int().positive().optional(),
     learningRateMultiplier: z.number().positive().optional(),
@@ -192,7 +215,7 @@ export const StudentSchema = z
   })
   .strict()
   .superRefine((s, ctx) => {
-    if (s.backend === 'openai' && !s.apiKeyEnv && !s.baseUrl) {
+    if (s.backend === 'openai' && !endpointKey(s)) {
       ctx.addIssue({ code: 'custom', path: ['apiKeyEnv'], message: 'backend "openai" needs apiKeyEnv (or a baseUrl of a keyless endpoint)' });
     }
     if (s.backend === 'openai' && s.baseModel === 'init') {
@@ -209,7 +232,7 @@ export const EvaluateSchema = z
           .object({
             task: z.enum(TASK_NAMES),
             split: z.string().min(1),
-            sample: SampleSchema.default({ order: 'seeded' }),
+            sample: SampleSchema.prefault({}),
           })
           .strict(),
       )
@@ -239,11 +262,11 @@ export const ExperimentConfigSchema = z
     name,
     description: z.string().optional(),
     seed: z.number().int().default(233),
-    dataDir: z.string().default('../shared/fireact'),
+    dataDir: z.string().default(DEFAULT_DATA_DIR),
     artifactDir: z.string().default('.fireact/artifacts'),
     cacheDir: z.string().default('.fireact/cache'),
     models: z.record(name, ModelSchema).refine((m) => Object.keys(m).length > 0, 'define at least one model'),
-    search: SearchSchema.default({ backend: 'replay', fallback: 'local', maxConcurrency: 8, timeoutMs: 20_000 }),
+    search: SearchSchema.prefault({ backend: 'replay' }),
     generate: z
       .object({
         teacher: name,
@@ -255,7 +278,7 @@ export const ExperimentConfigSchema = z
             stepsPerTrial: z.number().int().positive().max(50).default(5),
           })
           .strict()
-          .default({ maxTrials: 2, stepsPerTrial: 5 }),
+          .prefault({}),
         /** Re-asks after output with no parsable action, before a forced finish. */
         maxMalformedRetries: z.number().int().min(0).max(10).default(2),
         shardSize: z.number().int().positive().max(10_000).default(50),
@@ -284,7 +307,7 @@ export const ExperimentConfigSchema = z
         excludeEvalQuestions: z.boolean().default(true),
       })
       .strict()
-      .default({ requireSuccess: true, maxTurns: 24, maxChars: 16_000, nearDuplicateThreshold: 0.9, excludeEvalQuestions: true }),
+      .prefault({}),
     datasets: z.array(DatasetMixSchema).min(1),
     /** USD per 1M tokens, overriding the built-in list prices (which change). */
     prices: PriceTableSchema.optional(),
@@ -298,7 +321,7 @@ export const ExperimentConfigSchema = z
     students: z.array(StudentSchema).default([]),
     evaluate: EvaluateSchema.optional(),
     /** How answers are scored, in generation (success) and evaluation: one rule for every task, or per task. */
-    scoring: ScoringSchema.default('lenient'),
+    scoring: ScoringSchema.default(DEFAULT_SCORING_RULE),
   })
   .strict()
   .superRefine((c, ctx) => {
@@ -309,6 +332,15 @@ export const ExperimentConfigSchema = z
       studentNames.add(s.name);
       s.datasets.forEach((d, j) => {
         if (!mixes.has(d)) ctx.addIssue({ code: 'custom', path: ['students', i, 'datasets', j], message: `unknown dataset "${d}"; defined datasets: ${[...mixes].join(', ')}` });
+        const mixIndex = c.datasets.findIndex((m) => m.name === d);
+        const formats = c.datasets[mixIndex]?.formats;
+        if (formats && !formats.includes(STUDENT_TRAINING_FORMAT)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['students', i, 'datasets', j],
+            message: `student "${s.name}" (backend ${s.backend}) trains on the "${STUDENT_TRAINING_FORMAT}" format, but dataset "${d}" is written only as ${formats.map((f) => `"${f}"`).join(', ')}; add "${STUDENT_TRAINING_FORMAT}" to datasets.${mixIndex}.formats`,
+          });
+        }
       });
     });
     c.evaluate?.baselines.forEach((b, i) => {
@@ -403,10 +435,10 @@ export type GenerateTask = z.output<typeof GenerateTaskSchema>;
 export type StudentConfig = z.output<typeof StudentSchema>;
 export type EvaluateConfig = z.output<typeof EvaluateSchema>;
 
-/** The rule that scores `task` under a config's `scoring` (a task it does not name: lenient). */
+/** The rule that scores `task` under a config's `scoring` (a task it does not name: DEFAULT_SCORING_RULE). */
 export function scoringRuleFor(config: { scoring?: z.output<typeof ScoringSchema> }, task: TaskName): ScoringRule {
-  const s = config.scoring ?? 'lenient';
-  return typeof s === 'string' ? s : (s[task] ?? 'lenient');
+  const s = config.scoring ?? DEFAULT_SCORING_RULE;
+  return typeof s === 'string' ? s : (s[task] ?? DEFAULT_SCORING_RULE);
 }
 
 /**
@@ -482,4 +514,9 @@ export function generationPriced(config: Pick<ExperimentConfig, 'models' | 'gene
 /** A batch-mode config's batch settings, defaults filled in. */
 export function batchSettings(config: Pick<ExperimentConfig, 'generate'>): BatchConfig {
   return config.generate.batch ?? DEFAULT_BATCH;
+}
+
+/** The variable a serpapi search backend reads its key from. */
+export function searchKeyEnv(search: Pick<SearchConfig, 'apiKeyEnv'>): string {
+  return search.apiKeyEnv ?? DEFAULT_SERPAPI_KEY_ENV;
 }

@@ -7,6 +7,8 @@ import type { Activities } from '../activities';
 import type { BatchShardResult, CurateResult, EvalRow, EvalTarget, ExperimentInput, ExperimentResult, FineTuneOutcome, PrepareResult, ReportInput, ShardResult } from '../activities/contracts';
 import { profiles } from '../core/activity-profiles';
 import { fits, ZERO } from '../core/budget';
+import { STUDENT_TRAINING_FORMAT } from '../core/artifacts';
+import { ErrorType } from '../core/errors';
 import { evalRunName, evalRuns, evalTargets } from '../core/eval-plan';
 import { experimentDir, shardWorkflowId } from '../core/ids';
 import type { BatchTotals } from '../core/progress';
@@ -136,8 +138,18 @@ export async function FireActExperiment(input: ExperimentInput): Promise<Experim
   let students: FineTuneOutcome[] = [];
   const jobs = prep.students.flatMap((student) =>
     student.datasets.map((d) => {
-      const ds = datasets.find((x) => x.name === d)!;
-      return { student, dataset: { name: ds.name, path: ds.files.openai!.path, sha256: ds.files.openai!.sha256, records: ds.records } };
+      // The schema refuses a student whose mix lacks this format; a config prepared before that rule fails
+      // here with the reason, as a non-retryable failure (a TypeError would retry the workflow task forever).
+      const ds = datasets.find((x) => x.name === d);
+      const file = ds?.files[STUDENT_TRAINING_FORMAT];
+      if (!ds || !file) {
+        throw ApplicationFailure.create({
+          type: ErrorType.InvalidConfig,
+          nonRetryable: true,
+          message: `student "${student.name}" trains on dataset "${d}" in the "${STUDENT_TRAINING_FORMAT}" format, but ${ds ? `that dataset was written only as ${Object.keys(ds.files).join(', ') || 'nothing'}` : 'no such dataset was built'}`,
+        });
+      }
+      return { student, dataset: { name: ds.name, path: file.path, sha256: file.sha256, records: ds.records } };
     }),
   );
   if (jobs.length) {

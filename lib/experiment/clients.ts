@@ -1,7 +1,7 @@
 // Builds (and memoises per process) the clients an experiment's activities use: models, search,
 // cache, artifact store. Tests pass their own provider; secrets come from the worker's environment only.
 import path from 'node:path';
-import type { ExperimentConfig } from '../../core/config';
+import { searchKeyEnv, type ExperimentConfig } from '../../core/config';
 import { ErrorType, typedFailure } from '../../core/errors';
 import { createArtifactStore, type ArtifactStore } from '../artifacts/store';
 import { withSearchCache } from '../cache/cached-search';
@@ -83,7 +83,7 @@ export function createClientProvider(env: NodeJS.ProcessEnv = process.env): Clie
           case 'local':
             return local();
           case 'serpapi': {
-            const keyEnv = sc.apiKeyEnv ?? 'SERPAPI_API_KEY';
+            const keyEnv = searchKeyEnv(sc);
             const apiKey = env[keyEnv];
             if (!apiKey) {
               throw typedFailure({ type: ErrorType.MissingSecret, message: `search backend serpapi needs the environment variable ${keyEnv} on the worker`, nonRetryable: true });

@@ -3,7 +3,7 @@
 // activity attempt, honouring the server's Retry-After, then a typed ApplicationFailure so that
 // Temporal's retry policy takes over. Every answer goes through the content-addressed cache.
 import OpenAI, { APIError, APIUserAbortError, OpenAIError } from 'openai';
-import type { ModelConfig } from '../../core/config';
+import { endpointKey, type ModelConfig } from '../../core/config';
 import { ErrorType, typedFailure, isTypedFailure, type TypedFailure } from '../../core/errors';
 import type { ContentCache } from '../cache/content-cache';
 import { limiterForModel, parseRateLimitHeaders, systemClock, type Clock, type Limiter } from './limiter';
@@ -16,20 +16,21 @@ export const PLACEHOLDER_API_KEY = 'no-key';
 
 /** The key from the worker's environment; it never enters config, history or messages. */
 export function resolveApiKey(config: Pick<ModelConfig, 'apiKeyEnv' | 'baseUrl' | 'model'>, env: NodeJS.ProcessEnv = process.env): string {
-  if (!config.apiKeyEnv) {
-    if (config.baseUrl) return PLACEHOLDER_API_KEY;
+  const key = endpointKey(config);
+  if (key === 'keyless') return PLACEHOLDER_API_KEY;
+  if (!key) {
     throw typedFailure({
       type: ErrorType.MissingSecret,
       nonRetryable: true,
       message: `model "${config.model}" has neither apiKeyEnv nor a baseUrl of a keyless endpoint`,
     });
   }
-  const value = env[config.apiKeyEnv];
+  const value = env[key.env];
   if (!value || !value.trim()) {
     throw typedFailure({
       type: ErrorType.MissingSecret,
       nonRetryable: true,
-      message: `environment variable ${config.apiKeyEnv} (API key for model "${config.model}") is not set in the worker's environment`,
+      message: `environment variable ${key.env} (API key for model "${config.model}") is not set in the worker's environment`,
     });
   }
   return value.trim();

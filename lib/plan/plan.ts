@@ -3,7 +3,7 @@
 // cost, the datasets to be built, and the problems (missing data, missing secrets) that would stop it.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { generationParallelism, generationPriced, type DatasetMix, type ExperimentConfig, type MethodName, type TaskName } from '../../core/config';
+import { generationParallelism, generationPriced, searchKeyEnv, type DatasetMix, type ExperimentConfig, type MethodName, type TaskName } from '../../core/config';
 import { CHECK_CHARS_PER_TOKEN, OBSERVATION_TOKENS, upperGrowthPerStep } from '../../core/budget';
 import { batchDiscount, estimateCost, mergePrices, type PriceFlag, type PriceTable } from '../../core/prices';
 import type { ClientProvider } from '../experiment/clients';
@@ -358,7 +358,7 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
     gen.tasks.some((t) => getTask(t.task).usesSearch && t.methods.some((m) => m === 'react' || m === 'reflexion')) ||
     (evaluation?.runs.some((r) => r.searchesPerEpisode.upper > 0) ?? false);
   if (searches && config.search.backend === 'serpapi') {
-    const keyEnv = config.search.apiKeyEnv ?? 'SERPAPI_API_KEY';
+    const keyEnv = searchKeyEnv(config.search);
     if (!env[keyEnv]?.trim()) {
       missingSecrets.add(keyEnv);
       secretProblem(`missing secret: search backend serpapi needs the environment variable ${keyEnv}, which is not set here (the worker needs it too)`);

@@ -3,7 +3,7 @@
 // intervals as JSON; every metric names the split, the rule and the n it was computed on.
 // Each line: {"prediction": string | null, "answer": string | string[]} or {"prediction": ..., "question": "..."}.
 import { promises as fs } from 'node:fs';
-import { SCORING_RULES, TASK_NAMES, type ScoringRule, type TaskName } from '../../core/config';
+import { DEFAULT_DATA_DIR, DEFAULT_SCORING_RULE, SCORING_RULES, TASK_NAMES, type ScoringRule, type TaskName } from '../../core/config';
 import type { Question } from '../../core/trajectory';
 import { aggregateEpisodes, type EpisodeOutcome } from '../../lib/evaluate/metrics';
 import { getTask, loadSplit, splitsOf } from '../../lib/tasks/registry';
@@ -13,7 +13,6 @@ const USAGE = `usage: fireact score --task <task> --predictions <file.jsonl> [--
   --scoring fireact: the FireAct authors' checks (the answer starts with the gold yes/no or letter)
   HotpotQA and Bamboogle EM/F1 are the same under both rules.`;
 /** The config's default data directory, relative to the working directory. */
-const DEFAULT_DATA_DIR = '../shared/fireact';
 
 interface ScoreArgs {
   task: TaskName;
@@ -31,7 +30,7 @@ function scoreArgs(opts: { task?: string; predictions?: string; split?: string; 
   if (!predictions) throw new Error(`score: --predictions is required\n${USAGE}`);
   const splits = splitsOf(task as TaskName);
   if (split !== undefined && !splits.includes(split)) throw new Error(`score: task ${task} has no split "${split}"; its splits are: ${splits.join(', ')}`);
-  const scoring = opts.scoring ?? 'lenient';
+  const scoring = opts.scoring ?? DEFAULT_SCORING_RULE;
   if (!(SCORING_RULES as readonly string[]).includes(scoring)) throw new Error(`score: unknown scoring rule "${scoring}"; use ${SCORING_RULES.join(' or ')}`);
   return { task: task as TaskName, predictions, split, scoring: scoring as ScoringRule, dataDir: opts.dataDir ?? DEFAULT_DATA_DIR };
 }

@@ -73,6 +73,7 @@
 // 66 budget of an experiment that ended      → "fireact: experiment dup-1 is COMPLETED; its budget can no longer be raised"
 // 67 score --split that the task lacks       → 'score: task hotpotqa has no split "trian"; its splits are: dev, test'
 // 68 resume --config with a config that has a problem → "…/bad.yaml: not resumed: 1 problem(s) above; fix them, or resume anyway with --force"
+// 69 student on a mix without the OpenAI format → 'students.0.datasets.0: student "s" (backend local) trains on the "openai" format, but dataset "alpaca-only" is written only as "alpaca"; add "openai" to datasets.1.formats' (validate and start; nothing started)
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -848,6 +849,26 @@ describe('bad inputs', () => {
     assert.match(r.err, /problem: dataset "cot-only" would be empty/);
     assert.ok(r.err.endsWith(`fireact: ${file}: not resumed: 1 problem(s) above; fix them, or resume anyway with --force\n`), r.err);
     await assert.rejects(env.client.workflow.getHandle('dup-1-r1').describe(), /not found/i);
+  });
+});
+
+test('69 a student trained on a mix written without the format it needs', async () => {
+  const c = {
+    ...baseConfig(),
+    datasets: [...baseConfig().datasets, { name: 'alpaca-only', tasks: ['hotpotqa'], methods: ['react'], formats: ['alpaca'] }],
+    students: [{ name: 's', backend: 'local', baseModel: 'init', datasets: ['alpaca-only'] }],
+  };
+  const file = await configFile(c);
+  const message =
+    'students.0.datasets.0: student "s" (backend local) trains on the "openai" format, but dataset "alpaca-only" is written only as "alpaca"; add "openai" to datasets.1.formats';
+  await nothingSpent(async () => {
+    const v = await fireact(['validate', file]);
+    assert.equal(v.code, 1, v.out);
+    assert.equal(v.err, `invalid experiment config:\n  ${file}: ${message}\n`);
+    const s = await fireact(['start', file, '--id', 'alpaca-only-1', '--force']);
+    assert.equal(s.code, 1, s.out);
+    assert.ok(s.err.includes(message), s.err);
+    await assert.rejects(env.client.workflow.getHandle('alpaca-only-1').describe(), /not found/i);
   });
 });
 
