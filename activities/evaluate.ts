@@ -21,7 +21,7 @@ import { getTask } from '../lib/tasks/registry';
 import type { SearchBackend } from '../lib/tools/types';
 import { aggregateEpisodes, type EpisodeOutcome } from '../lib/evaluate/metrics';
 import { emptySearch, randomSnippetSearch } from '../lib/evaluate/noise';
-import { serveLocalModel, type ServedModel } from '../lib/evaluate/serve';
+import { LOCAL_EVAL_MAX_TOKENS, serveLocalModel, type ServedModel } from '../lib/evaluate/serve';
 import type { EvalInput, EvalOutcome } from './contracts';
 
 export function createEvaluateActivities(deps: {
@@ -50,12 +50,12 @@ export function createEvaluateActivities(deps: {
       try {
         let model: ChatModel;
         let priced = { provider: 'local', model: target.name };
-        let maxTokens = 256;
+        let maxTokens = LOCAL_EVAL_MAX_TOKENS;
         if (target.local) {
-          served = await serveLocalModel(await deps.python(), { ...target.local, maxNewTokens: 256 }, env, { maxConcurrency: evalConfig.episodeConcurrency });
+          served = await serveLocalModel(await deps.python(), { ...target.local, maxNewTokens: LOCAL_EVAL_MAX_TOKENS }, env, { maxConcurrency: evalConfig.episodeConcurrency });
           model = createOpenAIModel({
             name: target.name,
-            config: ModelSchema.parse({ provider: 'openai', model: served.model, baseUrl: served.baseUrl, maxConcurrency: evalConfig.episodeConcurrency, maxTokens: 256 }),
+            config: ModelSchema.parse({ provider: 'openai', model: served.model, baseUrl: served.baseUrl, maxConcurrency: evalConfig.episodeConcurrency, maxTokens: LOCAL_EVAL_MAX_TOKENS }),
             apiKey: 'local',
             cache,
           });

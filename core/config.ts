@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { STUDENT_TRAINING_FORMAT, type DatasetFormat } from './artifacts';
 import { DEFAULT_BLOCKED_AFTER_SECONDS } from './blocked';
+import { pathSegment } from './ids';
 import { BudgetSchema } from './budget';
 import { batchDiscount, PriceTableSchema, type PricedModel } from './prices';
 
@@ -397,13 +398,13 @@ export const ExperimentConfigSchema = z
         owners.set(n, what);
       }
     });
-    // Each evaluated model's runs live in eval/<name, with [^A-Za-z0-9._-] as "_">/: a student row
+    // Each evaluated model's runs live in eval/<pathSegment(name)>/: a student row
     // `<student>@<dataset>`, a base model `<student>-base` and a baseline must not share that folder,
     // or one would read the other's stored episodes as its own.
     if (c.evaluate) {
       const folders = new Map<string, string>();
       const claim = (name: string, what: string, path: Array<string | number>) => {
-        const folder = name.replace(/[^A-Za-z0-9._-]/g, '_');
+        const folder = pathSegment(name);
         const other = folders.get(folder);
         if (other) ctx.addIssue({ code: 'custom', path, message: `${what} and ${other} would share the evaluation folder "${folder}"; rename one` });
         else folders.set(folder, what);

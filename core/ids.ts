@@ -34,7 +34,12 @@ export function experimentIdProblem(id: string): string | undefined {
  * matters for experiments started before ids were checked, whose activities still find their folder.
  */
 export function experimentDir(experiment: string): string {
-  return experiment.replace(/[^A-Za-z0-9._-]/g, '_');
+  return pathSegment(experiment);
+}
+
+/** The one path-cleaning rule: a name as one file or folder name, every character but [A-Za-z0-9._-] as "_". */
+export function pathSegment(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, '_');
 }
 
 /** A shard's name: the split is in it, so two splits of one task and method never share a shard. */
@@ -91,6 +96,6 @@ export function fineTuneKey(experiment: string, student: string, dataset: string
  */
 export function legacyFineTuneKey(experiment: string, student: string, dataset: string): string {
   const whole = `${experiment}.${student}.${dataset}`;
-  const safe = whole.replace(/[^A-Za-z0-9._-]/g, '_');
+  const safe = pathSegment(whole);
   return safe.length <= 64 ? safe : `${safe.slice(0, 55)}-${fnv1a(whole)}`;
 }

@@ -8,6 +8,9 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { startProcess, startTrainer, trainerEnv, type TrainerRun } from '../finetune/local/trainer-process';
 
+/** Completion cap of a local model served for evaluation: the server's max new tokens and the requests' max_tokens. */
+export const LOCAL_EVAL_MAX_TOKENS = 256;
+
 export interface ServedModel {
   baseUrl: string;
   /** The model name to send in requests. */

@@ -6,6 +6,7 @@ import { ErrorType, typedFailure } from '../../core/errors';
 import { createArtifactStore, type ArtifactStore } from '../artifacts/store';
 import { withSearchCache } from '../cache/cached-search';
 import { createContentCache, type ContentCache } from '../cache/content-cache';
+import { memoise } from '../cache/memo';
 import { createOpenAIModel, resolveApiKey } from '../models/openai-model';
 import type { ChatModel } from '../models/types';
 import { createReplayLibraryCache, type ReplayLibrary } from '../replay/library';
@@ -30,15 +31,7 @@ export interface ClientProvider {
 export function createClientProvider(env: NodeJS.ProcessEnv = process.env): ClientProvider {
   const libraries = createReplayLibraryCache();
   const memo = new Map<string, Promise<unknown>>();
-  const once = <T>(key: string, make: () => Promise<T>): Promise<T> => {
-    let v = memo.get(key) as Promise<T> | undefined;
-    if (!v) {
-      v = make();
-      v.catch(() => memo.delete(key));
-      memo.set(key, v);
-    }
-    return v;
-  };
+  const once = <T>(key: string, make: () => Promise<T>): Promise<T> => memoise(memo, key, make) as Promise<T>;
   const caches = new Map<string, ReturnType<typeof createContentCache>>();
   const cacheFor = (dir: string) => {
     if (!caches.has(dir)) caches.set(dir, createContentCache(dir));

@@ -2,6 +2,7 @@
 import { parseExperimentConfig, type ExperimentConfig } from '../../core/config';
 import type { Question } from '../../core/trajectory';
 import { createArtifactStore } from '../artifacts/store';
+import { memoise } from '../cache/memo';
 import type { ClientProvider } from './clients';
 import { layout } from './layout';
 
@@ -18,24 +19,15 @@ export interface ExperimentHandle {
 export function createFrozenState(clients: ClientProvider) {
   const configs = new Map<string, Promise<ExperimentConfig>>();
   const samples = new Map<string, Promise<Question[]>>();
-  const memo = <T>(map: Map<string, Promise<T>>, key: string, make: () => Promise<T>): Promise<T> => {
-    let v = map.get(key);
-    if (!v) {
-      v = make();
-      v.catch(() => map.delete(key));
-      map.set(key, v);
-    }
-    return v;
-  };
   return {
     config: (handle: ExperimentHandle) =>
-      memo(configs, `${handle.artifactDir}\u0000${handle.experiment}\u0000${handle.configSha ?? ''}`, () =>
+      memoise(configs, `${handle.artifactDir}\u0000${handle.experiment}\u0000${handle.configSha ?? ''}`, () =>
         createArtifactStore(handle.artifactDir)
           .readJson(layout.config(handle.experiment))
           .then((raw) => parseExperimentConfig(raw)),
       ),
     sample: (config: ExperimentConfig, rel: string) =>
-      memo(samples, `${config.artifactDir}\u0000${rel}`, () =>
+      memoise(samples, `${config.artifactDir}\u0000${rel}`, () =>
         clients
           .store(config)
           .readJson<{ questions: Question[] }>(rel)

@@ -1,12 +1,12 @@
 // Where an experiment's artifacts live inside the store: one folder per experiment.
 import type { MethodName, TaskName } from '../../core/config';
-import { experimentDir } from '../../core/ids';
+import { experimentDir, pathSegment } from '../../core/ids';
 import type { Question } from '../../core/trajectory';
 
 export { experimentDir };
 
 /** A file name for a question id (MMLU ids hold a "/"). */
-const questionFile = (questionId: string) => `${questionId.replace(/[^A-Za-z0-9._-]/g, '_')}.json`;
+const questionFile = (questionId: string) => `${pathSegment(questionId)}.json`;
 
 export const layout = {
   config: (exp: string) => `${experimentDir(exp)}/config.json`,
@@ -22,9 +22,9 @@ export const layout = {
   curateReport: (exp: string) => `${experimentDir(exp)}/curated/report.json`,
   dataset: (exp: string, name: string, file: string) => `${experimentDir(exp)}/datasets/${name}/${file}`,
   evalSample: (exp: string, task: TaskName, split: string) => `${experimentDir(exp)}/eval-questions/${task}-${split}.json`,
-  model: (exp: string, name: string) => `${experimentDir(exp)}/models/${name.replace(/[^A-Za-z0-9._-]/g, '_')}`,
+  model: (exp: string, name: string) => `${experimentDir(exp)}/models/${pathSegment(name)}`,
   evalRun: (exp: string, model: string, task: TaskName, split: string, method: MethodName, noise: string) =>
-    `${experimentDir(exp)}/eval/${model.replace(/[^A-Za-z0-9._-]/g, '_')}/${task}-${split}-${method}-${noise}`,
+    `${experimentDir(exp)}/eval/${pathSegment(model)}/${task}-${split}-${method}-${noise}`,
   evalEpisode: (runDir: string, questionId: string) => `${runDir}/${questionFile(questionId)}`,
   report: (exp: string) => `${experimentDir(exp)}/report`,
   /** A batch round's input files and manifests (generate.mode batch). */

@@ -2,11 +2,13 @@
 // Retrying is done here, not by the SDK (maxRetries: 0): a bounded number of attempts inside one
 // activity attempt, honouring the server's Retry-After, then a typed ApplicationFailure so that
 // Temporal's retry policy takes over. Every answer goes through the content-addressed cache.
-import OpenAI, { APIError, APIUserAbortError, OpenAIError } from 'openai';
+import OpenAI, { APIError } from 'openai';
 import { endpointKey, type ModelConfig } from '../../core/config';
 import { ErrorType, typedFailure, isTypedFailure, type TypedFailure } from '../../core/errors';
 import type { ContentCache } from '../cache/content-cache';
-import { limiterForModel, parseRateLimitHeaders, systemClock, type Clock, type Limiter } from './limiter';
+import { classifyOpenAIError, MalformedResponse, type ClassifiedError } from './openai-errors';
+import { redact } from './http-common';
+import { limiterForModel, systemClock, type Clock, type Limiter } from './limiter';
 import type { ChatMessage, ChatModel, ChatRequest, ChatResponse } from './types';
 import { keepAliveFetch } from '../net/keepalive-fetch';
 
@@ -112,30 +114,7 @@ export function storedCompletion(raw: unknown, messages: readonly ChatMessage[])
 }
 
 /** A reply that arrived but cannot be used; transient as far as anyone can tell. */
-class MalformedResponse extends Error {}
 
-interface Classified {
-  retryable: boolean;
-  type: ErrorType;
-  reason: string;
-  retryAfterMs?: number;
-  status?: number;
-  code?: string;
-}
-
-/** Milliseconds asked for by `retry-after-ms`, or `retry-after` (seconds or an HTTP date); undefined when absent or unreadable. */
-export function parseRetryAfterMs(headers: Headers | Record<string, string | undefined> | undefined, now: number = Date.now()): number | undefined {
-  if (!headers) return undefined;
-  const get = (name: string): string | undefined =>
-    headers instanceof Headers ? (headers.get(name) ?? undefined) : (headers[name] ?? headers[name.toLowerCase()]);
-  const ms = get('retry-after-ms');
-  if (ms !== undefined && ms.trim() !== '' && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
-  const ra = get('retry-after')?.trim();
-  if (!ra) return undefined;
-  if (/^\d+(\.\d+)?$/.test(ra)) return Number(ra) * 1000;
-  const date = Date.parse(ra);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
-}
 
 function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
@@ -169,46 +148,6 @@ function readCompletion(raw: unknown, promptText: string): StoredCompletion {
     responseModel: typeof body.model === 'string' ? body.model : undefined,
     responseId: typeof body.id === 'string' ? body.id : undefined,
   };
-}
-
-function classify(err: unknown): Classified {
-  if (err instanceof MalformedResponse) return { retryable: true, type: ErrorType.ModelUnavailable, reason: `malformed response: ${err.message}` };
-  if (err instanceof SyntaxError) return { retryable: true, type: ErrorType.ModelUnavailable, reason: `malformed response: body is not valid JSON (${err.message})` };
-  if (err instanceof APIError && !(err instanceof APIUserAbortError)) {
-    const status = err.status;
-    const serverMessage = (err.error as { message?: unknown } | undefined)?.message;
-    const detail = typeof serverMessage === 'string' ? serverMessage : err.message;
-    const code = typeof err.code === 'string' ? err.code : undefined;
-    if (status === undefined) {
-      // No HTTP answer: refused, reset or timed out.
-      return { retryable: true, type: ErrorType.ModelUnavailable, reason: `connection failed: ${detail}` };
-    }
-    const base = { status, code, reason: `HTTP ${status}: ${detail}` };
-    let retryAfterMs = parseRetryAfterMs(err.headers);
-    if (status === 429) {
-      // No Retry-After: the advertised reset of whichever budget ran out is the next best floor.
-      if (retryAfterMs === undefined) {
-        const h = parseRateLimitHeaders(err.headers);
-        const resets = [h.remainingRequests === 0 ? h.resetRequestsMs : undefined, h.remainingTokens === 0 ? h.resetTokensMs : undefined].filter((v) => v !== undefined);
-        if (resets.length) retryAfterMs = Math.max(...resets);
-      }
-      // Quota exhaustion also comes as 429, but no wait fixes it.
-      if (code === 'insufficient_quota') return { ...base, retryable: false, type: ErrorType.ModelRateLimited };
-      return { ...base, retryable: true, type: ErrorType.ModelRateLimited, retryAfterMs };
-    }
-    if (status >= 500 || status === 408 || status === 409) return { ...base, retryable: true, type: ErrorType.ModelUnavailable, retryAfterMs };
-    if (status === 401 || status === 403) return { ...base, retryable: false, type: ErrorType.ModelAuth };
-    if (status === 404) return { ...base, retryable: false, type: ErrorType.ModelNotFound };
-    return { ...base, retryable: false, type: ErrorType.ModelBadRequest };
-  }
-  if (err instanceof OpenAIError) return { retryable: false, type: ErrorType.ModelBadRequest, reason: `client error: ${err.message}` };
-  // Anything else came from the transport (fetch body stream cut, etc.).
-  return { retryable: true, type: ErrorType.ModelUnavailable, reason: `unexpected error: ${(err as Error)?.message ?? String(err)}` };
-}
-
-function redact(text: string, secret: string | undefined): string {
-  if (!secret || secret === PLACEHOLDER_API_KEY || secret.length < 4) return text;
-  return text.split(secret).join('[redacted]');
 }
 
 function normalizeBaseUrl(url: string | undefined): string {
@@ -255,6 +194,8 @@ export function createOpenAIModel(opts: OpenAIModelOptions): ChatModel {
   // Made on the first cache miss, so a fully cached run needs no key at all.
   let client: OpenAI | undefined;
   let apiKey: string | undefined = opts.apiKey;
+  // The placeholder sent to keyless servers is no secret: redacting it would only garble messages.
+  const secrets = () => (apiKey === PLACEHOLDER_API_KEY ? [] : [apiKey]);
   function getClient(): OpenAI {
     if (!client) {
       apiKey ??= resolveApiKey(config);
@@ -268,12 +209,12 @@ export function createOpenAIModel(opts: OpenAIModelOptions): ChatModel {
     return Math.round(exp / 2 + random() * (exp / 2));
   }
 
-  function failure(c: Classified, attempts: number, retryable: boolean, nextRetryDelayMs?: number): TypedFailure {
+  function failure(c: ClassifiedError, attempts: number, retryable: boolean, nextRetryDelayMs?: number): TypedFailure {
     const tries = attempts > 1 ? ` after ${attempts} attempts` : '';
     return typedFailure({
       type: c.type,
       nonRetryable: !retryable,
-      message: redact(`${where} failed${tries}: ${c.reason}`, apiKey),
+      message: redact(`${where} failed${tries}: ${c.reason}`, secrets()),
       details: [{ model: name, endpoint, status: c.status ?? null, code: c.code ?? null, attempts }],
       nextRetryDelay: nextRetryDelayMs !== undefined ? Math.ceil(nextRetryDelayMs) : undefined,
     });
@@ -287,7 +228,7 @@ export function createOpenAIModel(opts: OpenAIModelOptions): ChatModel {
     const promptText = messages.map((m) => m.content).join('\n');
     const tokens = estimateTokens(promptText) + Math.min(params.maxTokens, Math.ceil(meanCompletion));
     for (let attempt = 1; ; attempt++) {
-      let c: Classified;
+      let c: ClassifiedError;
       const permit = await limiter.acquire({ tokens, signal });
       try {
         const { data, response } = await getClient()
@@ -315,7 +256,7 @@ export function createOpenAIModel(opts: OpenAIModelOptions): ChatModel {
         // Cancellation is not a model failure: let the caller's reason through untouched.
         if (signal?.aborted) throw signal.reason;
         if (isTypedFailure(err)) throw err;
-        c = classify(err);
+        c = classifyOpenAIError(err);
       }
       if (!c.retryable) throw failure(c, attempt, false);
       if (c.retryAfterMs !== undefined && c.retryAfterMs > maxRetryAfterMs) throw failure(c, attempt, true, c.retryAfterMs);
@@ -328,7 +269,7 @@ export function createOpenAIModel(opts: OpenAIModelOptions): ChatModel {
       } else {
         delayMs = backoffMs(attempt);
       }
-      opts.onRetry?.({ attempt, delayMs, reason: redact(c.reason, apiKey) });
+      opts.onRetry?.({ attempt, delayMs, reason: redact(c.reason, secrets()) });
       await clock.sleep(delayMs, signal);
     }
   }

@@ -71,9 +71,6 @@ function promptTokensOverCalls(calls: number, first: number, growth: number): nu
   return calls * first + (growth * calls * (calls - 1)) / 2;
 }
 
-/** Completion cap of a served local model under evaluation (evaluateModel serves it with 256 new tokens). */
-export const LOCAL_EVAL_MAX_TOKENS = 256;
-
 /** Tokens of one search observation as a message ("Observation: …"), with its chat overhead. */
 function observationTokens(task: TaskName): number {
   return charsToTokens('Observation: '.length + TURN_CHARS[task].observation) + MESSAGE_OVERHEAD_TOKENS;

@@ -7,12 +7,12 @@ import { evalReservation, upperGrowthPerStep } from '../../core/budget';
 import { estimateCost, type PriceFlag, type PriceTable, type PricedModel } from '../../core/prices';
 import type { Question } from '../../core/trajectory';
 import type { ClientProvider } from '../experiment/clients';
+import { LOCAL_EVAL_MAX_TOKENS } from '../evaluate/serve';
 import { getTask } from '../tasks/registry';
 import {
   callsPerEpisode,
   completionTokensPerCall,
   episodeTokens,
-  LOCAL_EVAL_MAX_TOKENS,
   promptGrowthPerStep,
   searchesPerEpisode,
   sumRanges,

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { generationParallelism, generationPriced, searchKeyEnv, type DatasetMix, type ExperimentConfig, type MethodName, type TaskName } from '../../core/config';
 import { CHECK_CHARS_PER_TOKEN, OBSERVATION_TOKENS, upperGrowthPerStep } from '../../core/budget';
 import { batchDiscount, estimateCost, mergePrices, type PriceFlag, type PriceTable } from '../../core/prices';
+import { LOCAL_EVAL_MAX_TOKENS } from '../evaluate/serve';
 import type { ClientProvider } from '../experiment/clients';
 import { expandPath, looksLikePath, resolveConfigPaths } from '../experiment/config-file';
 import { resolveApiKey } from '../models/openai-model';
@@ -438,7 +439,7 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
       ...(gpu.checks.length ? [GPU_MEMORY_ASSUMPTION] : []),
       ...(evaluation
         ? [
-            `evaluation: students answer zero-shot (the question alone), baselines few-shot; steps capped at evaluate.maxSteps ${evaluation.maxSteps}; served local models reply with at most 256 tokens; a fine-tuned OpenAI model is priced as ft:<base>`,
+            `evaluation: students answer zero-shot (the question alone), baselines few-shot; steps capped at evaluate.maxSteps ${evaluation.maxSteps}; served local models reply with at most ${LOCAL_EVAL_MAX_TOKENS} tokens; a fine-tuned OpenAI model is priced as ft:<base>`,
           ]
         : []),
     ],

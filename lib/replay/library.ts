@@ -5,6 +5,7 @@ import type { TaskName } from '../../core/config';
 import { ErrorType, typedFailure, type TypedFailure } from '../../core/errors';
 import type { Question } from '../../core/trajectory';
 import { parseAction } from '../agent/actions';
+import { memoise } from '../cache/memo';
 import { loadRecordings, questionKey, recordingKey, type Recording, type RecordingSet } from './recordings';
 
 /** `fireact`: every question the recordings cover; `fireact-<method>`: those with a recording of that method. */
@@ -84,14 +85,7 @@ export function buildReplayLibrary(set: RecordingSet): ReplayLibrary {
 export function createReplayLibraryCache() {
   const cache = new Map<string, Promise<ReplayLibrary>>();
   return (dataDir: string, files: readonly string[]): Promise<ReplayLibrary> => {
-    const key = `${dataDir}\u0000${files.join(',')}`;
-    let lib = cache.get(key);
-    if (!lib) {
-      lib = loadRecordings(dataDir, files).then(buildReplayLibrary);
-      lib.catch(() => cache.delete(key));
-      cache.set(key, lib);
-    }
-    return lib;
+    return memoise(cache, `${dataDir}\u0000${files.join(',')}`, () => loadRecordings(dataDir, files).then(buildReplayLibrary));
   };
 }
 

@@ -4,6 +4,7 @@ import * as path from 'path';
 import { TASK_NAMES, type TaskName } from '../../core/config';
 import { ErrorType, typedFailure } from '../../core/errors';
 import type { Question } from '../../core/trajectory';
+import { memoise } from '../cache/memo';
 import type { TaskDefinition } from './types';
 import { bamboogle } from './bamboogle';
 import { hotpotqa } from './hotpotqa';
@@ -66,16 +67,8 @@ export function splitsOf(task: TaskName): string[] {
 export async function loadSplit(dataDir: string, task: TaskName, split: string): Promise<Question[]> {
   const definition = getTask(task);
   const key = memoKey(dataDir, task, split);
-  let pending = memo.get(key);
-  if (!pending) {
-    const derived = splitLoaders.get(split);
-    pending = derived ? derived(dataDir, task) : definition.load(dataDir, split);
-    memo.set(key, pending);
-    pending.catch(() => {
-      if (memo.get(key) === pending) memo.delete(key);
-    });
-  }
-  return [...(await pending)];
+  const derived = splitLoaders.get(split);
+  return [...(await memoise(memo, key, () => (derived ? derived(dataDir, task) : definition.load(dataDir, split))))];
 }
 
 /** Forgets every loaded split (tests, or a process that knows the files changed). */

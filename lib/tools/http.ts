@@ -2,6 +2,7 @@
 // Shared by the HTTP search clients so retry classification and secret scrubbing live in one place.
 import { ErrorType, typedFailure, type TypedFailure } from '../../core/errors';
 import { keepAliveFetch } from '../net/keepalive-fetch';
+import { parseRetryAfterMs, redact } from '../models/http-common';
 
 export type FetchImpl = typeof fetch;
 
@@ -39,11 +40,11 @@ export async function getJson(options: GetJsonOptions): Promise<unknown> {
 
   let status: number;
   let text: string;
-  let retryAfter: string | null;
+  let headers: Headers;
   try {
     const response = await fetchImpl(url, { method: 'GET', headers: { accept: 'application/json', ...options.headers }, signal: combined });
     status = response.status;
-    retryAfter = response.headers.get('retry-after');
+    headers = response.headers;
     // Read inside the try: the deadline also covers a body that trickles in.
     text = await response.text();
   } catch (err) {
@@ -62,7 +63,7 @@ export async function getJson(options: GetJsonOptions): Promise<unknown> {
       throw toolFailed(scrub(`${service} refused access (HTTP ${status}) at ${where}${hint}${detail}`), true);
     }
     const retryable = status === 408 || status === 429 || status >= 500;
-    const nextRetryDelay = status === 429 ? parseRetryAfterMs(retryAfter) : undefined;
+    const nextRetryDelay = status === 429 ? parseRetryAfterMs(headers) : undefined;
     throw toolFailed(scrub(`${service} answered HTTP ${status} at ${where}${detail}`), !retryable, nextRetryDelay);
   }
 
@@ -76,26 +77,6 @@ export async function getJson(options: GetJsonOptions): Promise<unknown> {
 
 export function toolFailed(message: string, nonRetryable: boolean, nextRetryDelay?: number): TypedFailure {
   return typedFailure({ type: ErrorType.ToolFailed, message, nonRetryable, nextRetryDelay });
-}
-
-/** Replaces each secret (raw and URL-encoded) with a marker. */
-export function redact(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const secret of secrets) {
-    if (!secret) continue;
-    for (const form of new Set([secret, encodeURIComponent(secret)])) out = out.split(form).join('[redacted]');
-  }
-  return out;
-}
-
-/** Retry-After is delta-seconds or an HTTP date; anything else is ignored. */
-export function parseRetryAfterMs(value: string | null, now: number = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
-  const at = Date.parse(trimmed);
-  if (Number.isNaN(at)) return undefined;
-  return Math.max(0, at - now);
 }
 
 function bodyExcerpt(text: string): string {

@@ -1,6 +1,7 @@
 // Google search through SerpAPI, reduced to one snippet the way the FireAct/ReAct search tool reduces it.
 import { ErrorType, typedFailure } from '../../core/errors';
-import { endpointUrl, getJson, isRecord, redact, toolFailed, type FetchImpl } from './http';
+import { redact } from '../models/http-common';
+import { endpointUrl, getJson, isRecord, toolFailed, type FetchImpl } from './http';
 import { noResultsObservation, squeezeWhitespace } from './observation';
 import type { SearchBackend, SearchRequest, SearchResult } from './types';
 

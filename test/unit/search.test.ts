@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, it } from '@jest/globals';
 import { ApplicationFailure } from '@temporalio/common';
 import { buildLocalIndex, loadCorpusJsonl, tokenize, type CorpusDoc } from '../../lib/tools/local-index';
 import { createLocalSearch } from '../../lib/tools/local-search';
-import { parseRetryAfterMs } from '../../lib/tools/http';
+import { parseRetryAfterMs } from '../../lib/models/http-common';
 import { createSerpApiSearch, serpApiObservation } from '../../lib/tools/serpapi-search';
 import { createWikipediaSearch, firstSentences } from '../../lib/tools/wikipedia-search';
 import { startFakeSerpApi, startFakeWikipedia, type FakeServer } from '../../scripts/support/fake-search-servers';

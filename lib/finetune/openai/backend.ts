@@ -8,7 +8,10 @@ import type { FineTuningJob, FineTuningJobCheckpoint, FineTuningJobEvent } from 
 import type { FileObject } from 'openai/resources/files';
 import { ErrorType, typedFailure, isTypedFailure } from '../../../core/errors';
 import { checkEndpointUrl } from '../../models/openai-model';
-import { classifyOpenAIError, openAICall, redactSecret, toFailure, type ClassifiedError } from './failures';
+import { redact } from '../../models/http-common';
+import { abortableSleep } from '../../models/limiter';
+import { classifyOpenAIError, type ClassifiedError } from '../../models/openai-errors';
+import { openAICall, toFailure } from './failures';
 
 export const DEFAULT_OPENAI_FINETUNE_BASE_URL = 'https://api.openai.com/v1';
 /** Job metadata key that carries our idempotency key. */
@@ -134,24 +137,6 @@ function checkKey(key: string): void {
   }
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(signal.reason);
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal!.reason);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 function stringMetadata(m: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (m && typeof m === 'object') for (const [k, v] of Object.entries(m)) if (typeof v === 'string') out[k] = v;
@@ -231,7 +216,7 @@ export function createOpenAIFineTuneBackend(opts: OpenAIFineTuneBackendOptions):
         const tries = attempt > 1 ? ` after ${attempt} attempts` : '';
         throw toFailure(c, `${what} at ${baseUrl}${tries}`, apiKey);
       }
-      await sleep(retryDelayMs * 2 ** (attempt - 1), signal);
+      await abortableSleep(retryDelayMs * 2 ** (attempt - 1), signal);
     }
   }
 
@@ -253,7 +238,7 @@ export function createOpenAIFineTuneBackend(opts: OpenAIFineTuneBackendOptions):
         throw typedFailure({
           type: ErrorType.BadDatasetRecord,
           nonRetryable: true,
-          message: redactSecret(`OpenAI rejected training file ${current.id} (${current.filename}): ${current.status_details ?? 'no details given'}`, apiKey),
+          message: redact(`OpenAI rejected training file ${current.id} (${current.filename}): ${current.status_details ?? 'no details given'}`, [apiKey]),
         });
       }
       if (Date.now() >= deadline) {
@@ -262,7 +247,7 @@ export function createOpenAIFineTuneBackend(opts: OpenAIFineTuneBackendOptions):
           message: `training file ${current.id} was still "${current.status}" after ${Math.round(fileReadyTimeoutMs / 1000)} s`,
         });
       }
-      await sleep(filePollMs, signal);
+      await abortableSleep(filePollMs, signal);
       current = await call(`checking training file ${file.id}`, signal, () => client.files.retrieve(file.id, { signal }));
     }
   }
@@ -407,7 +392,7 @@ export function createOpenAIFineTuneBackend(opts: OpenAIFineTuneBackendOptions):
             throw typedFailure({
               type: ErrorType.FineTuneFailed,
               nonRetryable: true,
-              message: redactSecret(`fine-tuning job ${jobId} (${job.model}) failed: ${why}`, apiKey),
+              message: redact(`fine-tuning job ${jobId} (${job.model}) failed: ${why}`, [apiKey]),
               details: [{ jobId, error: job.error, checkpoints, trainedTokens: job.trainedTokens }],
             });
           }
@@ -421,7 +406,7 @@ export function createOpenAIFineTuneBackend(opts: OpenAIFineTuneBackendOptions):
             cursor: { ...cursor },
           };
         }
-        await sleep(pollMs, signal);
+        await abortableSleep(pollMs, signal);
       }
     },
 
