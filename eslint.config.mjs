@@ -11,6 +11,8 @@ export default tseslint.config(
         { allowForKnownSafeCalls: [{ from: 'package', package: '@jest/globals', name: ['describe', 'it', 'test'] }] },
       ],
       '@typescript-eslint/no-misused-promises': 'error',
+      // Deprecated APIs (the SDK's record-form search attributes, for one) go before they are removed.
+      '@typescript-eslint/no-deprecated': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       'no-console': 'error',
     },

@@ -1,5 +1,6 @@
 // Named activity-option profiles: every timeout and retry policy lives here, not inline in workflows.
-import type { ActivityOptions, Duration, RetryPolicy } from '@temporalio/common';
+import type { Duration, RetryPolicy } from '@temporalio/common';
+import type { ActivityOptions } from '@temporalio/workflow';
 import { NON_RETRYABLE_ERRORS } from './errors';
 
 const retry = (initial: Duration, maximum: Duration, maximumAttempts: number): RetryPolicy => ({

@@ -53,7 +53,6 @@ export const DEFAULT_MAX_CONCURRENCY = 512;
 
 /** An endpoint URL: the clients speak HTTP only, so another scheme (ftp:, file:, a typo) fails here, not on every retry. */
 const httpUrl = z
-  .string()
   .url()
   .refine((u) => /^https?:$/i.test(new URL(u).protocol), { error: (iss) => `${JSON.stringify(iss.input)} is not an http:// or https:// URL` });
 

@@ -1,5 +1,6 @@
 // Deterministic, readable ids for the Temporal UI (`<experiment>/generate/hotpotqa-dev-react-3`), and
 // the one rule for experiment ids, which name the experiment's artifact folder.
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import type { MethodName, TaskName } from './config';
 
 export const TASK_QUEUE = 'fireact';
@@ -7,6 +8,8 @@ export const GPU_TASK_QUEUE = 'fireact-gpu';
 export const WORKFLOW_TYPE = 'FireActExperiment';
 /** Keyword search attribute holding the experiment's current stage. */
 export const STAGE_SEARCH_ATTRIBUTE = 'FireActStage';
+/** The same attribute as a typed key, for upserts (workflow) and reads (client). */
+export const STAGE_SEARCH_KEY = defineSearchAttributeKey(STAGE_SEARCH_ATTRIBUTE, SearchAttributeType.KEYWORD);
 
 /** Longest experiment id: its folder name, and the `-r<N>` that `fireact resume --new` appends, stay far below NAME_MAX (255). */
 const EXPERIMENT_ID_MAX = 100;

@@ -2,7 +2,7 @@
 // pause on `Blocked` until `resumeBlocked` (`fireact resume <id>`, patched 'blocked-pause').
 import { condition, isCancellation, log, patched, setCurrentDetails, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { BLOCKED_STAGE, findBlocked, resumeBlockedUpdate } from '../core/blocked';
-import { STAGE_SEARCH_ATTRIBUTE } from '../core/ids';
+import { STAGE_SEARCH_KEY } from '../core/ids';
 import { progressQuery, STAGES, type ExperimentProgress, type StageName } from '../core/progress';
 
 export function createStages(experiment: string, opts: { noSearchAttributes?: boolean }) {
@@ -15,9 +15,9 @@ export function createStages(experiment: string, opts: { noSearchAttributes?: bo
   setHandler(progressQuery, () => progress);
   const stageSeconds: Record<string, number> = {};
 
-  /** Sets the FireActStage search attribute (skipped for namespaces where it is not registered). */
+  /** Sets the FireActStage search attribute through its typed key (skipped for namespaces where it is not registered). */
   const markStage = (value: string): void => {
-    if (!opts.noSearchAttributes) upsertSearchAttributes({ [STAGE_SEARCH_ATTRIBUTE]: [value] });
+    if (!opts.noSearchAttributes) upsertSearchAttributes([{ key: STAGE_SEARCH_KEY, value }]);
   };
 
   // Work whose activity made no progress for blockedAfterSeconds waits here until resumed, then runs

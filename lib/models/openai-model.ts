@@ -236,6 +236,8 @@ export function createOpenAIModel(opts: OpenAIModelOptions): ChatModel {
             {
               model: config.model,
               messages,
+              // Not max_completion_tokens: vLLM, llama.cpp and older servers read only this, and the cache keys on the request.
+              // eslint-disable-next-line @typescript-eslint/no-deprecated
               max_tokens: params.maxTokens,
               temperature: params.temperature,
               ...(params.stop ? { stop: params.stop } : {}),

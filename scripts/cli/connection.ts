@@ -1,5 +1,6 @@
 // Client connection for the CLI: TEMPORAL_ADDRESS / TEMPORAL_NAMESPACE, local dev server by default.
 import { Client, Connection } from '@temporalio/client';
+import { fromPayloadsAtIndex, type LoadedDataConverter, type Payload } from '@temporalio/common';
 import { STAGE_SEARCH_ATTRIBUTE } from '../../core/ids';
 import { temporal } from '@temporalio/proto';
 import { payloadCodecsFromEnv } from '../../workers/payload-codec';
@@ -7,6 +8,19 @@ import { payloadCodecsFromEnv } from '../../workers/payload-codec';
 const address = () => process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
 const namespace = () => process.env.TEMPORAL_NAMESPACE ?? 'default';
 const uiBase = () => process.env.FIREACT_UI_URL ?? 'http://localhost:8233';
+
+/** The value at `index` of payloads read from the server: through the client's codecs (last first), then its converter. */
+export async function decodePayloadAt<T>(converter: LoadedDataConverter, index: number, payloads: Payload[] | null | undefined): Promise<T> {
+  let decoded = payloads ?? [];
+  for (const codec of [...converter.payloadCodecs].reverse()) decoded = await codec.decode(decoded);
+  return fromPayloadsAtIndex<T>(converter.payloadConverter, index, decoded);
+}
+
+/** A protobuf timestamp from the server as a Date (undefined when absent). */
+export function timestampToDate(ts: { seconds?: { toString(): string } | number | null; nanos?: number | null } | null | undefined): Date | undefined {
+  if (!ts) return undefined;
+  return new Date(Number(ts.seconds?.toString() ?? 0) * 1000 + Math.floor((ts.nanos ?? 0) / 1e6));
+}
 
 export function workflowLink(id: string): string {
   return `${uiBase()}/namespaces/${encodeURIComponent(namespace())}/workflows/${encodeURIComponent(id)}`;

@@ -4,11 +4,10 @@
 // needs. The `progress` query is asked with a short deadline and only when a worker polls, so
 // `status` never waits on a query that nobody can answer.
 import type { Client } from '@temporalio/client';
-import { optionalTsToDate } from '@temporalio/common/lib/time';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
-import { GPU_TASK_QUEUE, STAGE_SEARCH_ATTRIBUTE, TASK_QUEUE } from '../../core/ids';
+import { GPU_TASK_QUEUE, STAGE_SEARCH_KEY, TASK_QUEUE } from '../../core/ids';
 import { progressQuery, type ExperimentProgress } from '../../core/progress';
+import { decodePayloadAt, timestampToDate } from './connection';
 
 type Failure = temporal.api.failure.v1.IFailure;
 const { PendingActivityState, TaskQueueType, TaskQueueKind } = temporal.api.enums.v1;
@@ -75,7 +74,7 @@ async function activitiesOf(client: Client, workflowId: string, pending: tempora
       const type = a.activityType?.name ?? '?';
       let details: unknown;
       try {
-        details = a.heartbeatDetails?.payloads?.length ? await decodeFromPayloadsAtIndex(client.options.loadedDataConverter, 0, a.heartbeatDetails.payloads) : undefined;
+        details = a.heartbeatDetails?.payloads?.length ? await decodePayloadAt(client.options.loadedDataConverter, 0, a.heartbeatDetails.payloads) : undefined;
       } catch {
         details = undefined; // encrypted with a key this CLI lacks
       }
@@ -87,8 +86,8 @@ async function activitiesOf(client: Client, workflowId: string, pending: tempora
         attempt: a.attempt ?? 1,
         maximumAttempts: a.maximumAttempts ?? 0,
         lastFailure: failureOf(a.lastFailure),
-        nextAttemptAt: optionalTsToDate(a.nextAttemptScheduleTime),
-        lastHeartbeatAt: optionalTsToDate(a.lastHeartbeatTime),
+        nextAttemptAt: timestampToDate(a.nextAttemptScheduleTime),
+        lastHeartbeatAt: timestampToDate(a.lastHeartbeatTime),
         taskQueue: a.activityOptions?.taskQueue?.name || (GPU_ACTIVITIES.has(type) ? GPU_TASK_QUEUE : TASK_QUEUE),
         details,
       };
@@ -104,7 +103,7 @@ async function isPolled(client: Client, queue: string, kind: QueueCheck['kind'],
     taskQueueType: kind === 'workflow' ? TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW : TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY,
   });
   return (r.pollers ?? []).some((p) => {
-    const at = optionalTsToDate(p.lastAccessTime);
+    const at = timestampToDate(p.lastAccessTime);
     return !at || now - at.getTime() < POLLER_FRESH_MS;
   });
 }
@@ -147,7 +146,7 @@ export async function inspectExperiment(client: Client, id: string, opts: { quer
     status: desc.status.name,
     startTime: desc.startTime,
     closeTime: desc.closeTime,
-    stage: desc.searchAttributes[STAGE_SEARCH_ATTRIBUTE]?.[0]?.toString(),
+    stage: desc.typedSearchAttributes.get(STAGE_SEARCH_KEY),
     children,
     activities,
     unpolled: [],

@@ -9,13 +9,12 @@
 import { randomUUID } from 'node:crypto';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client, type Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
 import { temporal } from '@temporalio/proto';
 import { loadConfigFile } from '../../lib/experiment/config-file';
 import { resumeBlockedUpdate } from '../../core/blocked';
 import { experimentIdProblem, STAGE_SEARCH_ATTRIBUTE } from '../../core/ids';
 import { STAGES, type StageName } from '../../core/progress';
-import { connect, workflowLink } from './connection';
+import { connect, decodePayloadAt, workflowLink } from './connection';
 import { shellQuote } from './shell';
 import { startExperiment } from './start';
 import type { ExperimentInput } from '../../activities/contracts';
@@ -163,7 +162,7 @@ export async function resumeExperiment(client: Client, connection: Connection, i
   }
 
   const started = events[0]?.workflowExecutionStartedEventAttributes;
-  const original = await decodeFromPayloadsAtIndex<ExperimentInput>(client.options.loadedDataConverter, 0, started?.input?.payloads);
+  const original = await decodePayloadAt<ExperimentInput>(client.options.loadedDataConverter, 0, started?.input?.payloads);
   const artifactsOf = original.artifactsOf ?? id;
   const input: ExperimentInput = { config: newConfig ?? original.config, artifactsOf };
   const newId = await nextRunId(client, artifactsOf);

@@ -298,6 +298,8 @@ export function startFakeFineTuneServer(opts: FakeFineTuneServerOptions = {}): P
 
   async function handle(method: string, path: string, query: URLSearchParams, req: http.IncomingMessage, raw: Buffer): Promise<Reply> {
     if (method === 'POST' && path === '/v1/files') {
+      // A test server reading small uploads: the fetch API's form parser is enough here.
+      // eslint-disable-next-line @typescript-eslint/no-deprecated
       const form = await new Response(raw, { headers: { 'content-type': req.headers['content-type'] ?? '' } }).formData().catch(() => undefined);
       const purpose = form?.get('purpose');
       const file = form?.get('file');

@@ -2,10 +2,9 @@
 // once per process so each test's worker starts fast.
 import os from 'node:os';
 import path from 'node:path';
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { STAGE_SEARCH_ATTRIBUTE } from '../../core/ids';
+import { STAGE_SEARCH_KEY } from '../../core/ids';
 import { workerLogger } from '../../workers/fireact-worker';
 
 export function temporalBin(): string {
@@ -24,7 +23,7 @@ export async function startDevServer(opts: { dbFilename?: string; port?: number 
   return TestWorkflowEnvironment.createLocal({
     server: {
       executable: { type: 'existing-path', path: temporalBin() },
-      searchAttributes: [defineSearchAttributeKey(STAGE_SEARCH_ATTRIBUTE, SearchAttributeType.KEYWORD)],
+      searchAttributes: [STAGE_SEARCH_KEY],
       dbFilename: opts.dbFilename,
       port: opts.port,
       ui: false,

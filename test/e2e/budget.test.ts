@@ -10,7 +10,7 @@ import YAML from 'yaml';
 import { createLedger, PAUSED_BUDGET_STAGE, raiseBudgetUpdate } from '../../core/budget';
 import type { ExperimentPlan } from '../../lib/plan/plan';
 import { ConfigError, parseExperimentConfig } from '../../core/config';
-import { STAGE_SEARCH_ATTRIBUTE } from '../../core/ids';
+import { STAGE_SEARCH_ATTRIBUTE, STAGE_SEARCH_KEY } from '../../core/ids';
 import { DEFAULT_PRICES } from '../../core/prices';
 import { progressQuery, type ExperimentProgress } from '../../core/progress';
 import { createFireactWorker } from '../../workers/fireact-worker';
@@ -116,7 +116,7 @@ test('a capped experiment pauses before passing the cap and completes after the 
   assert.ok(paidSoFar <= CAP_USD, `paid ${paidSoFar} > cap ${CAP_USD}`);
   assert.ok(Math.abs(paused.paused!.spentUsd - paidSoFar) < 1e-12, `ledger says ${paused.paused!.spentUsd}, the server was asked for ${paidSoFar}`);
   assert.equal(paused.stages.generate.done, 4);
-  assert.deepEqual((await handle.describe()).searchAttributes[STAGE_SEARCH_ATTRIBUTE], [PAUSED_BUDGET_STAGE]);
+  assert.equal((await handle.describe()).typedSearchAttributes.get(STAGE_SEARCH_KEY), PAUSED_BUDGET_STAGE);
 
   const status = await fireact(['status', id]);
   assert.match(status.out, /stage: generate \(PAUSED: budget\)/);
@@ -146,7 +146,7 @@ test('a capped experiment pauses before passing the cap and completes after the 
   assert.equal(done.paused, undefined);
   assert.equal(done.stages.generate.done, 8);
   assert.ok(Math.abs(done.budget!.spentUsd - 8 * PER_CALL_USD) < 1e-12);
-  assert.deepEqual((await handle.describe()).searchAttributes[STAGE_SEARCH_ATTRIBUTE], ['done']);
+  assert.equal((await handle.describe()).typedSearchAttributes.get(STAGE_SEARCH_KEY), 'done');
 
   // The pause, the update and the resumed shard replay deterministically.
   const bundle = await workflowBundle();
@@ -199,7 +199,7 @@ test('evaluation spends from the same budget: it pauses part-way and resumes fro
   assert.equal(paused.paused!.model, 'teacher');
   assert.equal(fake.completionRequests - before, 4, '2 generation + 2 evaluation episodes, one call each');
   assert.ok((fake.completionRequests - before) * PER_CALL_USD <= cap);
-  assert.deepEqual((await handle.describe()).searchAttributes[STAGE_SEARCH_ATTRIBUTE], [PAUSED_BUDGET_STAGE]);
+  assert.equal((await handle.describe()).typedSearchAttributes.get(STAGE_SEARCH_KEY), PAUSED_BUDGET_STAGE);
 
   // The cap here is the teacher's own, so the raise names it.
   const noGlobal = await fireact(['budget', id, '--add', '1']);

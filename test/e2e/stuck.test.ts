@@ -16,7 +16,7 @@ import YAML from 'yaml';
 import { BLOCKED_STAGE } from '../../core/blocked';
 import { StudentSchema } from '../../core/config';
 import { ErrorType } from '../../core/errors';
-import { STAGE_SEARCH_ATTRIBUTE } from '../../core/ids';
+import { STAGE_SEARCH_KEY } from '../../core/ids';
 import { progressQuery } from '../../core/progress';
 import { createArtifactStore } from '../../lib/artifacts/store';
 import { createContentCache } from '../../lib/cache/content-cache';
@@ -187,8 +187,7 @@ test('a refused model endpoint shows within seconds, pauses as blocked, and goes
   assert.equal(blocked.workflowId, 'refused-1/generate/hotpotqa-fireact-react-cot-0');
   assert.equal(blocked.activity, 'runEpisodes');
   assert.match(blocked.lastError, /connection failed/);
-  const attr = (await handle.describe()).searchAttributes[STAGE_SEARCH_ATTRIBUTE];
-  assert.deepEqual(attr, [BLOCKED_STAGE]);
+  assert.equal((await handle.describe()).typedSearchAttributes.get(STAGE_SEARCH_KEY), BLOCKED_STAGE);
   // The UI shows the reason on the workflow's page (its current details).
   const meta = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
   assert.match(meta.currentDetails ?? '', /^\*\*Blocked\*\* in stage generate: refused-1\/generate\/hotpotqa-fireact-react-cot-0: runEpisodes made no progress for \d+s \(attempt \d+\); last error: .*connection failed/);
@@ -209,7 +208,7 @@ test('a refused model endpoint shows within seconds, pauses as blocked, and goes
   // Each question reached the model once: nothing finished before is asked again.
   const questions = fake.requests.filter((q) => q.path.endsWith('/chat/completions')).map((q) => JSON.stringify(q.body));
   assert.equal(new Set(questions).size, questions.length);
-  assert.equal((await handle.describe()).searchAttributes[STAGE_SEARCH_ATTRIBUTE]?.[0], 'done');
+  assert.equal((await handle.describe()).typedSearchAttributes.get(STAGE_SEARCH_KEY), 'done');
 
   const again = await fireact(['resume', 'refused-1']);
   assert.equal(again.code, 1);
@@ -244,7 +243,7 @@ test('fine-tuning shows step, loss, tokens/s and ETA; a cancelled run reads as c
   assert.doesNotMatch(watched.err, /failed/);
   const handle = env.client.workflow.getHandle('train-1');
   assert.equal((await handle.describe()).status.name, 'CANCELLED');
-  assert.deepEqual((await handle.describe()).searchAttributes[STAGE_SEARCH_ATTRIBUTE], ['cancelled']);
+  assert.equal((await handle.describe()).typedSearchAttributes.get(STAGE_SEARCH_KEY), 'cancelled');
   const after = await fireact(['status', 'train-1']);
   assert.match(after.out, /train-1: CANCELLED/);
   assert.match(after.out, /fine-tune .* cancelled/);

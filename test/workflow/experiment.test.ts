@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, test } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { ExperimentConfigInput } from '../../core/config';
-import { STAGE_SEARCH_ATTRIBUTE, TASK_QUEUE } from '../../core/ids';
+import { STAGE_SEARCH_KEY, TASK_QUEUE } from '../../core/ids';
 import { progressQuery } from '../../core/progress';
 import { validateAlpacaRecord, validateChatLine } from '../../lib/datasets/formats';
 import { FireActExperiment } from '../../workflows';
@@ -88,7 +88,7 @@ test('a replayed experiment builds datasets that parse as their formats', async 
   assert.equal(progress.stage, 'done');
   assert.equal(progress.stages.generate.done, 23);
   const desc = await handle.describe();
-  assert.deepEqual(desc.searchAttributes[STAGE_SEARCH_ATTRIBUTE], ['done']);
+  assert.equal(desc.typedSearchAttributes.get(STAGE_SEARCH_KEY), 'done');
 
   // Child workflows carry readable ids: <experiment>/generate/<task>-<split>-<method>-<shard>.
   const children: string[] = [];

@@ -175,6 +175,15 @@ function eventOf(e: FineTuningJobEvent): FollowEvent {
   };
 }
 
+/**
+ * An upload's processing state. The SDK marks these fields deprecated, yet OpenAI still sets them and they are
+ * the only sign a compatible server gives that a training file is ready (or why it was refused).
+ */
+function fileState(f: FileObject): { status: string; details?: string | null } {
+  // eslint-disable-next-line @typescript-eslint/no-deprecated -- see above
+  return { status: f.status, details: f.status_details };
+}
+
 export function createOpenAIFineTuneBackend(opts: OpenAIFineTuneBackendOptions): OpenAIFineTuneBackend {
   const baseUrl = (opts.baseUrl ?? DEFAULT_OPENAI_FINETUNE_BASE_URL).replace(/\/+$/, '');
   checkEndpointUrl(baseUrl, 'fine-tuning endpoint');
@@ -223,7 +232,7 @@ export function createOpenAIFineTuneBackend(opts: OpenAIFineTuneBackendOptions):
   async function findUpload(filename: string, bytes: number, signal?: AbortSignal): Promise<FileObject | undefined> {
     return call('listing fine-tuning files', signal, async () => {
       for await (const f of client.files.list({ purpose: 'fine-tune', limit: 1000 }, { signal })) {
-        if (f.filename === filename && f.bytes === bytes && f.status !== 'error') return f;
+        if (f.filename === filename && f.bytes === bytes && fileState(f).status !== 'error') return f;
       }
       return undefined;
     });
@@ -233,18 +242,19 @@ export function createOpenAIFineTuneBackend(opts: OpenAIFineTuneBackendOptions):
     const deadline = Date.now() + fileReadyTimeoutMs;
     let current = file;
     for (;;) {
-      if (current.status === 'processed') return current.id;
-      if (current.status === 'error') {
+      const state = fileState(current);
+      if (state.status === 'processed') return current.id;
+      if (state.status === 'error') {
         throw typedFailure({
           type: ErrorType.BadDatasetRecord,
           nonRetryable: true,
-          message: redact(`OpenAI rejected training file ${current.id} (${current.filename}): ${current.status_details ?? 'no details given'}`, [apiKey]),
+          message: redact(`OpenAI rejected training file ${current.id} (${current.filename}): ${state.details ?? 'no details given'}`, [apiKey]),
         });
       }
       if (Date.now() >= deadline) {
         throw typedFailure({
           type: ErrorType.ModelUnavailable,
-          message: `training file ${current.id} was still "${current.status}" after ${Math.round(fileReadyTimeoutMs / 1000)} s`,
+          message: `training file ${current.id} was still "${state.status}" after ${Math.round(fileReadyTimeoutMs / 1000)} s`,
         });
       }
       await abortableSleep(filePollMs, signal);
