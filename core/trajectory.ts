@@ -37,6 +37,9 @@ export type Turn =
   | { role: 'assistant'; content: string; usage?: { promptTokens: number; completionTokens: number; cached: boolean } }
   | { role: 'observation'; content: string; tool?: ToolCall };
 
+/** How an observation is shown to a model (prompts, fine-tuning data, recordings); stored turns lack it. */
+export const OBSERVATION_PREFIX = 'Observation: ';
+
 export interface TrajectoryRecord {
   schema: typeof TRAJECTORY_SCHEMA;
   /** `<task>/<split>/<method>/<questionId>` — unique per experiment (records written before splits were named: `<task>/<method>/<questionId>`). */

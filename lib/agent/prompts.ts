@@ -1,14 +1,12 @@
 // The prompts the agent sends: a system message (instructions + worked examples) before the conversation, which
 // has exactly the shape of the fine-tuning data, so a prompted teacher and a fine-tuned student see the same turns.
 import type { MethodName, TaskName } from '../../core/config';
-import type { Question, Turn } from '../../core/trajectory';
+import { OBSERVATION_PREFIX, type Question, type Turn } from '../../core/trajectory';
 import type { ChatMessage } from '../models/types';
 import type { Action } from './actions';
 import { fillTemplate, INSTRUCTIONS, REFLECTION_EXAMPLES, WORKED_EXAMPLES, type ExampleStep, type ReflectionExample, type TaskFamily, type WorkedExample } from './exemplars';
 
 export type { TaskFamily } from './exemplars';
-
-export const OBSERVATION_PREFIX = 'Observation: ';
 
 /** The start of every stored reflection turn; a turn already starting with it came from a recording. */
 export const REFLECTION_HEADER_START = "Thought: Now that I haven't solved the task within";

@@ -3,7 +3,7 @@
 // known exception: released hotpotqa.jsonl kept trailing spaces after 26 questions that the other three
 // chat files strip; we strip both ends, as those do.
 import type { MethodName } from '../../core/config';
-import type { TrajectoryRecord, Turn } from '../../core/trajectory';
+import { OBSERVATION_PREFIX, type TrajectoryRecord, type Turn } from '../../core/trajectory';
 import { pythonJsonDumps } from './python-json';
 
 export interface ChatLineMessage {
@@ -27,7 +27,6 @@ export type FormattableRecord = Pick<TrajectoryRecord, 'method' | 'turns'> & { q
 /** Methods whose trajectory is one assistant turn; FireAct wrote their Alpaca output without a final newline. */
 const SINGLE_TURN_METHODS: ReadonlySet<MethodName> = new Set<MethodName>(['cot', 'io']);
 
-export const OBSERVATION_PREFIX = 'Observation: ';
 
 /** A turn as the model sees it: assistant text as is, observations behind "Observation: ". */
 function renderTurn(turn: Turn): string {

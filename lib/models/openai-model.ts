@@ -150,7 +150,8 @@ function readCompletion(raw: unknown, promptText: string): StoredCompletion {
   };
 }
 
-function normalizeBaseUrl(url: string | undefined): string {
+/** An OpenAI-compatible base URL without trailing slashes; OpenAI's own when none is given. */
+export function normalizeBaseUrl(url: string | undefined): string {
   return (url ?? DEFAULT_OPENAI_BASE_URL).replace(/\/+$/, '');
 }
 

@@ -3,6 +3,7 @@
 // mean turn lengths per task and method. Those are successful trajectories, so failing runs take more.
 import { episodeUpperTokens, maxEpisodeCalls, MESSAGE_OVERHEAD_TOKENS, type EpisodeShape } from '../../core/budget';
 import type { MethodName, TaskName } from '../../core/config';
+import { OBSERVATION_PREFIX } from '../../core/trajectory';
 
 export { MESSAGE_OVERHEAD_TOKENS };
 
@@ -62,7 +63,7 @@ export function completionTokensPerCall(task: TaskName, method: MethodName, maxT
 
 /** How much each step adds to the next prompt: the assistant turn and its observation, as two messages. */
 export function promptGrowthPerStep(task: TaskName, completion: number): number {
-  const observation = charsToTokens('Observation: '.length + TURN_CHARS[task].observation);
+  const observation = charsToTokens(OBSERVATION_PREFIX.length + TURN_CHARS[task].observation);
   return completion + observation + 2 * MESSAGE_OVERHEAD_TOKENS;
 }
 
@@ -73,7 +74,7 @@ function promptTokensOverCalls(calls: number, first: number, growth: number): nu
 
 /** Tokens of one search observation as a message ("Observation: …"), with its chat overhead. */
 function observationTokens(task: TaskName): number {
-  return charsToTokens('Observation: '.length + TURN_CHARS[task].observation) + MESSAGE_OVERHEAD_TOKENS;
+  return charsToTokens(OBSERVATION_PREFIX.length + TURN_CHARS[task].observation) + MESSAGE_OVERHEAD_TOKENS;
 }
 
 /**

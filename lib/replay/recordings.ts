@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { MethodName, TaskName } from '../../core/config';
 import { ErrorType, typedFailure } from '../../core/errors';
+import { OBSERVATION_PREFIX } from '../../core/trajectory';
 import { parseAction } from '../agent/actions';
 import { splitChoices } from '../datasets/formats';
 
@@ -71,7 +72,7 @@ function whyMalformed(messages: Message[]): string | null {
     if (m.role !== want) return `message ${i} is "${m.role}" where "${want}" belongs`;
     if (typeof m.content !== 'string' || m.content.length === 0) return `message ${i} is empty`;
     if (want === 'assistant' && !parseAction(m.content)) return `assistant turn ${(i - 1) / 2} has no search[...] or finish[...] action`;
-    if (want === 'user' && !m.content.startsWith('Observation: ')) return `message ${i} is not an observation`;
+    if (want === 'user' && !m.content.startsWith(OBSERVATION_PREFIX)) return `message ${i} is not an observation`;
   }
   const last = messages[messages.length - 1].content;
   if (!last.startsWith(`Observation: ${TERMINAL_PREFIX}`)) return 'trajectory does not end with "Episode finished"';
@@ -160,7 +161,7 @@ export async function loadRecordings(dataDir: string, files: readonly string[]):
       }
       const chatQuestion = messages[0].content;
       const assistantTurns = messages.filter((_, i) => i % 2 === 1).map((m) => m.content);
-      const observations = messages.filter((_, i) => i > 0 && i % 2 === 0).map((m) => m.content.slice('Observation: '.length));
+      const observations = messages.filter((_, i) => i > 0 && i % 2 === 0).map((m) => m.content.slice(OBSERVATION_PREFIX.length));
 
       const method: MethodName = assistantTurns.some((t) => t.includes(REFLECTION_MARK))
         ? 'reflexion'

@@ -1,9 +1,10 @@
 // Choosing which questions of a split an experiment runs. Pure and deterministic (no I/O, no
 // Math.random), so the frozen sample can be recomputed anywhere, workflows included.
+import type { SAMPLE_ORDERS } from '../../core/config';
 import { ErrorType, typedFailure, type TypedFailure } from '../../core/errors';
 import { PythonRandom } from './python-random';
 
-export type SampleOrder = 'seeded' | 'fireact' | 'file';
+export type SampleOrder = (typeof SAMPLE_ORDERS)[number];
 
 export interface SampleOptions {
   /** How many questions; omitted = the whole split (in the chosen order). */

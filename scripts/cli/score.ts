@@ -12,7 +12,6 @@ const USAGE = `usage: fireact score --task <task> --predictions <file.jsonl> [--
   --scoring lenient (default): a yes/no or an option letter found anywhere in the answer
   --scoring fireact: the FireAct authors' checks (the answer starts with the gold yes/no or letter)
   HotpotQA and Bamboogle EM/F1 are the same under both rules.`;
-/** The config's default data directory, relative to the working directory. */
 
 interface ScoreArgs {
   task: TaskName;

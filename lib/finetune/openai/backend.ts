@@ -10,10 +10,10 @@ import { ErrorType, typedFailure, isTypedFailure } from '../../../core/errors';
 import { checkEndpointUrl } from '../../models/openai-model';
 import { redact } from '../../models/http-common';
 import { abortableSleep } from '../../models/limiter';
+import { normalizeBaseUrl } from '../../models/openai-model';
 import { classifyOpenAIError, type ClassifiedError } from '../../models/openai-errors';
 import { openAICall, toFailure } from './failures';
 
-export const DEFAULT_OPENAI_FINETUNE_BASE_URL = 'https://api.openai.com/v1';
 /** Job metadata key that carries our idempotency key. */
 export const IDEMPOTENCY_METADATA_KEY = 'fireact_idempotency_key';
 
@@ -185,7 +185,7 @@ function fileState(f: FileObject): { status: string; details?: string | null } {
 }
 
 export function createOpenAIFineTuneBackend(opts: OpenAIFineTuneBackendOptions): OpenAIFineTuneBackend {
-  const baseUrl = (opts.baseUrl ?? DEFAULT_OPENAI_FINETUNE_BASE_URL).replace(/\/+$/, '');
+  const baseUrl = normalizeBaseUrl(opts.baseUrl);
   checkEndpointUrl(baseUrl, 'fine-tuning endpoint');
   const apiKey = opts.apiKey;
   const createAttempts = Math.max(1, opts.createAttempts ?? 3);
