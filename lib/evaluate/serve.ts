@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startProcess, startTrainer, trainerEnv, type TrainerRun } from '../finetune/local/trainer-process';
+import { abortableSleep } from '../models/limiter';
 
 /** Completion cap of a local model served for evaluation: the server's max new tokens and the requests' max_tokens. */
 export const LOCAL_EVAL_MAX_TOKENS = 256;
@@ -95,7 +96,7 @@ async function waitForHealth(url: string, run: TrainerRun, timeoutMs: number): P
     } catch {
       // not up yet
     }
-    const exited = await Promise.race([run.done.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 500))]);
+    const exited = await Promise.race([run.done.then(() => true), abortableSleep(500).then(() => false)]);
     if (exited) throw new Error(`model server exited before it was healthy: ${(await run.done).stderrTail.split('\n').slice(-5).join('\n')}`);
     if (Date.now() - t0 > timeoutMs) throw new Error(`model server not healthy after ${timeoutMs / 1000} s`);
   }

@@ -2,6 +2,7 @@
 // evaluation headline and where the report is. A cancelled run reads as cancelled.
 import path from 'node:path';
 import { CancelledFailure, WorkflowFailedError, type Client } from '@temporalio/client';
+import { abortableSleep } from '../../lib/models/limiter';
 import { primaryMetric } from '../../lib/report/sections';
 import type { EvalRow } from '../../lib/report/types';
 import { inspectExperiment } from './inspect';
@@ -84,7 +85,7 @@ export async function watch(client: Client, id: string, everyMs = 1000): Promise
       lastLines = text.split('\n').length;
     }
     if (view.status !== 'RUNNING') break;
-    await new Promise((r) => setTimeout(r, everyMs));
+    await abortableSleep(everyMs);
   }
   return describeResult(client, id);
 }
