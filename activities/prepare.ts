@@ -1,7 +1,7 @@
 // Stage prepare: validate the config and the experiment id, check secrets by name, then freeze config
 // and question samples and plan the shards (lib/experiment/prepare.ts).
 import { log } from '@temporalio/activity';
-import { batchSettings, parseExperimentConfig, type ExperimentConfig } from '../core/config';
+import { batchSettings, missingKeyEnv, parseExperimentConfig, type ExperimentConfig } from '../core/config';
 import { ErrorType, typedFailure } from '../core/errors';
 import { experimentIdProblem } from '../core/ids';
 import type { ClientProvider } from '../lib/experiment/clients';
@@ -36,10 +36,11 @@ export function createPrepareActivities(deps: { clients: ClientProvider; env: No
         }
       }
       for (const st of config.students) {
-        if (st.backend === 'openai' && st.apiKeyEnv && !env[st.apiKeyEnv]?.trim()) {
+        const missing = st.backend === 'openai' ? missingKeyEnv(st, env) : undefined;
+        if (missing) {
           throw typedFailure({
             type: ErrorType.MissingSecret,
-            message: `student "${st.name}": the environment variable ${st.apiKeyEnv} is not set on the worker`,
+            message: `student "${st.name}": the environment variable ${missing} is not set on the worker`,
             nonRetryable: true,
           });
         }

@@ -48,6 +48,12 @@ export function endpointKey(endpoint: { apiKeyEnv?: string; baseUrl?: string }):
 /** Where the FireAct data is, against the directory the CLI runs in (or the config file's folder). */
 export const DEFAULT_DATA_DIR = '../shared/fireact';
 
+/** The variable holding an endpoint's key when `env` lacks it (undefined: set, or a keyless endpoint). */
+export function missingKeyEnv(endpoint: { apiKeyEnv?: string; baseUrl?: string }, env: Readonly<Record<string, string | undefined>>): string | undefined {
+  const key = endpointKey(endpoint);
+  return key && key !== 'keyless' && !env[key.env]?.trim() ? key.env : undefined;
+}
+
 /** Requests a model may have in flight unless its config says otherwise. */
 export const DEFAULT_MAX_CONCURRENCY = 512;
 

@@ -3,7 +3,7 @@
 // cost, the datasets to be built, and the problems (missing data, missing secrets) that would stop it.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { generationParallelism, generationPriced, searchKeyEnv, type DatasetMix, type ExperimentConfig, type MethodName, type TaskName } from '../../core/config';
+import { generationParallelism, generationPriced, missingKeyEnv, searchKeyEnv, type DatasetMix, type ExperimentConfig, type MethodName, type TaskName } from '../../core/config';
 import { CHECK_CHARS_PER_TOKEN, OBSERVATION_TOKENS, upperGrowthPerStep } from '../../core/budget';
 import { batchDiscount, estimateCost, mergePrices, type PriceFlag, type PriceTable } from '../../core/prices';
 import { LOCAL_EVAL_MAX_TOKENS } from '../evaluate/serve';
@@ -183,9 +183,10 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
 
   // Students: an OpenAI key as prepareExperiment checks it; a local base model given as a path must exist.
   for (const st of config.students) {
-    if (st.backend === 'openai' && st.apiKeyEnv && !env[st.apiKeyEnv]?.trim()) {
-      missingSecrets.add(st.apiKeyEnv);
-      secretProblem(`missing secret: student "${st.name}" needs the environment variable ${st.apiKeyEnv}, which is not set here (the worker needs it too)`);
+    const missing = st.backend === 'openai' ? missingKeyEnv(st, env) : undefined;
+    if (missing) {
+      missingSecrets.add(missing);
+      secretProblem(`missing secret: student "${st.name}" needs the environment variable ${missing}, which is not set here (the worker needs it too)`);
     }
     if (st.backend === 'local' && st.baseModel !== 'init') {
       if (looksLikePath(st.baseModel)) {
