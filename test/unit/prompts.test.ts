@@ -4,10 +4,11 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { describe, it } from 'node:test';
-import { METHOD_NAMES, TASK_NAMES } from '../core/config';
-import { fillTemplate } from '../activities/agent/exemplars';
-import { forcedFinishInstruction, malformedNudge, reflectionHeader, reflectionInstruction, systemPrompt } from '../activities/agent/prompts';
+import { describe, it } from '@jest/globals';
+import { METHOD_NAMES, TASK_NAMES } from '../../core/config';
+import { fillTemplate } from '../../activities/agent/exemplars';
+import { REPO_ROOT } from '../../scripts/support/paths';
+import { forcedFinishInstruction, malformedNudge, reflectionHeader, reflectionInstruction, systemPrompt } from '../../activities/agent/prompts';
 
 interface Rendered {
   /** sha256 of every prompt rendered before the change, by `<method>/<task>/<fewShot>` (and the fixed instructions). */
@@ -16,7 +17,7 @@ interface Rendered {
   text: Record<string, string>;
 }
 
-const fixture = JSON.parse(readFileSync(path.join(__dirname, 'fixtures/prompts/rendered.json'), 'utf8')) as Rendered;
+const fixture = JSON.parse(readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'prompts', 'rendered.json'), 'utf8')) as Rendered;
 
 function renderedNow(): Map<string, string> {
   const out = new Map<string, string>();
