@@ -6,9 +6,9 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from '@jest/globals';
 import { METHOD_NAMES, TASK_NAMES } from '../../core/config';
-import { fillTemplate } from '../../activities/agent/exemplars';
+import { fillTemplate } from '../../lib/agent/exemplars';
 import { REPO_ROOT } from '../../scripts/support/paths';
-import { forcedFinishInstruction, malformedNudge, reflectionHeader, reflectionInstruction, systemPrompt } from '../../activities/agent/prompts';
+import { forcedFinishInstruction, malformedNudge, reflectionHeader, reflectionInstruction, systemPrompt } from '../../lib/agent/prompts';
 
 interface Rendered {
   /** sha256 of every prompt rendered before the change, by `<method>/<task>/<fewShot>` (and the fixed instructions). */
