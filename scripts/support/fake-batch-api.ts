@@ -171,7 +171,8 @@ export function createFakeBatchApi(answer: (body: unknown) => Promise<LineAnswer
     async handle(method, path, query, raw, headers, res) {
       let m: RegExpMatchArray | null;
       if (method === 'POST' && /\/files$/.test(path)) {
-        // The client sends multipart/form-data: read it as fetch would.
+        // The client sends multipart/form-data: read it as fetch would (a test server with small uploads).
+        // eslint-disable-next-line @typescript-eslint/no-deprecated
         const form = await new Request('http://local/files', { method: 'POST', headers: { 'content-type': String(headers['content-type'] ?? '') }, body: raw }).formData();
         const file = form.get('file');
         const purpose = form.get('purpose');
