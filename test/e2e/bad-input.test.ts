@@ -59,7 +59,7 @@
 // 52 validate: student outputs share a name → 'students.1.name: student "a-b" on dataset "c" and student "a" on dataset "b-c" would both be named "a-b-c"; rename one'
 // 53 validate: 7B full fine-tune, one 24 GB GPU→ 'GPU memory: student "big" (meta-llama/Llama-2-7b-hf, 6.74B parameters; full, …) needs about 121.4 GiB per GPU (…), but the declared 1 x 24 GB GPU has 22.1 GiB usable; cheapest change that fits: mode: lora instead of full and gradientCheckpointing: true …'
 // 54 plan: the same student                  → the same text under "problems (1):", exit 1
-// 55 local student with sharding "fsdp"      → 'student "s": the local trainer cannot run sharding "fsdp" yet; it trains mode "lora" or "full" with sharding "ddp" …' (InvalidConfig, non-retryable; trainer never started)
+// 55 local QLoRA student with sharding "fsdp" → 'student "s": the local trainer cannot run mode "qlora" with sharding "fsdp"; QLoRA runs with sharding "ddp" …' (InvalidConfig, non-retryable; trainer never started)
 // 56 generation questions = eval questions   → "problem: generate.tasks.0 (hotpotqa dev): all 4 questions are evaluation questions (hotpotqa dev): …"; start refuses
 // 57 same, with curate.excludeEvalQuestions off → "… students would be trained on questions they are evaluated on"; start refuses
 // 58 dataset mix that would be empty         → 'problem: dataset "cot-only" would be empty: no generation entry has one of its tasks (hotpotqa) with one of its methods (cot)'
@@ -716,7 +716,7 @@ describe('bad inputs', () => {
     await planProblem({ ...baseConfig(), students: [big] }, tooBig);
   });
 
-  test('55 a local student with a sharding strategy the trainer cannot run', async () => {
+  test('55 a local QLoRA student with a sharding strategy the trainer cannot run', async () => {
     let trainerStarted = false;
     const activities = createLocalFineTuneActivities({
       python: () => {
@@ -724,7 +724,7 @@ describe('bad inputs', () => {
         return Promise.resolve('/bin/false');
       },
     });
-    const student = parseExperimentConfig({ ...baseConfig(), students: [{ name: 's', backend: 'local', baseModel: 'init', sharding: 'fsdp', gpus: 4, datasets: ['hotpotqa'] }] }).students[0];
+    const student = parseExperimentConfig({ ...baseConfig(), students: [{ name: 's', backend: 'local', baseModel: 'init', mode: 'qlora', sharding: 'fsdp', gpus: 4, datasets: ['hotpotqa'] }] }).students[0];
     const err = await nothingSpent(() =>
       failure(
         new MockActivityEnvironment().run(activities.trainLocal, {
@@ -738,7 +738,7 @@ describe('bad inputs', () => {
     );
     assert.equal(err.type, ErrorType.InvalidConfig);
     assert.equal(err.nonRetryable, true);
-    assert.match(err.message, /^student "s": the local trainer cannot run sharding "fsdp" yet; it trains mode "lora" or "full" with sharding "ddp"/);
+    assert.match(err.message, /^student "s": the local trainer cannot run mode "qlora" with sharding "fsdp"; QLoRA runs with sharding "ddp" .*Change the student to mode "lora" or sharding "ddp"/);
     assert.equal(trainerStarted, false, 'the trainer was never started');
   });
 
