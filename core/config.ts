@@ -4,21 +4,18 @@ import { STUDENT_TRAINING_FORMAT, type DatasetFormat } from './artifacts';
 import { DEFAULT_BLOCKED_AFTER_SECONDS } from './blocked';
 import { pathSegment } from './ids';
 import { BudgetSchema } from './budget';
+import { METHOD_NAMES, type MethodName } from './methods';
+import { FINETUNE_BACKENDS, MODEL_PROVIDERS, SEARCH_BACKENDS, TASK_NAMES, type TaskName } from './names';
 import { batchDiscount, PriceTableSchema, type PricedModel } from './prices';
 
-export const TASK_NAMES = ['hotpotqa', 'strategyqa', 'bamboogle', 'mmlu'] as const;
-export const METHOD_NAMES = ['io', 'cot', 'react', 'reflexion'] as const;
-export const MODEL_PROVIDERS = ['openai', 'replay'] as const;
-export const SEARCH_BACKENDS = ['replay', 'local', 'serpapi', 'wikipedia'] as const;
+export type { MethodName, TaskName };
+
 export const DATASET_FORMATS = ['openai', 'alpaca'] as const satisfies readonly DatasetFormat[];
 export const SAMPLE_ORDERS = ['seeded', 'fireact', 'file'] as const;
-export const FINETUNE_BACKENDS = ['local', 'openai'] as const;
 export const TOOL_NOISE = ['none', 'empty', 'random'] as const;
 /** fireact: the authors' answer checks, exactly; lenient: ours, which find a yes/no or a letter anywhere. */
 export const SCORING_RULES = ['lenient', 'fireact'] as const;
 
-export type TaskName = (typeof TASK_NAMES)[number];
-export type MethodName = (typeof METHOD_NAMES)[number];
 export type ScoringRule = (typeof SCORING_RULES)[number];
 
 const name = z

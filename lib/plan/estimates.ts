@@ -1,7 +1,8 @@
 // How many model calls and tokens one episode takes, before any is made. The typical figures come
 // from the FireAct GPT-4 recordings (finetune/gpt_format/multitask_multimethod.jsonl): mean steps and
 // mean turn lengths per task and method. Those are successful trajectories, so failing runs take more.
-import { episodeUpperTokens, maxEpisodeCalls, MESSAGE_OVERHEAD_TOKENS, type EpisodeShape } from '../../core/budget';
+import { episodeUpperTokens, MESSAGE_OVERHEAD_TOKENS, type EpisodeShape } from '../../core/budget';
+import { isSingleTurn, maxEpisodeCalls } from '../../core/methods';
 import type { MethodName, TaskName } from '../../core/config';
 import { OBSERVATION_PREFIX } from '../../core/trajectory';
 
@@ -45,13 +46,13 @@ export function charsToTokens(chars: number): number {
  */
 export function callsPerEpisode(task: TaskName, method: MethodName, limits: StepLimits): Range {
   const upper = maxEpisodeCalls(method, limits);
-  if (method === 'io' || method === 'cot') return { typical: 1, upper };
+  if (isSingleTurn(method)) return { typical: 1, upper };
   return { typical: Math.min(TYPICAL_STEPS[method][task], upper), upper };
 }
 
 /** Search calls per episode: every step but the finishing one, when the task offers search. */
 export function searchesPerEpisode(task: TaskName, method: MethodName, limits: StepLimits, usesSearch: boolean): Range {
-  if (!usesSearch || method === 'io' || method === 'cot') return { typical: 0, upper: 0 };
+  if (!usesSearch || isSingleTurn(method)) return { typical: 0, upper: 0 };
   const calls = callsPerEpisode(task, method, limits);
   return { typical: Math.max(0, calls.typical - 1), upper: calls.upper - 1 };
 }
@@ -82,7 +83,7 @@ function observationTokens(task: TaskName): number {
  * assistant turns of `turnTokens` each, with an observation between steps when the method searches.
  */
 export function trainingExampleTokens(task: TaskName, method: MethodName, questionTokens: number, steps: number, turnTokens: number): number {
-  const single = method === 'io' || method === 'cot';
+  const single = isSingleTurn(method);
   const turns = single ? 1 : Math.max(1, steps);
   const observations = single ? 0 : turns - 1;
   return questionTokens + MESSAGE_OVERHEAD_TOKENS + turns * (turnTokens + MESSAGE_OVERHEAD_TOKENS) + observations * observationTokens(task);
