@@ -8,7 +8,7 @@ import { estimateCost, type PriceTable, type PricedModel } from './prices';
 
 const positive = (what: string) => z.number({ error: `${what} must be a number` }).positive(`${what} must be a positive number`);
 
-export const CapSchema = z
+const CapSchema = z
   .object({
     /** Dollars at the price table's rates (cached calls cost nothing). */
     usd: positive('usd').optional(),
@@ -49,7 +49,7 @@ export function fits(need: Amount, room: Cap): boolean {
 }
 
 /** The tighter of two caps, dimension by dimension. */
-export function tighter(a: Cap, b: Cap | undefined): Cap {
+function tighter(a: Cap, b: Cap | undefined): Cap {
   const min = (x?: number, y?: number) => (x === undefined ? y : y === undefined ? x : Math.min(x, y));
   return { usd: min(a.usd, b?.usd), tokens: min(a.tokens, b?.tokens) };
 }

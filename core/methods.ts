@@ -1,7 +1,7 @@
 // Every agent method and the facts about it that the loop, the plan and the budget share. A method's
 // prompt is its row in `METHOD_PROMPTS` (lib/agent/prompts.ts), a Record over MethodName, so a method
 // added here without a prompt is a type error.
-export interface MethodFacts {
+interface MethodFacts {
   /** One reply that is the answer: no tool calls, no steps. */
   singleTurn: boolean;
   /** Steps run in trials with a reflection between them (caps.reflexion), not under caps.maxSteps. */

@@ -10,4 +10,3 @@ export const FINETUNE_BACKENDS = ['local', 'openai'] as const;
 export type TaskName = (typeof TASK_NAMES)[number];
 export type ModelProviderName = (typeof MODEL_PROVIDERS)[number];
 export type SearchBackendName = (typeof SEARCH_BACKENDS)[number];
-export type FinetuneBackendName = (typeof FINETUNE_BACKENDS)[number];
