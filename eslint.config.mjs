@@ -1,5 +1,10 @@
 import tseslint from 'typescript-eslint';
 
+// The SDK's files under lib/ are private: they move between releases without notice. Import what the
+// packages export. Every block below that sets no-restricted-imports repeats this (a later block's
+// setting of a rule replaces an earlier one's).
+const privateSdk = { group: ['@temporalio/*/lib', '@temporalio/*/lib/**'], message: 'private SDK path: import what the @temporalio package exports' };
+
 export default tseslint.config(
   { ignores: ['node_modules/**', 'dist/**', '.fireact/**', 'trainer/**', 'eslint.config.mjs', 'jest.config.js', 'bin/**'] },
   ...tseslint.configs.recommended,
@@ -18,6 +23,10 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [privateSdk] }] },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox: no Node APIs, no I/O.
     files: ['workflows/**/*.ts'],
     rules: {
@@ -25,6 +34,7 @@ export default tseslint.config(
         'error',
         {
           patterns: [
+            privateSdk,
             { group: ['node:*'], message: 'workflows are deterministic: no Node APIs' },
             { group: ['fs', 'path', 'os', 'crypto', 'child_process', 'http', 'https', 'net', 'process', 'worker_threads'], message: 'workflows are deterministic: no Node APIs' },
             { group: ['**/activities/**/*', '!**/activities', '!**/activities/index', '!**/activities/contracts'], message: 'workflows import only activities/index (the Activities type) and activities/contracts (the data types)' },
@@ -57,6 +67,7 @@ export default tseslint.config(
         'error',
         {
           patterns: [
+            privateSdk,
             { regex: '(^|/)activities(/(?!contracts$).*)?$', message: 'scripts import lib/ (and activities/contracts for workflow inputs and results), not activity adapters' },
             { group: ['**/test/**', '**/test'], message: 'scripts import nothing from test/ (shared helpers live in scripts/support/)' },
           ],

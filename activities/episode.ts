@@ -2,8 +2,9 @@
 // The batch rounds (batch.ts) play the same episode with the batch model as teacher.
 import { Context } from '@temporalio/activity';
 import { scoringRuleFor } from '../core/config';
-import { episodeReservation, fits, maxEpisodeCalls, ZERO } from '../core/budget';
+import { episodeReservation, fits, ZERO } from '../core/budget';
 import { ErrorType, isRetryableFailure, isTypedFailure, typedFailure } from '../core/errors';
+import { maxEpisodeCalls } from '../core/methods';
 import { mergePrices, type PricedModel } from '../core/prices';
 import { TRAJECTORY_SCHEMA, trajectoryId, type TrajectoryRecord } from '../core/trajectory';
 import { runEpisode as runAgentEpisode } from '../lib/agent/episode';

@@ -3,11 +3,12 @@
 // so workflows, activities and the CLI share one definition.
 import { defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import { isSingleTurn, maxEpisodeCalls, maxEpisodeSteps, type MethodName } from './methods';
 import { estimateCost, type PriceTable, type PricedModel } from './prices';
 
 const positive = (what: string) => z.number({ error: `${what} must be a number` }).positive(`${what} must be a positive number`);
 
-export const CapSchema = z
+const CapSchema = z
   .object({
     /** Dollars at the price table's rates (cached calls cost nothing). */
     usd: positive('usd').optional(),
@@ -48,7 +49,7 @@ export function fits(need: Amount, room: Cap): boolean {
 }
 
 /** The tighter of two caps, dimension by dimension. */
-export function tighter(a: Cap, b: Cap | undefined): Cap {
+function tighter(a: Cap, b: Cap | undefined): Cap {
   const min = (x?: number, y?: number) => (x === undefined ? y : y === undefined ? x : Math.min(x, y));
   return { usd: min(a.usd, b?.usd), tokens: min(a.tokens, b?.tokens) };
 }
@@ -80,17 +81,6 @@ export const OBSERVATION_TOKENS = 400;
 export const CHECK_CHARS_PER_TOKEN = 3;
 /** Tokens the chat format adds around each message. */
 export const MESSAGE_OVERHEAD_TOKENS = 4;
-
-export interface StepCaps {
-  maxSteps: number;
-  reflexion: { maxTrials: number; stepsPerTrial: number };
-}
-
-/** Model calls an episode makes at most (re-asks aside): one for io/cot; the step cap plus a forced finish otherwise. */
-export function maxEpisodeCalls(method: string, caps: StepCaps): number {
-  if (method === 'io' || method === 'cot') return 1;
-  return (method === 'reflexion' ? caps.reflexion.maxTrials * caps.reflexion.stepsPerTrial : caps.maxSteps) + 1;
-}
 
 export interface EpisodeShape {
   calls: number;
@@ -126,7 +116,7 @@ export interface EvalPromptBounds {
 /** An evaluation episode's reservation, from what prepare measured; the workflow and plan both call this. */
 export function evalReservation(
   model: { provider: string; model: string; maxTokens: number },
-  method: string,
+  method: MethodName,
   prompt: 'student' | 'few-shot',
   plan: { evaluate: (Omit<EpisodeLimits, 'method' | 'maxTokens'> & { prompts?: EvalPromptBounds }) | null; prices: PriceTable },
 ): Amount {
@@ -137,7 +127,7 @@ export function evalReservation(
 }
 
 export interface EpisodeLimits {
-  method: string;
+  method: MethodName;
   maxSteps: number;
   maxMalformedRetries: number;
   reflexion: { maxTrials: number; stepsPerTrial: number };
@@ -158,8 +148,7 @@ export function callCost(model: PricedModel, promptTokens: number, completionTok
 export function legacyEpisodeWorstCase(model: { provider: string; model: string }, l: EpisodeLimits, prices: PriceTable): Amount {
   if (model.provider !== 'openai') return ZERO;
   const perStep = l.maxMalformedRetries + 2;
-  const singleTurn = l.method === 'io' || l.method === 'cot';
-  const calls = singleTurn ? perStep : (l.method === 'reflexion' ? l.reflexion.maxTrials * l.reflexion.stepsPerTrial : l.maxSteps) * perStep + 1;
+  const calls = isSingleTurn(l.method) ? perStep : maxEpisodeSteps(l.method, l) * perStep + 1;
   const prompt = 3000 + (calls - 1) * (l.maxTokens + OBSERVATION_TOKENS);
   const one = callCost(model, prompt, l.maxTokens, prices);
   return { usd: one.usd * calls, tokens: one.tokens * calls };

@@ -4,21 +4,18 @@ import { STUDENT_TRAINING_FORMAT, type DatasetFormat } from './artifacts';
 import { DEFAULT_BLOCKED_AFTER_SECONDS } from './blocked';
 import { pathSegment } from './ids';
 import { BudgetSchema } from './budget';
+import { METHOD_NAMES, type MethodName } from './methods';
+import { FINETUNE_BACKENDS, MODEL_PROVIDERS, SEARCH_BACKENDS, TASK_NAMES, type TaskName } from './names';
 import { batchDiscount, PriceTableSchema, type PricedModel } from './prices';
 
-export const TASK_NAMES = ['hotpotqa', 'strategyqa', 'bamboogle', 'mmlu'] as const;
-export const METHOD_NAMES = ['io', 'cot', 'react', 'reflexion'] as const;
-export const MODEL_PROVIDERS = ['openai', 'replay'] as const;
-export const SEARCH_BACKENDS = ['replay', 'local', 'serpapi', 'wikipedia'] as const;
-export const DATASET_FORMATS = ['openai', 'alpaca'] as const satisfies readonly DatasetFormat[];
+export type { MethodName, TaskName };
+
+const DATASET_FORMATS = ['openai', 'alpaca'] as const satisfies readonly DatasetFormat[];
 export const SAMPLE_ORDERS = ['seeded', 'fireact', 'file'] as const;
-export const FINETUNE_BACKENDS = ['local', 'openai'] as const;
-export const TOOL_NOISE = ['none', 'empty', 'random'] as const;
+const TOOL_NOISE = ['none', 'empty', 'random'] as const;
 /** fireact: the authors' answer checks, exactly; lenient: ours, which find a yes/no or a letter anywhere. */
 export const SCORING_RULES = ['lenient', 'fireact'] as const;
 
-export type TaskName = (typeof TASK_NAMES)[number];
-export type MethodName = (typeof METHOD_NAMES)[number];
 export type ScoringRule = (typeof SCORING_RULES)[number];
 
 const name = z
@@ -31,7 +28,7 @@ const name = z
 const envVarName = z.string().regex(/^[A-Z_][A-Z0-9_]*$/);
 
 /** The search backend serpapi reads its key from this variable when the config names none. */
-export const DEFAULT_SERPAPI_KEY_ENV = 'SERPAPI_API_KEY';
+const DEFAULT_SERPAPI_KEY_ENV = 'SERPAPI_API_KEY';
 
 /** The answer checks used for a task the config's `scoring` does not name. */
 export const DEFAULT_SCORING_RULE: ScoringRule = 'lenient';
@@ -55,7 +52,7 @@ export function missingKeyEnv(endpoint: { apiKeyEnv?: string; baseUrl?: string }
 }
 
 /** Requests a model may have in flight unless its config says otherwise. */
-export const DEFAULT_MAX_CONCURRENCY = 512;
+const DEFAULT_MAX_CONCURRENCY = 512;
 
 /** An endpoint URL: the clients speak HTTP only, so another scheme (ftp:, file:, a typo) fails here, not on every retry. */
 const httpUrl = z
@@ -92,7 +89,7 @@ export const ModelSchema = z
   });
 
 /** Generation through the Batch API (generate.mode = batch): waits, limits per batch, and what to do with stragglers. */
-export const BatchSchema = z
+const BatchSchema = z
   .object({
     /** First status check after creating a batch, then doubling up to pollMaxSeconds. */
     pollMinSeconds: z.number().positive().max(3600).default(30),
@@ -113,9 +110,9 @@ export const BatchSchema = z
   .refine((b) => b.pollMaxSeconds >= b.pollMinSeconds, { path: ['pollMaxSeconds'], message: 'must be at least pollMinSeconds' });
 
 export type BatchConfig = z.output<typeof BatchSchema>;
-export const DEFAULT_BATCH: BatchConfig = BatchSchema.parse({});
+const DEFAULT_BATCH: BatchConfig = BatchSchema.parse({});
 
-export const SearchSchema = z
+const SearchSchema = z
   .object({
     backend: z.enum(SEARCH_BACKENDS),
     /** For replay: where to go when a query was never recorded (default: an empty-result observation). */
@@ -132,7 +129,7 @@ export const SearchSchema = z
   })
   .strict();
 
-export const SampleSchema = z
+const SampleSchema = z
   .object({
     /** Number of questions; omit for the whole split. */
     n: z.number().int().positive().optional(),
@@ -146,7 +143,7 @@ export const SampleSchema = z
   })
   .strict();
 
-export const GenerateTaskSchema = z
+const GenerateTaskSchema = z
   .object({
     task: z.enum(TASK_NAMES),
     split: z.string().min(1),
@@ -155,7 +152,7 @@ export const GenerateTaskSchema = z
   })
   .strict();
 
-export const DatasetMixSchema = z
+const DatasetMixSchema = z
   .object({
     name,
     tasks: z.array(z.enum(TASK_NAMES)).min(1),
@@ -229,7 +226,7 @@ export const StudentSchema = z
     }
   });
 
-export const EvaluateSchema = z
+const EvaluateSchema = z
   .object({
     /** Eval splits: HotpotQA dev, StrategyQA dev, Bamboogle test, MMLU test by default. */
     tasks: z
@@ -258,12 +255,12 @@ export const EvaluateSchema = z
   .strict();
 
 const ScoringRuleSchema = z.enum(SCORING_RULES);
-export const ScoringSchema = z.union([
+const ScoringSchema = z.union([
   ScoringRuleSchema,
   z.object(Object.fromEntries(TASK_NAMES.map((t) => [t, ScoringRuleSchema.optional()])) as Record<TaskName, z.ZodOptional<typeof ScoringRuleSchema>>).strict(),
 ]);
 
-export const ExperimentConfigSchema = z
+const ExperimentConfigSchema = z
   .object({
     name,
     description: z.string().optional(),
@@ -439,7 +436,6 @@ export type SearchConfig = z.output<typeof SearchSchema>;
 export type DatasetMix = z.output<typeof DatasetMixSchema>;
 export type GenerateTask = z.output<typeof GenerateTaskSchema>;
 export type StudentConfig = z.output<typeof StudentSchema>;
-export type EvaluateConfig = z.output<typeof EvaluateSchema>;
 
 /** The rule that scores `task` under a config's `scoring` (a task it does not name: DEFAULT_SCORING_RULE). */
 export function scoringRuleFor(config: { scoring?: z.output<typeof ScoringSchema> }, task: TaskName): ScoringRule {

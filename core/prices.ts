@@ -3,7 +3,7 @@
 // override any entry or add its own (PriceTableSchema), and an unknown model costs 0, flagged 'unpriced'.
 import { z } from 'zod';
 
-export const ModelPriceSchema = z
+const ModelPriceSchema = z
   .object({
     /** USD per 1M prompt (input) tokens. */
     input: z.number().nonnegative(),
@@ -81,7 +81,7 @@ export interface PricedModel {
 }
 
 /** What a batch request costs as a fraction of the list price, per provider (OpenAI: half price for the 24 h window). */
-export const BATCH_DISCOUNT: Readonly<Record<string, number>> = { openai: 0.5 };
+const BATCH_DISCOUNT: Readonly<Record<string, number>> = { openai: 0.5 };
 
 /** The generation mode `batch` is offered for these providers only. */
 export function batchDiscount(provider: string): number | undefined {

@@ -20,7 +20,7 @@ import { createOpenAIModel } from '../lib/models/openai-model';
 import type { ChatModel, ChatRequest, ChatResponse } from '../lib/models/types';
 import { getTask } from '../lib/tasks/registry';
 import { createSerpApiSearch } from '../lib/tools/serpapi-search';
-import { generationParallelism, parseExperimentConfig, scoringRuleFor, type ExperimentConfigInput } from '../core/config';
+import { generationParallelism, parseExperimentConfig, scoringRuleFor, type ExperimentConfigInput, type MethodName } from '../core/config';
 import { TASK_QUEUE } from '../core/ids';
 import type { Question } from '../core/trajectory';
 import { FireActExperiment } from '../workflows';
@@ -205,7 +205,7 @@ function lockStep(inner: ChatModel) {
   };
 }
 
-async function runLockStep(provider: Provider, dir: string, questions: Array<{ question: Question; method: 'react' | 'cot' | 'io' | 'reflexion' }>): Promise<number> {
+async function runLockStep(provider: Provider, dir: string, questions: Array<{ question: Question; method: MethodName }>): Promise<number> {
   const config = parseExperimentConfig(benchConfig(provider, dir, 1));
   const teacher = config.models.teacher;
   const inner = createOpenAIModel({ name: 'teacher', config: teacher, cache: createContentCache(path.join(dir, 'lockstep-cache')) });
@@ -235,7 +235,7 @@ async function runLockStep(provider: Provider, dir: string, questions: Array<{ q
 async function frozenQuestions(dir: string, id: string, config: ExperimentConfigInput) {
   const parsed = parseExperimentConfig(config);
   const store = createArtifactStore(parsed.artifactDir);
-  const out: Array<{ question: Question; method: 'react' | 'cot' | 'io' | 'reflexion' }> = [];
+  const out: Array<{ question: Question; method: MethodName }> = [];
   for (const t of parsed.generate.tasks) {
     const { questions } = await store.readJson<{ questions: Question[] }>(layout.sample(id, t.task, t.split));
     for (const method of t.methods) for (const question of questions) out.push({ question, method });

@@ -1,6 +1,6 @@
 // The agent loop: one question, one method, one model (and maybe a search tool) -> one trajectory.
 // Pure orchestration over the ChatModel and SearchBackend interfaces; retries of whole episodes are the caller's.
-import type { MethodName } from '../../core/config';
+import { isSingleTurn, maxEpisodeSteps, METHODS, type MethodName } from '../../core/methods';
 import { emptyUsage, type Question, type ToolCall, type TrajectoryRecord, type Turn } from '../../core/trajectory';
 import type { ChatMessage, ChatModel, ChatResponse } from '../models/types';
 import type { SearchBackend } from '../tools/types';
@@ -73,10 +73,10 @@ interface Reply {
 
 export async function runEpisode(input: EpisodeInput): Promise<EpisodeResult> {
   const { question, method, model, search, score, options, signal, onStep } = input;
-  const singleTurn = method === 'io' || method === 'cot';
-  const isReflexion = method === 'reflexion';
+  const singleTurn = isSingleTurn(method);
+  const isReflexion = METHODS[method].trials;
+  const stepCap = maxEpisodeSteps(method, options);
   const { maxTrials, stepsPerTrial } = options.reflexion;
-  const stepCap = isReflexion ? maxTrials * stepsPerTrial : options.maxSteps;
   const hasGold = question.answers.length > 0;
 
   const turns: Turn[] = [];

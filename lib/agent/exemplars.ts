@@ -3,6 +3,7 @@
 // solution, a one-paragraph CoT reasoning and the answer for IO; the questions are from no evaluation split).
 // This module is their one loader: it checks their shape once, when first imported, and fills templates.
 import { z } from 'zod';
+import { METHOD_NAMES, type MethodName } from '../../core/methods';
 import choice from './prompt-data/examples-choice.json';
 import multihop from './prompt-data/examples-multihop.json';
 import yesno from './prompt-data/examples-yesno.json';
@@ -28,7 +29,8 @@ const reflection = z.strictObject({
 });
 const familyFile = z.strictObject({ worked: z.array(worked).min(1), reflection });
 const perFamily = z.strictObject({ multihop: z.string(), yesno: z.string(), choice: z.string() });
-const perMethod = z.strictObject({ io: z.string(), cot: z.string(), react: z.string(), reflexion: z.string() });
+// One text per method of core/methods.ts, so a method added there without its texts fails on load.
+const perMethod = z.strictObject(Object.fromEntries(METHOD_NAMES.map((m) => [m, z.string()])) as Record<MethodName, z.ZodString>);
 const instructionsFile = z.strictObject({
   answerFormat: perFamily,
   actions: z.string(),

@@ -2,7 +2,7 @@
 // records. The rules reproduce the released files byte for byte (see test/unit/datasets.test.ts), with one
 // known exception: released hotpotqa.jsonl kept trailing spaces after 26 questions that the other three
 // chat files strip; we strip both ends, as those do.
-import type { MethodName } from '../../core/config';
+import { isSingleTurn } from '../../core/methods';
 import { OBSERVATION_PREFIX, type TrajectoryRecord, type Turn } from '../../core/trajectory';
 import { pythonJsonDumps } from './python-json';
 
@@ -23,9 +23,6 @@ export interface AlpacaRecord {
 
 /** What a record must hold to be formatted (a whole TrajectoryRecord will do). */
 export type FormattableRecord = Pick<TrajectoryRecord, 'method' | 'turns'> & { question: Pick<TrajectoryRecord['question'], 'text'> };
-
-/** Methods whose trajectory is one assistant turn; FireAct wrote their Alpaca output without a final newline. */
-const SINGLE_TURN_METHODS: ReadonlySet<MethodName> = new Set<MethodName>(['cot', 'io']);
 
 
 /** A turn as the model sees it: assistant text as is, observations behind "Observation: ". */
@@ -92,7 +89,8 @@ export function splitInstruction(text: string): { instruction: string; outputLin
 export function toAlpacaRecord(record: FormattableRecord): AlpacaRecord {
   const { instruction, outputLines } = splitInstruction(record.question.text);
   const head = outputLines.map((line) => line + '\n').join('');
-  const tail = SINGLE_TURN_METHODS.has(record.method) ? '' : '\n';
+  // FireAct wrote a single-turn method's Alpaca output without a final newline.
+  const tail = isSingleTurn(record.method) ? '' : '\n';
   return { instruction, input: '', output: head + renderTurns(record.turns) + tail };
 }
 

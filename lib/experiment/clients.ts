@@ -1,23 +1,17 @@
 // Builds (and memoises per process) the clients an experiment's activities use: models, search,
 // cache, artifact store. Tests pass their own provider; secrets come from the worker's environment only.
 import path from 'node:path';
-import { searchKeyEnv, type ExperimentConfig } from '../../core/config';
+import type { ExperimentConfig } from '../../core/config';
 import { ErrorType, typedFailure } from '../../core/errors';
 import { createArtifactStore, type ArtifactStore } from '../artifacts/store';
-import { withSearchCache } from '../cache/cached-search';
 import { createContentCache, type ContentCache } from '../cache/content-cache';
 import { memoise } from '../cache/memo';
-import { createOpenAIModel, resolveApiKey } from '../models/openai-model';
+import { MODEL_PROVIDER_REGISTRY } from '../models/providers';
 import type { ChatModel } from '../models/types';
 import { createReplayLibraryCache, type ReplayLibrary } from '../replay/library';
 import { FINETUNE_FILES } from '../replay/recordings';
-import { createReplayModel } from '../replay/replay-model';
-import { createReplaySearch } from '../replay/replay-search';
-import { buildLocalIndex, loadCorpusJsonl } from '../tools/local-index';
-import { createLocalSearch } from '../tools/local-search';
-import { createSerpApiSearch } from '../tools/serpapi-search';
+import { SEARCH_BACKEND_REGISTRY } from '../tools/backends';
 import type { SearchBackend } from '../tools/types';
-import { createWikipediaSearch } from '../tools/wikipedia-search';
 
 export interface ClientProvider {
   store(config: ExperimentConfig): ArtifactStore;
@@ -48,45 +42,16 @@ export function createClientProvider(env: NodeJS.ProcessEnv = process.env): Clie
       if (!mc) {
         return Promise.reject(typedFailure({ type: ErrorType.InvalidConfig, message: `unknown model "${name}"`, nonRetryable: true }));
       }
-      return once(`model\u0000${name}\u0000${JSON.stringify(mc)}\u0000${config.dataDir}\u0000${config.cacheDir}`, async () => {
-        if (mc.provider === 'replay') {
-          return createReplayModel(name, mc.model, await provider.replayLibrary(config, mc.replayFiles));
-        }
-        return createOpenAIModel({ name, config: mc, apiKey: resolveApiKey(mc, env), cache: provider.modelCache(config) });
-      });
+      return once(`model\u0000${name}\u0000${JSON.stringify(mc)}\u0000${config.dataDir}\u0000${config.cacheDir}`, () =>
+        MODEL_PROVIDER_REGISTRY[mc.provider]({ name, config: mc, env, cache: provider.modelCache(config), replayLibrary: (files) => provider.replayLibrary(config, files) }),
+      );
     },
 
     search(config) {
       const sc = config.search;
-      return once(`search\u0000${JSON.stringify(sc)}\u0000${config.dataDir}\u0000${config.cacheDir}`, async () => {
-        const cache = cacheFor(path.join(config.cacheDir, 'search'));
-        const local = async () => {
-          const docs = sc.corpus
-            ? await loadCorpusJsonl(sc.corpus)
-            : (await provider.replayLibrary(config, sc.replayFiles))
-                .snippets()
-                .map((text, i) => ({ id: String(i), text }));
-          return createLocalSearch({ index: buildLocalIndex(docs) });
-        };
-        switch (sc.backend) {
-          case 'replay': {
-            const lib = await provider.replayLibrary(config, sc.replayFiles);
-            return createReplaySearch(lib, sc.fallback === 'local' ? await local() : undefined);
-          }
-          case 'local':
-            return local();
-          case 'serpapi': {
-            const keyEnv = searchKeyEnv(sc);
-            const apiKey = env[keyEnv];
-            if (!apiKey) {
-              throw typedFailure({ type: ErrorType.MissingSecret, message: `search backend serpapi needs the environment variable ${keyEnv} on the worker`, nonRetryable: true });
-            }
-            return withSearchCache(createSerpApiSearch({ baseUrl: sc.baseUrl, apiKey, timeoutMs: sc.timeoutMs }), cache, sc.baseUrl ?? 'serpapi');
-          }
-          case 'wikipedia':
-            return withSearchCache(createWikipediaSearch({ baseUrl: sc.baseUrl, timeoutMs: sc.timeoutMs }), cache, sc.baseUrl ?? 'wikipedia');
-        }
-      });
+      return once(`search\u0000${JSON.stringify(sc)}\u0000${config.dataDir}\u0000${config.cacheDir}`, () =>
+        SEARCH_BACKEND_REGISTRY[sc.backend]({ config: sc, env, cache: cacheFor(path.join(config.cacheDir, 'search')), replayLibrary: (files) => provider.replayLibrary(config, files) }),
+      );
     },
   };
   return provider;

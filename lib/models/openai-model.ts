@@ -9,7 +9,7 @@ import type { ContentCache } from '../cache/content-cache';
 import { classifyOpenAIError, MalformedResponse, type ClassifiedError } from './openai-errors';
 import { redact } from './http-common';
 import { limiterForModel, systemClock, type Clock, type Limiter } from './limiter';
-import type { ChatMessage, ChatModel, ChatRequest, ChatResponse } from './types';
+import type { ChatMessage, ChatModel, ChatRequest, ChatResponse, ModelProvider } from './types';
 import { keepAliveFetch } from '../net/keepalive-fetch';
 
 export const DEFAULT_OPENAI_BASE_URL = 'https://api.openai.com/v1';
@@ -288,3 +288,6 @@ export function createOpenAIModel(opts: OpenAIModelOptions): ChatModel {
     },
   };
 }
+
+/** Provider `openai`: any OpenAI-compatible endpoint, every call through the content-addressed cache. */
+export const openaiProvider: ModelProvider = async ({ name, config, env, cache }) => createOpenAIModel({ name, config, apiKey: resolveApiKey(config, env), cache });

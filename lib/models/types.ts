@@ -1,4 +1,8 @@
 // What the agent loop needs from a chat model, whatever the provider behind it.
+import type { ModelConfig } from '../../core/config';
+import type { ContentCache } from '../cache/content-cache';
+import type { ReplayLibrary } from '../replay/library';
+
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';
   content: string;
@@ -45,3 +49,17 @@ export interface ChatModel {
   readonly model: string;
   complete(request: ChatRequest, signal?: AbortSignal): Promise<ChatResponse>;
 }
+
+/** What a model provider gets to build a model from its config entry (see `MODEL_PROVIDER_REGISTRY`). */
+export interface ModelProviderContext {
+  /** The model's name in config.models. */
+  name: string;
+  config: ModelConfig;
+  /** The worker's environment, where secrets are read by variable name. */
+  env: NodeJS.ProcessEnv;
+  /** The content-addressed cache of model calls. */
+  cache: ContentCache;
+  replayLibrary(files?: readonly string[]): Promise<ReplayLibrary>;
+}
+
+export type ModelProvider = (ctx: ModelProviderContext) => Promise<ChatModel>;

@@ -1,28 +1,16 @@
 // How many model calls and tokens one episode takes, before any is made. The typical figures come
-// from the FireAct GPT-4 recordings (finetune/gpt_format/multitask_multimethod.jsonl): mean steps and
-// mean turn lengths per task and method. Those are successful trajectories, so failing runs take more.
-import { episodeUpperTokens, maxEpisodeCalls, MESSAGE_OVERHEAD_TOKENS, type EpisodeShape } from '../../core/budget';
+// from the FireAct GPT-4 recordings: mean steps and turn lengths per task and method (each task's
+// `recorded`). Those are successful trajectories, so failing runs take more.
+import { episodeUpperTokens, MESSAGE_OVERHEAD_TOKENS, type EpisodeShape } from '../../core/budget';
+import { isSingleTurn, maxEpisodeCalls } from '../../core/methods';
 import type { MethodName, TaskName } from '../../core/config';
 import { OBSERVATION_PREFIX } from '../../core/trajectory';
+import { getTask } from '../tasks/registry';
 
 export { MESSAGE_OVERHEAD_TOKENS };
 
 /** Rough tokens per character for English prompts (OpenAI's rule of thumb: 1 token ≈ 4 characters). */
 const CHARS_PER_TOKEN = 4;
-
-/** Mean assistant turns per episode in the recordings, rounded up (ReAct and Reflexion). */
-const TYPICAL_STEPS: Record<'react' | 'reflexion', Record<TaskName, number>> = {
-  react: { hotpotqa: 3, strategyqa: 3, bamboogle: 3, mmlu: 2 },
-  reflexion: { hotpotqa: 8, strategyqa: 8, bamboogle: 8, mmlu: 7 },
-};
-
-/** Mean characters of one assistant turn per method, and of one search observation, in the recordings. */
-const TURN_CHARS: Record<TaskName, Record<MethodName, number> & { observation: number }> = {
-  hotpotqa: { io: 40, cot: 196, react: 152, reflexion: 240, observation: 116 },
-  bamboogle: { io: 40, cot: 196, react: 152, reflexion: 240, observation: 116 },
-  strategyqa: { io: 40, cot: 466, react: 213, reflexion: 239, observation: 157 },
-  mmlu: { io: 40, cot: 359, react: 292, reflexion: 396, observation: 217 },
-};
 
 export interface StepLimits {
   maxSteps: number;
@@ -45,25 +33,25 @@ export function charsToTokens(chars: number): number {
  */
 export function callsPerEpisode(task: TaskName, method: MethodName, limits: StepLimits): Range {
   const upper = maxEpisodeCalls(method, limits);
-  if (method === 'io' || method === 'cot') return { typical: 1, upper };
-  return { typical: Math.min(TYPICAL_STEPS[method][task], upper), upper };
+  if (isSingleTurn(method)) return { typical: 1, upper };
+  return { typical: Math.min(getTask(task).recorded.steps[method], upper), upper };
 }
 
 /** Search calls per episode: every step but the finishing one, when the task offers search. */
 export function searchesPerEpisode(task: TaskName, method: MethodName, limits: StepLimits, usesSearch: boolean): Range {
-  if (!usesSearch || method === 'io' || method === 'cot') return { typical: 0, upper: 0 };
+  if (!usesSearch || isSingleTurn(method)) return { typical: 0, upper: 0 };
   const calls = callsPerEpisode(task, method, limits);
   return { typical: Math.max(0, calls.typical - 1), upper: calls.upper - 1 };
 }
 
 /** Completion tokens per call: the recorded mean turn, or maxTokens at worst. */
 export function completionTokensPerCall(task: TaskName, method: MethodName, maxTokens: number): Range {
-  return { typical: Math.min(maxTokens, charsToTokens(TURN_CHARS[task][method])), upper: maxTokens };
+  return { typical: Math.min(maxTokens, charsToTokens(getTask(task).recorded.turnChars[method])), upper: maxTokens };
 }
 
 /** How much each step adds to the next prompt: the assistant turn and its observation, as two messages. */
 export function promptGrowthPerStep(task: TaskName, completion: number): number {
-  const observation = charsToTokens(OBSERVATION_PREFIX.length + TURN_CHARS[task].observation);
+  const observation = charsToTokens(OBSERVATION_PREFIX.length + getTask(task).recorded.turnChars.observation);
   return completion + observation + 2 * MESSAGE_OVERHEAD_TOKENS;
 }
 
@@ -74,7 +62,7 @@ function promptTokensOverCalls(calls: number, first: number, growth: number): nu
 
 /** Tokens of one search observation as a message ("Observation: …"), with its chat overhead. */
 function observationTokens(task: TaskName): number {
-  return charsToTokens(OBSERVATION_PREFIX.length + TURN_CHARS[task].observation) + MESSAGE_OVERHEAD_TOKENS;
+  return charsToTokens(OBSERVATION_PREFIX.length + getTask(task).recorded.turnChars.observation) + MESSAGE_OVERHEAD_TOKENS;
 }
 
 /**
@@ -82,7 +70,7 @@ function observationTokens(task: TaskName): number {
  * assistant turns of `turnTokens` each, with an observation between steps when the method searches.
  */
 export function trainingExampleTokens(task: TaskName, method: MethodName, questionTokens: number, steps: number, turnTokens: number): number {
-  const single = method === 'io' || method === 'cot';
+  const single = isSingleTurn(method);
   const turns = single ? 1 : Math.max(1, steps);
   const observations = single ? 0 : turns - 1;
   return questionTokens + MESSAGE_OVERHEAD_TOKENS + turns * (turnTokens + MESSAGE_OVERHEAD_TOKENS) + observations * observationTokens(task);

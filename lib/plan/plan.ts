@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { generationParallelism, generationPriced, missingKeyEnv, searchKeyEnv, type DatasetMix, type ExperimentConfig, type MethodName, type TaskName } from '../../core/config';
 import { CHECK_CHARS_PER_TOKEN, OBSERVATION_TOKENS, upperGrowthPerStep } from '../../core/budget';
+import { isSingleTurn } from '../../core/methods';
 import { batchDiscount, estimateCost, mergePrices, type PriceFlag, type PriceTable } from '../../core/prices';
 import { LOCAL_EVAL_MAX_TOKENS } from '../evaluate/serve';
 import type { ClientProvider } from '../experiment/clients';
@@ -357,7 +358,7 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
   const evaluation = await planEvaluation({ config, clients, prices, expected: expectedFineTunes(config), problems, warnings });
 
   const searches =
-    gen.tasks.some((t) => getTask(t.task).usesSearch && t.methods.some((m) => m === 'react' || m === 'reflexion')) ||
+    gen.tasks.some((t) => getTask(t.task).usesSearch && t.methods.some((m) => !isSingleTurn(m))) ||
     (evaluation?.runs.some((r) => r.searchesPerEpisode.upper > 0) ?? false);
   if (searches && config.search.backend === 'serpapi') {
     const keyEnv = searchKeyEnv(config.search);

@@ -1,8 +1,9 @@
 // What the budget reserves per episode, measured on the frozen samples' real first prompts.
 // prepareExperiment hands these to the workflow's ledger and `fireact plan` shows them as its upper
 // bound, both through these functions (core/budget.ts holds the arithmetic), so they cannot disagree.
-import { episodeReservation, maxEpisodeCalls, type Amount, type EpisodeShape, type EvalPromptBounds } from '../../core/budget';
-import { generationPriced, METHOD_NAMES, type ExperimentConfig, type MethodName } from '../../core/config';
+import { episodeReservation, type Amount, type EpisodeShape, type EvalPromptBounds } from '../../core/budget';
+import { generationPriced, type ExperimentConfig } from '../../core/config';
+import { maxEpisodeCalls, METHOD_NAMES, type MethodName } from '../../core/methods';
 import type { PriceTable } from '../../core/prices';
 import type { Question } from '../../core/trajectory';
 import { promptMessages, studentMessages } from '../agent/prompts';

@@ -1,5 +1,5 @@
 // Provider "replay": answers with the recorded GPT-4 turn for this question, method and turn index.
-import type { ChatModel, ChatRequest, ChatResponse } from '../models/types';
+import type { ChatModel, ChatRequest, ChatResponse, ModelProvider } from '../models/types';
 import { replayMiss, type ReplayLibrary } from './library';
 
 const roughTokens = (text: string) => Math.ceil(text.length / 4);
@@ -31,3 +31,6 @@ export function createReplayModel(name: string, model: string, library: ReplayLi
     },
   };
 }
+
+/** Provider `replay`: the teacher turns recorded in the FireAct fine-tuning files. */
+export const replayProvider: ModelProvider = async ({ name, config, replayLibrary }) => createReplayModel(name, config.model, await replayLibrary(config.replayFiles));

@@ -1,5 +1,6 @@
 // Search backend "replay": the observation the teacher saw for this query, else the fallback backend.
-import type { SearchBackend, SearchRequest, SearchResult } from '../tools/types';
+import { localSearchBackend } from '../tools/local-search';
+import type { SearchBackend, SearchBackendFactory, SearchRequest, SearchResult } from '../tools/types';
 import type { ReplayLibrary } from './library';
 
 export function createReplaySearch(library: ReplayLibrary, fallback?: SearchBackend): SearchBackend {
@@ -13,3 +14,7 @@ export function createReplaySearch(library: ReplayLibrary, fallback?: SearchBack
     },
   };
 }
+
+/** Backend `replay`: the recorded observations, and for a query never recorded the `local` backend (unless `fallback: none`). */
+export const replaySearchBackend: SearchBackendFactory = async (ctx) =>
+  createReplaySearch(await ctx.replayLibrary(ctx.config.replayFiles), ctx.config.fallback === 'local' ? await localSearchBackend(ctx) : undefined);

@@ -47,6 +47,7 @@ export const hotpotqa: TaskDefinition = {
   splits: SPLITS,
   evalSplits: ['dev'],
   usesSearch: true,
+  recorded: { steps: { react: 3, reflexion: 8 }, turnChars: { io: 40, cot: 196, react: 152, reflexion: 240, observation: 116 } },
   load,
   // Both rules: FireAct scored EM/F1 with this very normalisation.
   score(prediction, answers) {

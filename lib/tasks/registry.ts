@@ -1,7 +1,7 @@
 // The task registry: every task by name, and split loading with a per-process memo.
 // Adding a task = one module + one line in TASKS.
 import * as path from 'path';
-import { TASK_NAMES, type TaskName } from '../../core/config';
+import { TASK_NAMES, type TaskName } from '../../core/names';
 import { ErrorType, typedFailure } from '../../core/errors';
 import type { Question } from '../../core/trajectory';
 import { memoise } from '../cache/memo';

@@ -57,6 +57,7 @@ export const strategyqa: TaskDefinition = {
   splits: SPLITS,
   evalSplits: ['dev'],
   usesSearch: true,
+  recorded: { steps: { react: 3, reflexion: 8 }, turnChars: { io: 40, cot: 466, react: 213, reflexion: 239, observation: 157 } },
   load,
   score(prediction, answers, rule) {
     let accuracy = 0;

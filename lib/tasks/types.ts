@@ -1,4 +1,6 @@
-import type { ScoringRule, TaskName } from '../../core/config';
+import type { ScoringRule } from '../../core/config';
+import type { MethodName, SingleTurnMethod } from '../../core/methods';
+import type { TaskName } from '../../core/names';
 import type { Question } from '../../core/trajectory';
 
 export interface TaskScore {
@@ -15,6 +17,15 @@ export interface TaskDefinition {
   evalSplits: readonly string[];
   /** Whether the agent's search tool is offered for this task. */
   usesSearch: boolean;
+  /**
+   * Means in the FireAct GPT-4 recordings (finetune/gpt_format/multitask_multimethod.jsonl), for
+   * `fireact plan`'s typical figures: assistant turns per episode (rounded up), and characters of one
+   * assistant turn per method and of one search observation.
+   */
+  recorded: {
+    steps: Record<Exclude<MethodName, SingleTurnMethod>, number>;
+    turnChars: Record<MethodName, number> & { observation: number };
+  };
   load(dataDir: string, split: string): Promise<Question[]>;
   /**
    * prediction null = unfinished episode (scores 0). `rule` picks FireAct's checks or our lenient ones

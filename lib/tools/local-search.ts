@@ -1,7 +1,7 @@
 // The "local" search backend: BM25 over an in-process index, answering with the best document's text.
-import type { LocalIndex } from './local-index';
+import { buildLocalIndex, loadCorpusJsonl, type LocalIndex } from './local-index';
 import { noResultsObservation } from './observation';
-import type { SearchBackend, SearchRequest, SearchResult } from './types';
+import type { SearchBackend, SearchBackendFactory, SearchRequest, SearchResult } from './types';
 
 export interface LocalSearchOptions {
   index: LocalIndex;
@@ -32,3 +32,9 @@ export function createLocalSearch(options: LocalSearchOptions): SearchBackend {
     },
   };
 }
+
+/** Backend `local`: the config's JSONL corpus, or else the snippets recorded in the FireAct files. */
+export const localSearchBackend: SearchBackendFactory = async ({ config, replayLibrary }) => {
+  const docs = config.corpus ? await loadCorpusJsonl(config.corpus) : (await replayLibrary(config.replayFiles)).snippets().map((text, i) => ({ id: String(i), text }));
+  return createLocalSearch({ index: buildLocalIndex(docs) });
+};

@@ -1,9 +1,11 @@
 // Google search through SerpAPI, reduced to one snippet the way the FireAct/ReAct search tool reduces it.
+import { searchKeyEnv } from '../../core/config';
 import { ErrorType, typedFailure } from '../../core/errors';
+import { withSearchCache } from '../cache/cached-search';
 import { redact } from '../models/http-common';
 import { endpointUrl, getJson, isRecord, toolFailed, type FetchImpl } from './http';
 import { noResultsObservation, squeezeWhitespace } from './observation';
-import type { SearchBackend, SearchRequest, SearchResult } from './types';
+import type { SearchBackend, SearchBackendFactory, SearchRequest, SearchResult } from './types';
 
 export interface SerpApiSearchOptions {
   baseUrl?: string;
@@ -87,3 +89,13 @@ function text(value: unknown): string | undefined {
   const squeezed = squeezeWhitespace(String(value));
   return squeezed || undefined;
 }
+
+/** Backend `serpapi`: the key comes from the worker's environment (`searchKeyEnv`). */
+export const serpApiSearchBackend: SearchBackendFactory = async ({ config, env, cache }) => {
+  const keyEnv = searchKeyEnv(config);
+  const apiKey = env[keyEnv];
+  if (!apiKey) {
+    throw typedFailure({ type: ErrorType.MissingSecret, message: `search backend serpapi needs the environment variable ${keyEnv} on the worker`, nonRetryable: true });
+  }
+  return withSearchCache(createSerpApiSearch({ baseUrl: config.baseUrl, apiKey, timeoutMs: config.timeoutMs }), cache, config.baseUrl ?? 'serpapi');
+};

@@ -1,8 +1,9 @@
 // Keyless search over Wikipedia (MediaWiki Action API): the top hit's intro, cut to its first sentences,
 // much like the original ReAct Wikipedia tool's observation.
+import { withSearchCache } from '../cache/cached-search';
 import { endpointUrl, getJson, isRecord, toolFailed, type FetchImpl } from './http';
 import { noResultsObservation, squeezeWhitespace } from './observation';
-import type { SearchBackend, SearchRequest, SearchResult } from './types';
+import type { SearchBackend, SearchBackendFactory, SearchRequest, SearchResult } from './types';
 
 export interface WikipediaSearchOptions {
   baseUrl?: string;
@@ -113,3 +114,7 @@ function endsInAbbreviation(before: string): boolean {
   if (/^(\p{L}\.)*\p{L}$/u.test(bare)) return true;
   return ABBREVIATIONS.has(bare);
 }
+
+/** Backend `wikipedia`: keyless; `baseUrl` may name another MediaWiki. */
+export const wikipediaSearchBackend: SearchBackendFactory = async ({ config, cache }) =>
+  withSearchCache(createWikipediaSearch({ baseUrl: config.baseUrl, timeoutMs: config.timeoutMs }), cache, config.baseUrl ?? 'wikipedia');

@@ -3,7 +3,8 @@
 // intervals as JSON; every metric names the split, the rule and the n it was computed on.
 // Each line: {"prediction": string | null, "answer": string | string[]} or {"prediction": ..., "question": "..."}.
 import { promises as fs } from 'node:fs';
-import { DEFAULT_DATA_DIR, DEFAULT_SCORING_RULE, SCORING_RULES, TASK_NAMES, type ScoringRule, type TaskName } from '../../core/config';
+import { DEFAULT_DATA_DIR, DEFAULT_SCORING_RULE, SCORING_RULES, type ScoringRule } from '../../core/config';
+import { TASK_NAMES, type TaskName } from '../../core/names';
 import type { Question } from '../../core/trajectory';
 import { aggregateEpisodes, type EpisodeOutcome } from '../../lib/evaluate/metrics';
 import { getTask, loadSplit, splitsOf } from '../../lib/tasks/registry';

@@ -5,6 +5,7 @@
 // protojson of the copy that built the proto types.
 import path from 'node:path';
 import * as proto from '@temporalio/proto';
+// eslint-disable-next-line no-restricted-imports -- no package exports patchProtobufRoot (@temporalio/common re-exports it only from its own lib/ too), and the copy check above needs it
 import { patchProtobufRoot } from '@temporalio/proto/lib/patch-protobuf-root';
 
 export type History = proto.temporal.api.history.v1.IHistory;
