@@ -25,6 +25,7 @@ import { TASK_QUEUE } from '../core/ids';
 import type { Question } from '../core/trajectory';
 import { FireActExperiment } from '../workflows';
 import { DEFAULT_ACTIVITY_SLOTS } from '../workers/fireact-worker';
+import { WORKER_NODE_FLAGS } from '../workers/heap';
 import { SEARCH_KEY, startProvider, type Provider } from './bench/provider';
 import { generateTasks } from './bench/workload';
 import { startDevServer } from './support/temporal';
@@ -74,7 +75,7 @@ function benchConfig(provider: Provider, dir: string, episodes: number): Experim
 
 function startWorker(address: string): { child: ChildProcess; exited: Promise<unknown> } {
   const profile = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, 'workers/main.ts')], {
+  const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, ...profile, '--import', 'tsx', path.join(ROOT, 'workers/main.ts')], {
     cwd: ROOT,
     env: { ...process.env, TEMPORAL_ADDRESS: address, FIREACT_LOG_LEVEL: 'WARN', FIREACT_QUEUES: TASK_QUEUE, BENCH_SERPAPI_KEY: SEARCH_KEY },
     stdio: ['ignore', 'ignore', 'inherit'],

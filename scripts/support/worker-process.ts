@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import path from 'node:path';
+import { WORKER_NODE_FLAGS } from '../../workers/heap';
 import { REPO_ROOT } from './paths';
 
 export interface WorkerProcess {
@@ -12,7 +13,7 @@ export interface WorkerProcess {
 
 export function startWorkerProcess(address: string, logFile: string, env: NodeJS.ProcessEnv = {}): WorkerProcess {
   const log = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'workers', 'main.ts')], {
+  const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, '--import', 'tsx', path.join(REPO_ROOT, 'workers', 'main.ts')], {
     cwd: REPO_ROOT,
     env: { ...process.env, TEMPORAL_ADDRESS: address, FIREACT_LOG_LEVEL: 'WARN', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
