@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { generationParallelism, generationPriced, missingKeyEnv, searchKeyEnv, type DatasetMix, type ExperimentConfig, type MethodName, type TaskName } from '../../core/config';
-import { CHECK_CHARS_PER_TOKEN, OBSERVATION_TOKENS, upperGrowthPerStep } from '../../core/budget';
+import { CHECK_CHARS_PER_TOKEN, OBSERVATION_TOKENS } from '../../core/budget';
 import { isSingleTurn } from '../../core/methods';
 import { batchDiscount, estimateCost, mergePrices, type PriceFlag, type PriceTable } from '../../core/prices';
 import { LOCAL_EVAL_MAX_TOKENS } from '../evaluate/serve';
@@ -14,13 +14,9 @@ import { resolveApiKey } from '../models/openai-model';
 import { REPLAY_SPLITS } from '../replay/library';
 import { getTask } from '../tasks/registry';
 import {
-  callsPerEpisode,
   charsToTokens,
-  completionTokensPerCall,
-  episodeTokens,
+  estimateEpisodes,
   MESSAGE_OVERHEAD_TOKENS,
-  promptGrowthPerStep,
-  searchesPerEpisode,
   sumRanges,
   sumTokens,
   trainingExampleTokens,
@@ -249,12 +245,8 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
     const questionTokens = meanQuestionTokens(chosen);
     for (const method of gt.methods) {
       const episodes = chosen.length;
-      const perEpisode = callsPerEpisode(gt.task, method, limits);
-      const searchPer = searchesPerEpisode(gt.task, method, limits, usesSearch);
-      const completion = completionTokensPerCall(gt.task, method, teacher.maxTokens);
-      const growth: Range = { typical: promptGrowthPerStep(gt.task, completion.typical), upper: upperGrowthPerStep(teacher.maxTokens) };
-      const first = meanFirstPromptTokens(method, chosen, gen.fewShot);
-      const tokens = episodeTokens(episodes, perEpisode, first, completion, growth, shapes[method]);
+      const est = estimateEpisodes({ task: gt.task, method, episodes, limits, usesSearch, maxTokens: teacher.maxTokens, firstPromptTokens: meanFirstPromptTokens(method, chosen, gen.fewShot), shape: shapes[method] });
+      const { callsPerEpisode: perEpisode, completionTokensPerCall: completion, tokens } = est;
       const example: Range = {
         typical: trainingExampleTokens(gt.task, method, questionTokens, perEpisode.typical, completion.typical),
         upper: Math.min(trainingExampleTokens(gt.task, method, questionTokens, perEpisode.upper, completion.upper), curatedCap(2 * perEpisode.upper - 1)),
@@ -264,16 +256,8 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
         task: gt.task,
         split: gt.split,
         method,
-        episodes,
         shards: Math.ceil(episodes / gen.shardSize),
-        callsPerEpisode: perEpisode,
-        searchesPerEpisode: searchPer,
-        firstPromptTokens: first,
-        completionTokensPerCall: completion,
-        promptGrowthPerStep: growth,
-        calls: { typical: episodes * perEpisode.typical, upper: episodes * perEpisode.upper },
-        searches: { typical: episodes * searchPer.typical, upper: episodes * searchPer.upper },
-        tokens,
+        ...est,
         costUsd: {
           typical: estimateCost(priced, { promptTokens: tokens.typical.prompt, completionTokens: tokens.typical.completion }, prices).usd,
           upper: episodes * reservations[method].usd,
