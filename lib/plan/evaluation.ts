@@ -1,6 +1,7 @@
 // The evaluate stage before it runs: the frozen eval samples (the freezeSample calls prepareExperiment
 // makes), the runs core/eval-plan builds from the fine-tune outcomes the plan expects (the workflow
 // builds them from the real ones with the same function), and their calls, tokens and cost.
+import { isHostedFineTune } from '../../core/names';
 import { ModelSchema, type ExperimentConfig, type MethodName, type TaskName } from '../../core/config';
 import { evalBaselines, evalRunName, evalRuns, evalTargets, type EvalKind, type EvalNoise, type EvalPlanTarget } from '../../core/eval-plan';
 import { evalReservation } from '../../core/budget';
@@ -119,7 +120,7 @@ export async function planEvaluation(input: EvaluationPlanInput): Promise<Evalua
   const describe = new Map<string, string>();
   for (const { student, dataset } of input.expected) {
     const base = student.baseModel === 'init' ? 'init (tiny model built from init)' : student.baseModel;
-    describe.set(`${student.name}@${dataset}`, student.backend === 'openai' ? `ft:${student.baseModel} (named when the job ends)` : `${base} fine-tuned (${student.mode}) on ${dataset}`);
+    describe.set(`${student.name}@${dataset}`, isHostedFineTune(student.backend) ? `ft:${student.baseModel} (named when the job ends)` : `${base} fine-tuned (${student.mode}) on ${dataset}`);
     describe.set(`${student.name}-base`, base);
   }
 

@@ -4,6 +4,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { generationParallelism, generationPriced, missingKeyEnv, searchKeyEnv, type DatasetMix, type ExperimentConfig, type MethodName, type TaskName } from '../../core/config';
+import { isHostedFineTune } from '../../core/names';
 import { CHECK_CHARS_PER_TOKEN, OBSERVATION_TOKENS } from '../../core/budget';
 import { isSingleTurn } from '../../core/methods';
 import { batchDiscount, estimateCost, mergePrices, type PriceFlag, type PriceTable } from '../../core/prices';
@@ -178,14 +179,14 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
     }
   }
 
-  // Students: an OpenAI key as prepareExperiment checks it; a local base model given as a path must exist.
+  // Students: a hosted backend's key as prepareExperiment checks it; a local base model given as a path must exist.
   for (const st of config.students) {
-    const missing = st.backend === 'openai' ? missingKeyEnv(st, env) : undefined;
+    const missing = isHostedFineTune(st.backend) ? missingKeyEnv(st, env) : undefined;
     if (missing) {
       missingSecrets.add(missing);
       secretProblem(`missing secret: student "${st.name}" needs the environment variable ${missing}, which is not set here (the worker needs it too)`);
     }
-    if (st.backend === 'local' && st.baseModel !== 'init') {
+    if (!isHostedFineTune(st.backend) && st.baseModel !== 'init') {
       if (looksLikePath(st.baseModel)) {
         const dir = expandPath(st.baseModel, base);
         if (!(await fileExists(dir))) problems.push(`missing model: student "${st.name}" has baseModel "${st.baseModel}", and ${dir} does not exist`);
