@@ -213,7 +213,6 @@ export interface CancelHostedFineTuneInput extends HostedEndpointInput {
 
 /** The input of startOpenAIFineTune, followOpenAIFineTune or cancelOpenAIFineTune, which histories recorded before the hosted path call: backend "openai", unnamed. */
 export type LegacyOpenAIInput<I extends HostedEndpointInput> = Omit<I, 'backend'>;
-export type StartOpenAIFineTuneInput = LegacyOpenAIInput<StartHostedFineTuneInput>;
 
 /** The follower's heartbeat details. */
 export interface FollowHeartbeat extends FollowCursor {

@@ -29,9 +29,9 @@ import type {
 } from './contracts';
 
 /** What picks the backend, endpoint and key: the student config fields that matter here. */
-export type FineTuneEndpoint = Pick<ModelConfig, 'model' | 'baseUrl' | 'apiKeyEnv'> & { backend: HostedFineTuneBackendName };
+type FineTuneEndpoint = Pick<ModelConfig, 'model' | 'baseUrl' | 'apiKeyEnv'> & { backend: HostedFineTuneBackendName };
 
-export interface HostedFineTuneActivityOptions {
+interface HostedFineTuneActivityOptions {
   /** Defaults to the backend's real client with the key from `env` (by the config's apiKeyEnv). */
   backendFor?: (endpoint: FineTuneEndpoint) => FineTuneJobBackend;
   env?: NodeJS.ProcessEnv;

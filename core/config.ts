@@ -209,7 +209,7 @@ export const StudentSchema = z
     gpus: z.number().int().positive().default(1),
     /** Memory of each of those GPUs in GB (GiB, as cards are sold); plan and validate refuse a run that cannot fit. */
     gpuMemoryGB: z.number().positive().optional(),
-    // openai backend
+    // hosted backends (openai): the endpoint (absent: the service's own), the key variable, the job's settings
     apiKeyEnv: envVarName.optional(),
     baseUrl: httpUrl.optional(),
     nEpochs: z.number().int().positive().optional(),

@@ -16,7 +16,7 @@ export interface ChatFileReport {
   bad: ChatFileProblem[];
 }
 
-export interface ValidateChatFileOptions {
+interface ValidateChatFileOptions {
   /** The provider refuses files with fewer examples than this. */
   minExamples: number;
   /** Who refuses them, for the message ("OpenAI"). */

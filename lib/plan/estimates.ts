@@ -149,7 +149,7 @@ function episodeTokens(episodes: number, calls: Range, first: number, completion
 }
 
 /** The part of a run's estimate that follows from its episodes alone: everything but cost and reservation. */
-export type EpisodeEstimate = Omit<RunEstimate, 'costUsd' | 'reservation'>;
+type EpisodeEstimate = Omit<RunEstimate, 'costUsd' | 'reservation'>;
 
 /**
  * `episodes` episodes of one task and method answered by a model with `maxTokens`: calls, searches,

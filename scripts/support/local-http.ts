@@ -3,7 +3,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export interface LocalServer {
+interface LocalServer {
   port: number;
   close(): Promise<void>;
 }

@@ -22,7 +22,10 @@ import { resolveApiKey } from '../../lib/models/openai-model';
 import { startFakeFineTuneServer, type FakeFineTuneServerOptions } from '../../scripts/support/fake-finetune-server';
 import { DATA_DIR, REPO_ROOT, tempDir } from '../../scripts/support/paths';
 import { perTestCleanup } from '../support/cleanup';
-import type { FollowHeartbeat, StartOpenAIFineTuneInput } from '../../activities/contracts';
+import type { FollowHeartbeat, LegacyOpenAIInput, StartHostedFineTuneInput } from '../../activities/contracts';
+
+/** What startOpenAIFineTune (the hosted start under its recorded name) takes. */
+type StartOpenAIFineTuneInput = LegacyOpenAIInput<StartHostedFineTuneInput>;
 
 const onCleanup = perTestCleanup();
 
