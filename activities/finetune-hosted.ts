@@ -12,8 +12,8 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { ModelConfig } from '../core/config';
 import { ErrorType } from '../core/errors';
 import { createArtifactStore, type ArtifactStore } from '../lib/artifacts/store';
-import { startHeartbeat } from './heartbeat';
 import type { HostedFineTuneBackendName } from '../core/names';
+import { startHeartbeat } from './heartbeat';
 import { resolveApiKey } from '../lib/models/openai-model';
 import type { FineTuneJobBackend, FineTuneStatus, FollowCursor, FollowEvent } from '../lib/finetune/hosted';
 import { FINETUNE_JOB_BACKENDS } from '../lib/finetune/registry';
@@ -68,6 +68,14 @@ export function createHostedFineTuneActivities(opts: HostedFineTuneActivityOptio
       const id = `${endpoint.backend}\u0000${endpoint.baseUrl ?? ''}\u0000${endpoint.apiKeyEnv ?? ''}`;
       let b = backends.get(id);
       if (!b) {
+        // The workflow passes a validated student's backend; an input made by hand may name anything.
+        if (!Object.hasOwn(FINETUNE_JOB_BACKENDS, endpoint.backend)) {
+          throw ApplicationFailure.create({
+            type: ErrorType.InvalidConfig,
+            nonRetryable: true,
+            message: `fine-tuning backend ${JSON.stringify(endpoint.backend)} is not a hosted backend; hosted backends: ${Object.keys(FINETUNE_JOB_BACKENDS).join(', ')}`,
+          });
+        }
         b = FINETUNE_JOB_BACKENDS[endpoint.backend]({ baseUrl: endpoint.baseUrl, apiKey: resolveApiKey(endpoint, env) });
         backends.set(id, b);
       }

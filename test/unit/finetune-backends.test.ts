@@ -2,6 +2,12 @@
 // and every hosted name has its FineTuneJobBackend in the registry (lib/finetune/registry.ts).
 import assert from 'node:assert/strict';
 import { test } from '@jest/globals';
+import { ApplicationFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
+import { DefaultLogger } from '@temporalio/worker';
+import { createHostedFineTuneActivities } from '../../activities/finetune-hosted';
+import type { HostedEndpointInput } from '../../activities/contracts';
+import { ErrorType } from '../../core/errors';
 import { FINETUNE_BACKENDS, isHostedFineTune, type HostedFineTuneBackendName } from '../../core/names';
 import type { FineTuneJobBackendFactory } from '../../lib/finetune/hosted';
 import { FINETUNE_JOB_BACKENDS } from '../../lib/finetune/registry';
@@ -25,4 +31,19 @@ test('a hosted name without a registry entry does not type-check', () => {
   // @ts-expect-error "not-a-backend" has no entry in FINETUNE_JOB_BACKENDS
   const withUnknown: Record<HostedFineTuneBackendName | 'not-a-backend', FineTuneJobBackendFactory> = FINETUNE_JOB_BACKENDS;
   assert.equal(Object.hasOwn(withUnknown, 'not-a-backend'), false);
+});
+
+test('a hosted-job activity given a backend that is not hosted refuses it, naming the hosted ones', async () => {
+  const activities = createHostedFineTuneActivities({ env: {} });
+  const env = new MockActivityEnvironment({}, { logger: new DefaultLogger('ERROR') });
+  // Only an input made by hand can carry it: the workflow sends a validated student's hosted backend.
+  const input = { backend: 'local' as HostedEndpointInput['backend'], jobId: 'ftjob-1' };
+  const err: unknown = await env.run(activities.cancelHostedFineTune, input).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof ApplicationFailure);
+  assert.equal(err.type, ErrorType.InvalidConfig);
+  assert.equal(err.nonRetryable, true);
+  assert.equal(err.message, 'fine-tuning backend "local" is not a hosted backend; hosted backends: openai');
 });
