@@ -3,12 +3,13 @@
 import type { ArtifactRef, DatasetFormat } from '../core/artifacts';
 import type { Amount, BudgetExhaustedDetails, BudgetPlan, Cap } from '../core/budget';
 import type { MethodName, StudentConfig, TaskName } from '../core/config';
+import type { HostedFineTuneBackendName } from '../core/names';
 import type { EvalPlanTarget } from '../core/eval-plan';
 import type { BatchTotals } from '../core/progress';
 import type { Usage } from '../core/trajectory';
 import type { ExperimentHandle } from '../lib/experiment/frozen';
 import type { FrozenEvalSample, ShardPlan } from '../lib/experiment/prepare';
-import type { FineTuneHyperparameters, FineTuneResult, FineTuneStatus, FollowCursor } from '../lib/finetune/openai/backend';
+import type { FineTuneHyperparameters, FineTuneResult, FineTuneStatus, FollowCursor } from '../lib/finetune/hosted';
 import type { EvalRow, ReportInput } from '../lib/report/types';
 
 // Defined where the library needs them, named here with the rest.
@@ -153,9 +154,11 @@ export interface LocalTrainResult {
   tinyDemoModel: boolean;
 }
 
-// Fine-tune, OpenAI backend (activities startOpenAIFineTune, followOpenAIFineTune, cancelOpenAIFineTune).
+// Fine-tune, a hosted backend (activities startHostedFineTune, followHostedFineTune, cancelHostedFineTune).
 
-export interface OpenAIEndpointInput {
+export interface HostedEndpointInput {
+  /** Which FINETUNE_JOB_BACKENDS entry runs the job. */
+  backend: HostedFineTuneBackendName;
   baseUrl?: string;
   /** Name of the worker environment variable with the key. */
   apiKeyEnv?: string;
@@ -163,7 +166,7 @@ export interface OpenAIEndpointInput {
   blockedAfterMs?: number;
 }
 
-export interface StartOpenAIFineTuneInput extends OpenAIEndpointInput {
+export interface StartHostedFineTuneInput extends HostedEndpointInput {
   /** Absolute path of the chat JSONL training file. */
   datasetPath: string;
   /** sha256 (hex) of the file's bytes; checked, and names the upload so it is made once. */
@@ -178,7 +181,7 @@ export interface StartOpenAIFineTuneInput extends OpenAIEndpointInput {
   metadata?: Record<string, string>;
 }
 
-export interface StartOpenAIFineTuneResult {
+export interface StartHostedFineTuneResult {
   jobId: string;
   fileId: string;
   status: FineTuneStatus;
@@ -187,7 +190,7 @@ export interface StartOpenAIFineTuneResult {
   examples: number;
 }
 
-export interface FollowOpenAIFineTuneInput extends OpenAIEndpointInput {
+export interface FollowHostedFineTuneInput extends HostedEndpointInput {
   jobId: string;
   /** For messages only. */
   baseModel?: string;
@@ -199,14 +202,17 @@ export interface FollowOpenAIFineTuneInput extends OpenAIEndpointInput {
   record?: { artifactDir: string; path: string };
 }
 
-export interface FollowOpenAIFineTuneResult extends FineTuneResult {
+export interface FollowHostedFineTuneResult extends FineTuneResult {
   record?: ArtifactRef;
 }
 
-export interface CancelOpenAIFineTuneInput extends OpenAIEndpointInput {
+export interface CancelHostedFineTuneInput extends HostedEndpointInput {
   jobId: string;
   baseModel?: string;
 }
+
+/** The input of startOpenAIFineTune, followOpenAIFineTune or cancelOpenAIFineTune, which histories recorded before the hosted path call: backend "openai", unnamed. */
+export type LegacyOpenAIInput<I extends HostedEndpointInput> = Omit<I, 'backend'>;
 
 /** The follower's heartbeat details. */
 export interface FollowHeartbeat extends FollowCursor {
@@ -230,7 +236,7 @@ export interface FineTuneOutcome {
   backend: StudentConfig['backend'];
   baseModel: string;
   tinyDemoModel: boolean;
-  /** How evaluation reaches the fine-tuned model. */
+  /** How evaluation reaches the fine-tuned model: served from folders (local), or at the hosted backend's OpenAI-compatible endpoint. */
   local?: { modelDir: string; adapterDir: string | null; baseModelDir: string };
   openai?: { model: string; baseUrl?: string; apiKeyEnv?: string };
   fineTunedModel: string;

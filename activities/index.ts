@@ -9,7 +9,7 @@ import { createBatchActivities } from './batch';
 import { createEpisodeActivities, createEpisodePlayer } from './episode';
 import { createEvaluateActivities } from './evaluate';
 import { createLocalFineTuneActivities } from './finetune-local';
-import { createOpenAIFineTuneActivities } from './finetune-openai';
+import { createHostedFineTuneActivities } from './finetune-hosted';
 import { createPrepareActivities } from './prepare';
 import { createReportActivities } from './report';
 
@@ -36,7 +36,7 @@ export function createActivities(deps: ActivityDeps = {}) {
     ...createDatasetActivities({ clients, frozen }),
     ...createReportActivities({ clients, frozen }),
     ...createLocalFineTuneActivities({ python, env }),
-    ...createOpenAIFineTuneActivities({ env }),
+    ...createHostedFineTuneActivities({ env }),
     ...createEvaluateActivities({ clients, frozen, python, env }),
   };
 }

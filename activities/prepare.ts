@@ -4,6 +4,7 @@ import { log } from '@temporalio/activity';
 import { batchSettings, missingKeyEnv, parseExperimentConfig, type ExperimentConfig } from '../core/config';
 import { ErrorType, typedFailure } from '../core/errors';
 import { experimentIdProblem } from '../core/ids';
+import { isHostedFineTune } from '../core/names';
 import type { ClientProvider } from '../lib/experiment/clients';
 import { resolveConfigPaths } from '../lib/experiment/config-file';
 import { experimentDir } from '../lib/experiment/layout';
@@ -36,7 +37,7 @@ export function createPrepareActivities(deps: { clients: ClientProvider; env: No
         }
       }
       for (const st of config.students) {
-        const missing = st.backend === 'openai' ? missingKeyEnv(st, env) : undefined;
+        const missing = isHostedFineTune(st.backend) ? missingKeyEnv(st, env) : undefined;
         if (missing) {
           throw typedFailure({
             type: ErrorType.MissingSecret,

@@ -5,7 +5,7 @@ import { DEFAULT_BLOCKED_AFTER_SECONDS } from './blocked';
 import { pathSegment } from './ids';
 import { BudgetSchema } from './budget';
 import { METHOD_NAMES, type MethodName } from './methods';
-import { FINETUNE_BACKENDS, MODEL_PROVIDERS, SEARCH_BACKENDS, TASK_NAMES, type TaskName } from './names';
+import { FINETUNE_BACKENDS, isHostedFineTune, MODEL_PROVIDERS, SEARCH_BACKENDS, TASK_NAMES, type TaskName } from './names';
 import { batchDiscount, PriceTableSchema, type PricedModel } from './prices';
 
 export type { MethodName, TaskName };
@@ -209,7 +209,7 @@ export const StudentSchema = z
     gpus: z.number().int().positive().default(1),
     /** Memory of each of those GPUs in GB (GiB, as cards are sold); plan and validate refuse a run that cannot fit. */
     gpuMemoryGB: z.number().positive().optional(),
-    // openai backend
+    // hosted backends (openai): the endpoint (absent: the service's own), the key variable, the job's settings
     apiKeyEnv: envVarName.optional(),
     baseUrl: httpUrl.optional(),
     nEpochs: z.number().int().positive().optional(),
@@ -218,11 +218,11 @@ export const StudentSchema = z
   })
   .strict()
   .superRefine((s, ctx) => {
-    if (s.backend === 'openai' && !endpointKey(s)) {
-      ctx.addIssue({ code: 'custom', path: ['apiKeyEnv'], message: 'backend "openai" needs apiKeyEnv (or a baseUrl of a keyless endpoint)' });
+    if (isHostedFineTune(s.backend) && !endpointKey(s)) {
+      ctx.addIssue({ code: 'custom', path: ['apiKeyEnv'], message: `backend "${s.backend}" needs apiKeyEnv (or a baseUrl of a keyless endpoint)` });
     }
-    if (s.backend === 'openai' && s.baseModel === 'init') {
-      ctx.addIssue({ code: 'custom', path: ['baseModel'], message: '"init" builds a local model; backend "openai" needs an OpenAI base model name' });
+    if (isHostedFineTune(s.backend) && s.baseModel === 'init') {
+      ctx.addIssue({ code: 'custom', path: ['baseModel'], message: `"init" builds a local model; backend "${s.backend}" needs a base model name of its service` });
     }
   });
 
@@ -392,7 +392,7 @@ const ExperimentConfigSchema = z
     // local student's base model (and its evaluation row): two of them must not coincide.
     const owners = new Map<string, string>();
     c.students.forEach((st, i) => {
-      const names = [...st.datasets.map((d) => [`${st.name}-${d}`, `student "${st.name}" on dataset "${d}"`]), ...(st.backend === 'local' ? [[`${st.name}-base`, `the base model of student "${st.name}"`]] : [])];
+      const names = [...st.datasets.map((d) => [`${st.name}-${d}`, `student "${st.name}" on dataset "${d}"`]), ...(!isHostedFineTune(st.backend) ? [[`${st.name}-base`, `the base model of student "${st.name}"`]] : [])];
       for (const [n, what] of names) {
         const other = owners.get(n);
         if (other === what) ctx.addIssue({ code: 'custom', path: ['students', i, 'datasets'], message: `student "${st.name}" lists a dataset twice ("${n.slice(st.name.length + 1)}")` });
@@ -413,7 +413,7 @@ const ExperimentConfigSchema = z
       };
       c.students.forEach((st, i) => {
         for (const d of new Set(st.datasets)) claim(`${st.name}@${d}`, `student "${st.name}" on dataset "${d}"`, ['students', i, 'name']);
-        if (st.backend === 'local' && c.evaluate!.baseModels) claim(`${st.name}-base`, `the base model of student "${st.name}"`, ['students', i, 'name']);
+        if (!isHostedFineTune(st.backend) && c.evaluate!.baseModels) claim(`${st.name}-base`, `the base model of student "${st.name}"`, ['students', i, 'name']);
       });
       const baselineMethods = new Map<string, Set<string>>();
       c.evaluate.baselines.forEach((b, i) => {

@@ -11,9 +11,10 @@
 //       --out "$OLDPWD/test/fixtures/histories/v<N>" --data-dir "$OLDPWD/../shared/fireact")
 //   git worktree remove --force /tmp/fireact-prev
 //
-// It starts a dev server and in-process workers, runs three small experiments (a replayed one
-// through to the report; one with a tiny local student trained and evaluated; one cancelled in the
-// middle of generation) and writes each workflow run as <out>/<workflow id, "/" → "__">[.<n>].json:
+// It starts a dev server and in-process workers, runs small experiments (a replayed one through to
+// the report; one with a tiny local student trained and evaluated; one cancelled in the middle of
+// generation; one with a hosted "openai" student against the local fine-tuning server, and one
+// cancelled while that job runs) and writes each workflow run as <out>/<workflow id, "/" → "__">[.<n>].json:
 // { scenario, workflowId, runId, workflowType, history }, `history` in Temporal's JSON form.
 // Artifacts go to /tmp/fireact-fixture so no personal path lands in the fixtures.
 import { promises as fs } from 'node:fs';
@@ -24,11 +25,14 @@ import { TASK_QUEUE } from '../core/ids';
 import { progressQuery } from '../core/progress';
 import { FireActExperiment } from '../workflows';
 import { createFireactWorkers } from '../workers/fireact-worker';
+import { startFakeFineTuneServer } from './support/fake-finetune-server';
 import { fakeTeacher, startFakeOpenAIServer } from './support/fake-openai-server';
 import { historyToJsonValue } from './support/history-json';
 import { startDevServer, workflowBundle } from './support/temporal';
 
 const WORK = '/tmp/fireact-fixture';
+/** The variable the workers read the local fine-tuning server's key from. */
+const FT_KEY_ENV = 'FIREACT_FIXTURE_FT_KEY';
 
 function baseConfig(name: string, dataDir: string) {
   return {
@@ -72,15 +76,17 @@ async function main(): Promise<void> {
       only: { type: 'string' },
     },
   });
-  if (!values.out) throw new Error('usage: record-histories.ts --out DIR [--data-dir DIR] [--only replay,student,cancel]');
+  if (!values.out) throw new Error('usage: record-histories.ts --out DIR [--data-dir DIR] [--only replay,student,cancel,openai,openai-cancel]');
   const out = path.resolve(values.out);
   const dataDir = path.resolve(values['data-dir']!);
-  const only = new Set((values.only ?? 'replay,student,cancel').split(','));
+  const only = new Set((values.only ?? 'replay,student,cancel,openai,openai-cancel').split(','));
   await fs.rm(WORK, { recursive: true, force: true });
   await fs.mkdir(out, { recursive: true });
 
   const env: TestWorkflowEnvironment = await startDevServer();
   const model = await startFakeOpenAIServer({ behaviour: async (b, n) => ({ content: (await fakeTeacher()(b, n)) as string, delayMs: 300 }) });
+  const ft = await startFakeFineTuneServer();
+  process.env[FT_KEY_ENV] = ft.apiKey;
   const workers = await createFireactWorkers({ connection: env.nativeConnection, worker: { workflowBundle: await workflowBundle() } });
   const running = Promise.all(workers.map((w) => w.run()));
   const scenarioOf = new Map<string, string>();
@@ -134,6 +140,30 @@ async function main(): Promise<void> {
       await handle.result().catch(() => undefined);
     }
 
+    const hostedStudent = (name: string) => ({
+      ...baseConfig(name, dataDir),
+      models: { teacher: { provider: 'replay', model: 'gpt-4 (recorded)', replayFiles: ['hotpotqa'] } },
+      generate: { teacher: 'teacher', tasks: [{ task: 'hotpotqa', split: 'fireact-react', methods: ['react'], sample: { n: 12 } }] },
+      datasets: [{ name: 'hotpotqa', tasks: ['hotpotqa'], methods: ['react'] }],
+      students: [{ name: 'gpt35', backend: 'openai', baseModel: 'gpt-3.5-turbo-0125', baseUrl: ft.url, apiKeyEnv: FT_KEY_ENV, datasets: ['hotpotqa'], nEpochs: 2 }],
+    });
+    if (only.has('openai')) {
+      const id = 'fixture-openai';
+      scenarioOf.set(id, 'openai');
+      await client.workflow.execute(FireActExperiment, { taskQueue: TASK_QUEUE, workflowId: id, args: [{ config: hostedStudent(id) }] });
+    }
+    if (only.has('openai-cancel')) {
+      const id = 'fixture-openai-cancel';
+      scenarioOf.set(id, 'openai-cancel');
+      ft.setSpeed({ stepMs: 1000, totalSteps: 400 });
+      const earlier = new Set(ft.jobs().map((j) => j.id));
+      const handle = await client.workflow.start(FireActExperiment, { taskQueue: TASK_QUEUE, workflowId: id, args: [{ config: hostedStudent(id) }] });
+      // Cancel while the job runs: the history then holds the follower cancelled and the job cancelled.
+      await waitFor(async () => ft.jobs().some((j) => !earlier.has(j.id) && j.status === 'running'), 'the fine-tuning job to run');
+      await handle.cancel();
+      await handle.result().catch(() => undefined);
+    }
+
     // Every run must be closed before its history is final.
     await waitFor(async () => {
       for await (const w of client.workflow.list({ query: 'ExecutionStatus = "Running"' })) if (w) return false;
@@ -159,6 +189,7 @@ async function main(): Promise<void> {
     for (const w of workers) w.shutdown();
     await running;
     await model.close();
+    await ft.close();
     await env.teardown();
     await fs.rm(WORK, { recursive: true, force: true });
   }

@@ -1,11 +1,12 @@
-// One student on one dataset mix. Backend "local" trains with the Python trainer on task queue
-// fireact-gpu; backend "openai" creates the job once (its id is recorded in history the moment it
-// exists) and follows it, so a crash, retry or reset never starts a second job; cancelling the
-// experiment cancels the remote job.
-import { ActivityCancellationType, CancellationScope, defineQuery, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
+// One student on one dataset mix. A backend of kind "local" (core/names.ts) trains with the Python
+// trainer on task queue fireact-gpu; one of kind "hosted" creates the job once through the hosted-job
+// activities (its id is recorded in history the moment it exists) and follows it, so a crash, retry or
+// reset never starts a second job; cancelling the experiment cancels the remote job.
+import { ActivityCancellationType, CancellationScope, defineQuery, isCancellation, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { profiles } from '../core/activity-profiles';
 import { experimentDir, fineTuneKey, GPU_TASK_QUEUE, legacyFineTuneKey } from '../core/ids';
+import { isHostedFineTune } from '../core/names';
 import type { FineTuneInput, FineTuneOutcome } from '../activities/contracts';
 
 const quick = proxyActivities<Activities>(profiles.quick);
@@ -20,7 +21,7 @@ export async function FineTuneStudent(input: FineTuneInput): Promise<FineTuneOut
   setHandler(fineTuneStatusQuery, () => state);
   const datasetPath = `${handle.artifactDir}/${dataset.path}`;
 
-  if (student.backend === 'local') {
+  if (!isHostedFineTune(student.backend)) {
     state.status = 'training';
     const modelRoot = `${handle.artifactDir}/${experimentDir(handle.experiment)}/models`;
     const r = await gpu.trainLocal.executeWithOptions(
@@ -51,15 +52,20 @@ export async function FineTuneStudent(input: FineTuneInput): Promise<FineTuneOut
     };
   }
 
+  // Runs started before the hosted-job activities call them by their OpenAI names (OpenAI was the only hosted backend).
+  const job = patched('hosted-finetune')
+    ? { start: quick.startHostedFineTune, follow: remote.followHostedFineTune, cancel: quick.cancelHostedFineTune }
+    : { start: quick.startOpenAIFineTune, follow: remote.followOpenAIFineTune, cancel: quick.cancelOpenAIFineTune };
   const endpoint = { baseUrl: student.baseUrl, apiKeyEnv: student.apiKeyEnv };
+  const backend = { backend: student.backend, ...endpoint };
   const stuck = handle.blockedAfterMs ? { blockedAfterMs: handle.blockedAfterMs } : {};
   const idempotencyKey = fineTuneKey(handle.experiment, student.name, dataset.name);
   const legacyKey = legacyFineTuneKey(handle.experiment, student.name, dataset.name);
-  const started = await quick.startOpenAIFineTune.executeWithOptions(
+  const started = await job.start.executeWithOptions(
     { ...profiles.quick, summary: `upload ${dataset.name} and create the ${student.baseModel} fine-tuning job` },
     [
       {
-        ...endpoint,
+        ...backend,
         ...stuck,
         datasetPath,
         datasetSha256: dataset.sha256,
@@ -75,16 +81,16 @@ export async function FineTuneStudent(input: FineTuneInput): Promise<FineTuneOut
   state.jobId = started.jobId;
   state.status = 'following';
   try {
-    const r = await remote.followOpenAIFineTune.executeWithOptions(
+    const r = await job.follow.executeWithOptions(
       { ...profiles.longJob, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED, summary: `follow job ${started.jobId}` },
-      [{ ...endpoint, ...stuck, jobId: started.jobId, baseModel: student.baseModel }],
+      [{ ...backend, ...stuck, jobId: started.jobId, baseModel: student.baseModel }],
     );
     if (r.status !== 'succeeded' || !r.fineTunedModel) throw new Error(`fine-tuning job ${started.jobId} ended ${r.status} without a model`);
     state.status = 'done';
     return {
       student: student.name,
       dataset: dataset.name,
-      backend: 'openai',
+      backend: student.backend,
       baseModel: student.baseModel,
       tinyDemoModel: false,
       openai: { model: r.fineTunedModel, ...endpoint },
@@ -95,7 +101,7 @@ export async function FineTuneStudent(input: FineTuneInput): Promise<FineTuneOut
   } catch (err) {
     if (isCancellation(err)) {
       // The follower cancels the job on its way out; make sure of it even if it never ran.
-      await CancellationScope.nonCancellable(() => quick.cancelOpenAIFineTune({ ...endpoint, jobId: started.jobId, baseModel: student.baseModel }));
+      await CancellationScope.nonCancellable(() => job.cancel({ ...backend, jobId: started.jobId, baseModel: student.baseModel }));
     }
     throw err;
   }

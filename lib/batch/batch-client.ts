@@ -3,7 +3,7 @@
 // between "the provider made it" and "the workflow recorded it" never makes a second batch.
 import OpenAI, { toFile } from 'openai';
 import type { ModelConfig } from '../../core/config';
-import { openAICall } from '../finetune/openai/failures';
+import { openAICall } from '../models/openai-errors';
 import { DEFAULT_OPENAI_BASE_URL, resolveApiKey } from '../models/openai-model';
 
 /** Batch metadata key that carries our idempotency key. */

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { ConfigError, parseExperimentConfig, type ExperimentConfig } from '../../core/config';
+import { isHostedFineTune } from '../../core/names';
 
 /** The keys of a workflow input (`temporal workflow start --input-file`) besides `config`. */
 const INPUT_KEYS = new Set(['config', 'noSearchAttributes', 'artifactsOf']);
@@ -82,7 +83,7 @@ function resolveFilePaths(config: ExperimentConfig, raw: Record<string, unknown>
     artifactDir: abs(config.artifactDir, 'artifactDir'),
     cacheDir: abs(config.cacheDir, 'cacheDir'),
     search: config.search.corpus ? { ...config.search, corpus: expandPath(config.search.corpus, fileDir) } : config.search,
-    students: config.students.map((s) => (s.backend === 'local' && looksLikePath(s.baseModel) ? { ...s, baseModel: expandPath(s.baseModel, fileDir) } : s)),
+    students: config.students.map((s) => (!isHostedFineTune(s.backend) && looksLikePath(s.baseModel) ? { ...s, baseModel: expandPath(s.baseModel, fileDir) } : s)),
   };
 }
 

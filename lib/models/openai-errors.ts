@@ -1,8 +1,8 @@
 // The one classification of what the `openai` client throws, for chat calls and fine-tuning alike: auth, bad
 // request and not-found are final; rate limits, 5xx, broken connections and broken bodies are worth a retry.
 import { APIError, APIUserAbortError, OpenAIError } from 'openai';
-import { ErrorType } from '../../core/errors';
-import { parseRetryAfterMs } from './http-common';
+import { ErrorType, isTypedFailure, typedFailure, type TypedFailure } from '../../core/errors';
+import { parseRetryAfterMs, redact } from './http-common';
 import { parseRateLimitHeaders } from './limiter';
 
 export interface ClassifiedError {
@@ -51,4 +51,25 @@ export function classifyOpenAIError(err: unknown): ClassifiedError {
   if (err instanceof OpenAIError) return { retryable: false, type: ErrorType.ModelBadRequest, reason: `client error: ${err.message}` };
   // Anything else came from the transport (fetch body stream cut, etc.).
   return { retryable: true, type: ErrorType.ModelUnavailable, reason: `unexpected error: ${(err as Error)?.message ?? String(err)}` };
+}
+
+/** The typed failure for a classified error; the API key is cut out of the message, whatever the server echoed. */
+export function toFailure(c: ClassifiedError, what: string, apiKey: string | undefined): TypedFailure {
+  return typedFailure({
+    type: c.type,
+    nonRetryable: !c.retryable,
+    message: redact(`${what} failed: ${c.reason}`, [apiKey]),
+    details: [{ status: c.status ?? null, code: c.code ?? null }],
+  });
+}
+
+/** Runs one SDK call; cancellation passes through untouched, everything else becomes a typed failure naming `what`. */
+export async function openAICall<T>(what: string, apiKey: string | undefined, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason;
+    if (isTypedFailure(err)) throw err;
+    throw toFailure(classifyOpenAIError(err), what, apiKey);
+  }
 }

@@ -1,7 +1,7 @@
 // How many model calls and tokens one episode takes, before any is made. The typical figures come
 // from the FireAct GPT-4 recordings: mean steps and turn lengths per task and method (each task's
 // `recorded`). Those are successful trajectories, so failing runs take more.
-import { episodeUpperTokens, MESSAGE_OVERHEAD_TOKENS, type EpisodeShape } from '../../core/budget';
+import { episodeUpperTokens, MESSAGE_OVERHEAD_TOKENS, upperGrowthPerStep, type EpisodeShape } from '../../core/budget';
 import { isSingleTurn, maxEpisodeCalls } from '../../core/methods';
 import type { MethodName, TaskName } from '../../core/config';
 import { OBSERVATION_PREFIX } from '../../core/trajectory';
@@ -38,19 +38,19 @@ export function callsPerEpisode(task: TaskName, method: MethodName, limits: Step
 }
 
 /** Search calls per episode: every step but the finishing one, when the task offers search. */
-export function searchesPerEpisode(task: TaskName, method: MethodName, limits: StepLimits, usesSearch: boolean): Range {
+function searchesPerEpisode(task: TaskName, method: MethodName, limits: StepLimits, usesSearch: boolean): Range {
   if (!usesSearch || isSingleTurn(method)) return { typical: 0, upper: 0 };
   const calls = callsPerEpisode(task, method, limits);
   return { typical: Math.max(0, calls.typical - 1), upper: calls.upper - 1 };
 }
 
 /** Completion tokens per call: the recorded mean turn, or maxTokens at worst. */
-export function completionTokensPerCall(task: TaskName, method: MethodName, maxTokens: number): Range {
+function completionTokensPerCall(task: TaskName, method: MethodName, maxTokens: number): Range {
   return { typical: Math.min(maxTokens, charsToTokens(getTask(task).recorded.turnChars[method])), upper: maxTokens };
 }
 
 /** How much each step adds to the next prompt: the assistant turn and its observation, as two messages. */
-export function promptGrowthPerStep(task: TaskName, completion: number): number {
+function promptGrowthPerStep(task: TaskName, completion: number): number {
   const observation = charsToTokens(OBSERVATION_PREFIX.length + getTask(task).recorded.turnChars.observation);
   return completion + observation + 2 * MESSAGE_OVERHEAD_TOKENS;
 }
@@ -137,7 +137,7 @@ export function sumTokens(ts: readonly TokenRange[]): TokenRange {
  * Tokens of `episodes` episodes. Typical: `calls.typical` calls whose first prompt is `first` tokens
  * and grows by `growth.typical` a step. Upper: the budget's reservation (`upper`, core/budget.ts).
  */
-export function episodeTokens(episodes: number, calls: Range, first: number, completion: Range, growth: Range, upper: EpisodeShape): TokenRange {
+function episodeTokens(episodes: number, calls: Range, first: number, completion: Range, growth: Range, upper: EpisodeShape): TokenRange {
   const u = episodeUpperTokens(upper);
   return {
     typical: {
@@ -145,5 +145,40 @@ export function episodeTokens(episodes: number, calls: Range, first: number, com
       completion: episodes * calls.typical * completion.typical,
     },
     upper: { prompt: episodes * u.prompt, completion: episodes * u.completion },
+  };
+}
+
+/** The part of a run's estimate that follows from its episodes alone: everything but cost and reservation. */
+type EpisodeEstimate = Omit<RunEstimate, 'costUsd' | 'reservation'>;
+
+/**
+ * `episodes` episodes of one task and method answered by a model with `maxTokens`: calls, searches,
+ * turn and prompt sizes, tokens (upper: the budget's reservation `shape`). Generation and evaluation plan alike.
+ */
+export function estimateEpisodes(p: {
+  task: TaskName;
+  method: MethodName;
+  episodes: number;
+  limits: StepLimits;
+  usesSearch: boolean;
+  maxTokens: number;
+  firstPromptTokens: number;
+  shape: EpisodeShape;
+}): EpisodeEstimate {
+  const { task, method, episodes } = p;
+  const perEpisode = callsPerEpisode(task, method, p.limits);
+  const searchPer = searchesPerEpisode(task, method, p.limits, p.usesSearch);
+  const completion = completionTokensPerCall(task, method, p.maxTokens);
+  const growth: Range = { typical: promptGrowthPerStep(task, completion.typical), upper: upperGrowthPerStep(p.maxTokens) };
+  return {
+    episodes,
+    callsPerEpisode: perEpisode,
+    searchesPerEpisode: searchPer,
+    firstPromptTokens: p.firstPromptTokens,
+    completionTokensPerCall: completion,
+    promptGrowthPerStep: growth,
+    calls: { typical: episodes * perEpisode.typical, upper: episodes * perEpisode.upper },
+    searches: { typical: episodes * searchPer.typical, upper: episodes * searchPer.upper },
+    tokens: episodeTokens(episodes, perEpisode, p.firstPromptTokens, completion, growth, p.shape),
   };
 }

@@ -1,9 +1,10 @@
 // The evaluate stage before it runs: the frozen eval samples (the freezeSample calls prepareExperiment
 // makes), the runs core/eval-plan builds from the fine-tune outcomes the plan expects (the workflow
 // builds them from the real ones with the same function), and their calls, tokens and cost.
+import { isHostedFineTune } from '../../core/names';
 import { ModelSchema, type ExperimentConfig, type MethodName, type TaskName } from '../../core/config';
 import { evalBaselines, evalRunName, evalRuns, evalTargets, type EvalKind, type EvalNoise, type EvalPlanTarget } from '../../core/eval-plan';
-import { evalReservation, upperGrowthPerStep } from '../../core/budget';
+import { evalReservation } from '../../core/budget';
 import { estimateCost, type PriceFlag, type PriceTable, type PricedModel } from '../../core/prices';
 import type { Question } from '../../core/trajectory';
 import type { ClientProvider } from '../experiment/clients';
@@ -11,10 +12,7 @@ import { LOCAL_EVAL_MAX_TOKENS } from '../evaluate/serve';
 import { getTask } from '../tasks/registry';
 import {
   callsPerEpisode,
-  completionTokensPerCall,
-  episodeTokens,
-  promptGrowthPerStep,
-  searchesPerEpisode,
+  estimateEpisodes,
   sumRanges,
   sumTokens,
   type Range,
@@ -122,7 +120,7 @@ export async function planEvaluation(input: EvaluationPlanInput): Promise<Evalua
   const describe = new Map<string, string>();
   for (const { student, dataset } of input.expected) {
     const base = student.baseModel === 'init' ? 'init (tiny model built from init)' : student.baseModel;
-    describe.set(`${student.name}@${dataset}`, student.backend === 'openai' ? `ft:${student.baseModel} (named when the job ends)` : `${base} fine-tuned (${student.mode}) on ${dataset}`);
+    describe.set(`${student.name}@${dataset}`, isHostedFineTune(student.backend) ? `ft:${student.baseModel} (named when the job ends)` : `${base} fine-tuned (${student.mode}) on ${dataset}`);
     describe.set(`${student.name}-base`, base);
   }
 
@@ -157,14 +155,11 @@ export async function planEvaluation(input: EvaluationPlanInput): Promise<Evalua
   for (const { target, sample, noise } of evalRuns(targets, samples, ev.toolNoise)) {
     const who = answerer(target, config, describe);
     const episodes = sample.n;
-    const perEpisode = callsPerEpisode(sample.task, target.method, limits);
-    const searchPer = searchesPerEpisode(sample.task, target.method, limits, getTask(sample.task).usesSearch);
-    const completion = completionTokensPerCall(sample.task, target.method, who.maxTokens);
-    const growth: Range = { typical: promptGrowthPerStep(sample.task, completion.typical), upper: upperGrowthPerStep(who.maxTokens) };
     const first = meanFirstPromptTokens(target.method, questions[sample.entry], config.generate.fewShot, target.prompt);
     const prompts = reserve.evaluate.prompts;
-    const shape = { calls: perEpisode.upper, firstPromptTokens: target.prompt === 'student' ? prompts.student : prompts.fewShot[target.method], maxTokens: who.maxTokens };
-    const tokens = episodeTokens(episodes, perEpisode, first, completion, growth, shape);
+    const shape = { calls: callsPerEpisode(sample.task, target.method, limits).upper, firstPromptTokens: target.prompt === 'student' ? prompts.student : prompts.fewShot[target.method], maxTokens: who.maxTokens };
+    const est = estimateEpisodes({ task: sample.task, method: target.method, episodes, limits, usesSearch: getTask(sample.task).usesSearch, maxTokens: who.maxTokens, firstPromptTokens: first, shape });
+    const { tokens } = est;
     const t = estimateCost(who.priced, { promptTokens: tokens.typical.prompt, completionTokens: tokens.typical.completion }, prices);
     const reservation = evalReservation({ ...who.priced, maxTokens: who.maxTokens }, target.method, target.prompt, reserve);
     const id = evalRunName(target, sample.task, noise, sample.split);
@@ -181,15 +176,7 @@ export async function planEvaluation(input: EvaluationPlanInput): Promise<Evalua
       task: sample.task,
       split: sample.split,
       noise,
-      episodes,
-      callsPerEpisode: perEpisode,
-      searchesPerEpisode: searchPer,
-      firstPromptTokens: first,
-      completionTokensPerCall: completion,
-      promptGrowthPerStep: growth,
-      calls: { typical: episodes * perEpisode.typical, upper: episodes * perEpisode.upper },
-      searches: { typical: episodes * searchPer.typical, upper: episodes * searchPer.upper },
-      tokens,
+      ...est,
       costUsd: { typical: t.usd, upper: episodes * reservation.usd },
       reservation,
       ...(t.priceKey ? { priceKey: t.priceKey } : {}),

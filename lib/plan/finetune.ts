@@ -3,6 +3,7 @@
 // known only after generation and curation, so example counts are upper bounds.
 import type { ExperimentConfig, MethodName, StudentConfig, TaskName } from '../../core/config';
 import type { TrainedStudent } from '../../core/eval-plan';
+import { isHostedFineTune, type HostedFineTuneBackendName } from '../../core/names';
 import { estimateTrainingCost, type PriceFlag, type PriceTable } from '../../core/prices';
 import { localStepsPerEpoch, openAIAutoEpochs, type Range } from './estimates';
 
@@ -32,8 +33,8 @@ export interface PlannedFineTune {
   costUsd: Range;
   priceKey?: string;
   flags: PriceFlag[];
-  /** 'openai': billed by the provider; 'own': trained on the GPU worker, not priced. */
-  hardware: 'openai' | 'own';
+  /** A hosted backend's name: billed by its service; 'own': trained on the GPU worker, not priced. */
+  hardware: HostedFineTuneBackendName | 'own';
   local?: {
     mode: StudentConfig['mode'];
     gpus: number;
@@ -62,7 +63,7 @@ export interface ExpectedFineTune {
 export function expectedFineTunes(config: Pick<ExperimentConfig, 'students'>): ExpectedFineTune[] {
   return config.students.flatMap((student) =>
     student.datasets.map((dataset): ExpectedFineTune => {
-      if (student.backend === 'openai') {
+      if (isHostedFineTune(student.backend)) {
         const openai: NonNullable<TrainedStudent['openai']> = { model: `ft:${student.baseModel}` };
         if (student.baseUrl) openai.baseUrl = student.baseUrl;
         if (student.apiKeyEnv) openai.apiKeyEnv = student.apiKeyEnv;
@@ -95,11 +96,12 @@ export function planFineTunes(input: FineTunePlanInput): PlannedFineTune[] {
     const upper = sources.reduce((m, r) => Math.max(m, r.trainingExampleTokens.upper), 0);
     const base = { student: student.name, dataset, backend: student.backend, baseModel: student.baseModel, examplesAtMost: examples };
 
-    if (student.backend === 'openai') {
+    if (isHostedFineTune(student.backend)) {
       const perExample = { typical, upper };
       const tokensPerEpoch = { typical: examples * typical, upper: examples * upper };
+      // OpenAI's "auto" rule stands in for any service that picks the epochs itself.
       const epochs = student.nEpochs ?? openAIAutoEpochs(examples);
-      const priced = { provider: 'openai', model: student.baseModel };
+      const priced = { provider: student.backend, model: student.baseModel };
       const t = estimateTrainingCost(priced, tokensPerEpoch.typical, epochs, prices);
       const u = estimateTrainingCost(priced, tokensPerEpoch.upper, epochs, prices);
       if (t.flags.includes('unpriced')) {
@@ -115,7 +117,7 @@ export function planFineTunes(input: FineTunePlanInput): PlannedFineTune[] {
         costUsd: { typical: t.usd, upper: u.usd },
         ...(t.priceKey ? { priceKey: t.priceKey } : {}),
         flags: t.flags,
-        hardware: 'openai',
+        hardware: student.backend,
       };
     }
 

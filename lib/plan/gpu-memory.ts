@@ -16,6 +16,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { StudentConfig } from '../../core/config';
+import { isHostedFineTune } from '../../core/names';
 import { trainerCannotRun } from '../finetune/local/support';
 import { knownArchitecture, shapeFromConfigJson, type ModelShape } from './model-shapes';
 
@@ -267,7 +268,7 @@ export async function checkGpuMemory(
   const problems: string[] = [];
   const warnings: string[] = [];
   for (const st of students) {
-    if (st.backend !== 'local') continue;
+    if (isHostedFineTune(st.backend)) continue;
     const cannot = trainerCannotRun(st);
     if (cannot) warnings.push(`${cannot} (the fine-tune stage will refuse it)`);
     const setup = setupOf(st);

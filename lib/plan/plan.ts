@@ -4,7 +4,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { generationParallelism, generationPriced, missingKeyEnv, searchKeyEnv, type DatasetMix, type ExperimentConfig, type MethodName, type TaskName } from '../../core/config';
-import { CHECK_CHARS_PER_TOKEN, OBSERVATION_TOKENS, upperGrowthPerStep } from '../../core/budget';
+import { isHostedFineTune } from '../../core/names';
+import { CHECK_CHARS_PER_TOKEN, OBSERVATION_TOKENS } from '../../core/budget';
 import { isSingleTurn } from '../../core/methods';
 import { batchDiscount, estimateCost, mergePrices, type PriceFlag, type PriceTable } from '../../core/prices';
 import { LOCAL_EVAL_MAX_TOKENS } from '../evaluate/serve';
@@ -14,13 +15,9 @@ import { resolveApiKey } from '../models/openai-model';
 import { REPLAY_SPLITS } from '../replay/library';
 import { getTask } from '../tasks/registry';
 import {
-  callsPerEpisode,
   charsToTokens,
-  completionTokensPerCall,
-  episodeTokens,
+  estimateEpisodes,
   MESSAGE_OVERHEAD_TOKENS,
-  promptGrowthPerStep,
-  searchesPerEpisode,
   sumRanges,
   sumTokens,
   trainingExampleTokens,
@@ -182,14 +179,14 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
     }
   }
 
-  // Students: an OpenAI key as prepareExperiment checks it; a local base model given as a path must exist.
+  // Students: a hosted backend's key as prepareExperiment checks it; a local base model given as a path must exist.
   for (const st of config.students) {
-    const missing = st.backend === 'openai' ? missingKeyEnv(st, env) : undefined;
+    const missing = isHostedFineTune(st.backend) ? missingKeyEnv(st, env) : undefined;
     if (missing) {
       missingSecrets.add(missing);
       secretProblem(`missing secret: student "${st.name}" needs the environment variable ${missing}, which is not set here (the worker needs it too)`);
     }
-    if (st.backend === 'local' && st.baseModel !== 'init') {
+    if (!isHostedFineTune(st.backend) && st.baseModel !== 'init') {
       if (looksLikePath(st.baseModel)) {
         const dir = expandPath(st.baseModel, base);
         if (!(await fileExists(dir))) problems.push(`missing model: student "${st.name}" has baseModel "${st.baseModel}", and ${dir} does not exist`);
@@ -249,12 +246,8 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
     const questionTokens = meanQuestionTokens(chosen);
     for (const method of gt.methods) {
       const episodes = chosen.length;
-      const perEpisode = callsPerEpisode(gt.task, method, limits);
-      const searchPer = searchesPerEpisode(gt.task, method, limits, usesSearch);
-      const completion = completionTokensPerCall(gt.task, method, teacher.maxTokens);
-      const growth: Range = { typical: promptGrowthPerStep(gt.task, completion.typical), upper: upperGrowthPerStep(teacher.maxTokens) };
-      const first = meanFirstPromptTokens(method, chosen, gen.fewShot);
-      const tokens = episodeTokens(episodes, perEpisode, first, completion, growth, shapes[method]);
+      const est = estimateEpisodes({ task: gt.task, method, episodes, limits, usesSearch, maxTokens: teacher.maxTokens, firstPromptTokens: meanFirstPromptTokens(method, chosen, gen.fewShot), shape: shapes[method] });
+      const { callsPerEpisode: perEpisode, completionTokensPerCall: completion, tokens } = est;
       const example: Range = {
         typical: trainingExampleTokens(gt.task, method, questionTokens, perEpisode.typical, completion.typical),
         upper: Math.min(trainingExampleTokens(gt.task, method, questionTokens, perEpisode.upper, completion.upper), curatedCap(2 * perEpisode.upper - 1)),
@@ -264,16 +257,8 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
         task: gt.task,
         split: gt.split,
         method,
-        episodes,
         shards: Math.ceil(episodes / gen.shardSize),
-        callsPerEpisode: perEpisode,
-        searchesPerEpisode: searchPer,
-        firstPromptTokens: first,
-        completionTokensPerCall: completion,
-        promptGrowthPerStep: growth,
-        calls: { typical: episodes * perEpisode.typical, upper: episodes * perEpisode.upper },
-        searches: { typical: episodes * searchPer.typical, upper: episodes * searchPer.upper },
-        tokens,
+        ...est,
         costUsd: {
           typical: estimateCost(priced, { promptTokens: tokens.typical.prompt, completionTokens: tokens.typical.completion }, prices).usd,
           upper: episodes * reservations[method].usd,

@@ -23,7 +23,7 @@ export interface EvalSampleInfo {
 export interface StudentInfo {
   /** The rows' model name, `<student>@<mix>`. */
   model: string;
-  backend: 'local' | 'openai';
+  backend: StudentConfig['backend'];
   mode: StudentConfig['mode'];
   baseModel: string;
   mix: { name: string; tasks: TaskName[]; methods: MethodName[] };

@@ -1,5 +1,6 @@
 // What the report stage renders: everything is small and already aggregated (no trajectories).
 import type { ScoringRule } from '../../core/config';
+import type { FineTuneBackendName } from '../../core/names';
 
 export interface MetricWithCi {
   mean: number;
@@ -32,7 +33,7 @@ export interface EvalRow {
 
 export interface StudentSummary {
   name: string;
-  backend: 'local' | 'openai';
+  backend: FineTuneBackendName;
   baseModel: string;
   dataset: string;
   /** True for the small model built from a config (offline demo), not a pretrained one. */

@@ -46,7 +46,7 @@ export function trainingLine(d: unknown): string | undefined {
   const step = num(e.step);
   const total = num(e.total_steps);
   if (e.jobId !== undefined) {
-    // OpenAI backend: the job's status and its latest event.
+    // A hosted backend: the job's status and its latest event.
     return `job ${String(e.jobId)}${e.status ? ` ${String(e.status)}` : ''}${e.lastCheckpointStep ? `, checkpoint at step ${String(e.lastCheckpointStep)}` : ''}${e.last ? `; ${String(e.last)}` : ''}`;
   }
   if (step === undefined || total === undefined) return undefined;

@@ -6,6 +6,7 @@ import { loadConfigFile } from '../../lib/experiment/config-file';
 import { checkGpuMemory } from '../../lib/plan/gpu-memory';
 import { expandPath, looksLikePath } from '../../lib/experiment/config-file';
 import { GPU_TASK_QUEUE } from '../../core/ids';
+import { FINETUNE_BACKEND_KINDS, type FineTuneBackendName } from '../../core/names';
 import { ensureStageSearchAttribute } from './connection';
 import { noWorkerMessage, unpolledQueues } from './inspect';
 import type { ExperimentInput } from '../../activities/contracts';
@@ -45,7 +46,7 @@ export async function workerWarning(client: Client, input: ExperimentInput): Pro
   const needed = [
     { queue: TASK_QUEUE, kind: 'workflow' as const },
     { queue: TASK_QUEUE, kind: 'activity' as const },
-    ...(students.some((s) => s.backend === 'local') ? [{ queue: GPU_TASK_QUEUE, kind: 'activity' as const }] : []),
+    ...(students.some((s) => FINETUNE_BACKEND_KINDS[s.backend as FineTuneBackendName] === 'local') ? [{ queue: GPU_TASK_QUEUE, kind: 'activity' as const }] : []),
   ];
   const msg = noWorkerMessage(await unpolledQueues(client, needed));
   return msg && `warning: ${msg}; the experiment waits until one does`;

@@ -4,6 +4,7 @@
 // or ends expired / failed / cancelled, and every line is answered by the same teacher behaviour the
 // server's /chat/completions uses, so batch and synchronous runs see the same replies.
 import type http from 'node:http';
+import { sendJson } from './local-http';
 
 /** What one line's request gets: an HTTP status and the body /chat/completions would have sent. */
 export type LineAnswer = { status: number; body: unknown };
@@ -61,11 +62,7 @@ export interface FakeBatchApi {
   handle(method: string, path: string, query: URLSearchParams, raw: Buffer, headers: http.IncomingHttpHeaders, res: http.ServerResponse): Promise<boolean>;
 }
 
-function send(res: http.ServerResponse, status: number, value: unknown): void {
-  const text = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
-}
+const send = (res: http.ServerResponse, status: number, value: unknown): void => sendJson(res, status, value);
 
 function notFound(res: http.ServerResponse, what: string): void {
   send(res, 404, { error: { message: `No such ${what}`, type: 'invalid_request_error', code: null } });

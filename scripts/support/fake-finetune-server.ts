@@ -5,8 +5,8 @@
 // retried start made nothing twice, and can drop a reply after acting on it, as a crash would.
 import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { sendJson, serveLocal } from './local-http';
 
 export interface FakeFineTuneFailure {
   /** The running step at which the job fails (0: during file validation). */
@@ -171,7 +171,7 @@ function looksLikeChatJsonl(text: string): string | undefined {
   return undefined;
 }
 
-export function startFakeFineTuneServer(opts: FakeFineTuneServerOptions = {}): Promise<FakeFineTuneServer> {
+export async function startFakeFineTuneServer(opts: FakeFineTuneServerOptions = {}): Promise<FakeFineTuneServer> {
   const apiKey = opts.apiKey ?? 'sk-fake-finetune-key';
   let speed = { stepMs: opts.stepMs ?? 20, stageMs: opts.stageMs, totalSteps: opts.totalSteps ?? 12, checkpointEvery: opts.checkpointEvery ?? 4 };
   let failure = opts.failure;
@@ -438,101 +438,82 @@ export function startFakeFineTuneServer(opts: FakeFineTuneServerOptions = {}): P
     if (opts.logFile) appendFileSync(opts.logFile, JSON.stringify(entry) + '\n');
   }
 
-  function send(res: http.ServerResponse, reply: Reply) {
-    const text = JSON.stringify(reply.body);
-    res.writeHead(reply.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...reply.headers });
-    res.end(text);
-  }
+  const server = await serveLocal((req, res, body) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const method = req.method ?? 'GET';
+    const path = url.pathname.replace(/\/+$/, '');
+    const entry: FakeFineTuneRequest = {
+      seq: ++seq,
+      method,
+      path,
+      query: Object.fromEntries(url.searchParams),
+      status: 0,
+      ...(typeof req.headers['idempotency-key'] === 'string' ? { idempotencyKey: req.headers['idempotency-key'] } : {}),
+    };
+    const reply = (r: Reply) => {
+      entry.status = r.status;
+      log(entry);
+      sendJson(res, r.status, r.body, r.headers);
+    };
+    // Like the real service, a wrong key is named back in the error (which is why clients must redact).
+    const auth = req.headers.authorization ?? '';
+    if (auth !== `Bearer ${apiKey}`) {
+      const given = auth.replace(/^Bearer\s+/i, '');
+      reply({ status: 401, body: errorBody(given ? `Incorrect API key provided: ${given}. You can find your API key in your account settings.` : "You didn't provide an API key.", 'invalid_request_error', 'invalid_api_key') });
+      return;
+    }
+    const fault = faults.find((f) => f.left > 0 && (!f.method || f.method === method) && f.path.test(path));
+    if (fault) fault.left--;
+    if (fault && !fault.dropResponse) {
+      const status = fault.status ?? 500;
+      reply({ status, body: { error: { message: fault.error?.message ?? `injected ${status}`, type: fault.error?.type ?? 'server_error', param: null, code: fault.error?.code ?? null } }, headers: fault.headers });
+      return;
+    }
+    handle(method, path, url.searchParams, req, body).then(
+      (r) => {
+        if (fault?.dropResponse) {
+          entry.status = 'dropped';
+          log(entry);
+          req.socket.destroy();
+          return;
+        }
+        reply(r);
+      },
+      (err: Error) => reply({ status: 500, body: errorBody(`fake server error: ${err.message}`, 'server_error') }),
+    );
+  }, opts.port);
 
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const url = new URL(req.url ?? '/', 'http://127.0.0.1');
-      const method = req.method ?? 'GET';
-      const path = url.pathname.replace(/\/+$/, '');
-      const entry: FakeFineTuneRequest = {
-        seq: ++seq,
-        method,
-        path,
-        query: Object.fromEntries(url.searchParams),
-        status: 0,
-        ...(typeof req.headers['idempotency-key'] === 'string' ? { idempotencyKey: req.headers['idempotency-key'] } : {}),
-      };
-      const reply = (r: Reply) => {
-        entry.status = r.status;
-        log(entry);
-        send(res, r);
-      };
-      // Like the real service, a wrong key is named back in the error (which is why clients must redact).
-      const auth = req.headers.authorization ?? '';
-      if (auth !== `Bearer ${apiKey}`) {
-        const given = auth.replace(/^Bearer\s+/i, '');
-        reply({ status: 401, body: errorBody(given ? `Incorrect API key provided: ${given}. You can find your API key in your account settings.` : "You didn't provide an API key.", 'invalid_request_error', 'invalid_api_key') });
-        return;
-      }
-      const fault = faults.find((f) => f.left > 0 && (!f.method || f.method === method) && f.path.test(path));
-      if (fault) fault.left--;
-      if (fault && !fault.dropResponse) {
-        const status = fault.status ?? 500;
-        reply({ status, body: { error: { message: fault.error?.message ?? `injected ${status}`, type: fault.error?.type ?? 'server_error', param: null, code: fault.error?.code ?? null } }, headers: fault.headers });
-        return;
-      }
-      handle(method, path, url.searchParams, req, Buffer.concat(chunks)).then(
-        (r) => {
-          if (fault?.dropResponse) {
-            entry.status = 'dropped';
-            log(entry);
-            req.socket.destroy();
-            return;
-          }
-          reply(r);
-        },
-        (err: Error) => reply({ status: 500, body: errorBody(`fake server error: ${err.message}`, 'server_error') }),
-      );
-    });
-  });
-
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => {
-      const port = (server.address() as AddressInfo).port;
-      resolve({
-        url: `http://127.0.0.1:${port}/v1`,
-        port,
-        apiKey,
-        get uploads() {
-          return uploads;
-        },
-        get jobCreations() {
-          return jobCreations;
-        },
-        get requests() {
-          return requests;
-        },
-        get idempotencyKeys() {
-          return idempotencyKeys;
-        },
-        jobs: () => jobs.map((s) => s.job),
-        job: (id) => jobs.find((s) => s.job.id === id)?.job,
-        setFailure(f) {
-          failure = f;
-        },
-        setSpeed(s) {
-          speed = { ...speed, ...s };
-        },
-        addFault(f) {
-          faults.push({ ...f, left: f.times ?? 1 });
-        },
-        close() {
-          closed = true;
-          for (const st of jobs) if (st.timer) clearTimeout(st.timer);
-          return new Promise<void>((done) => {
-            server.closeAllConnections();
-            server.close(() => done());
-          });
-        },
-      });
-    });
-  });
+  return {
+    url: `http://127.0.0.1:${server.port}/v1`,
+    port: server.port,
+    apiKey,
+    get uploads() {
+      return uploads;
+    },
+    get jobCreations() {
+      return jobCreations;
+    },
+    get requests() {
+      return requests;
+    },
+    get idempotencyKeys() {
+      return idempotencyKeys;
+    },
+    jobs: () => jobs.map((s) => s.job),
+    job: (id) => jobs.find((s) => s.job.id === id)?.job,
+    setFailure(f) {
+      failure = f;
+    },
+    setSpeed(s) {
+      speed = { ...speed, ...s };
+    },
+    addFault(f) {
+      faults.push({ ...f, left: f.times ?? 1 });
+    },
+    close() {
+      closed = true;
+      for (const st of jobs) if (st.timer) clearTimeout(st.timer);
+      return server.close();
+    },
+  };
 }

@@ -3,8 +3,8 @@
 // and outcome so a test can prove what the client sent and that nothing was answered twice.
 import { createHash } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
+import { sendJson, serveLocal } from './local-http';
 import { createFakeBatchApi, type FakeBatchApi, type FakeBatchOptions, type LineAnswer } from './fake-batch-api';
 
 export interface ChatCompletionBody {
@@ -157,17 +157,11 @@ function completionJson(body: ChatCompletionBody, n: number, content: string | n
   };
 }
 
-function sendJson(res: http.ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
-  const text = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
-  res.end(text);
-}
-
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-export function startFakeOpenAIServer(opts: FakeServerOptions = {}): Promise<FakeOpenAIServer> {
+export async function startFakeOpenAIServer(opts: FakeServerOptions = {}): Promise<FakeOpenAIServer> {
   let behaviour: FakeBehaviour = opts.behaviour ?? fakeTeacher();
   const models = opts.models ?? ['fake-model'];
   let requests: FakeRequest[] = [];
@@ -272,119 +266,102 @@ export function startFakeOpenAIServer(opts: FakeServerOptions = {}): Promise<Fak
   }
   const batchApi = createFakeBatchApi(answerLine, opts.batch);
 
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const [path, search] = (req.url ?? '/').split('?');
-      const rawBytes = Buffer.concat(chunks);
-      const raw = rawBytes.toString('utf8');
-      let body: unknown = raw;
-      if (raw) {
-        try {
-          body = JSON.parse(raw);
-        } catch {
-          body = raw;
-        }
+  const server = await serveLocal((req, res, rawBytes) => {
+    const [path, search] = (req.url ?? '/').split('?');
+    const raw = rawBytes.toString('utf8');
+    let body: unknown = raw;
+    if (raw) {
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        body = raw;
       }
-      const isCompletion = req.method === 'POST' && /\/chat\/completions$/.test(path);
-      const entry: FakeRequest = {
-        seq: ++seq,
-        requestNumber: isCompletion ? ++completions : 0,
-        method: req.method ?? '',
-        path,
-        body,
-        authorization: req.headers.authorization,
-        receivedAt: Date.now(),
-      };
-      if (opts.keepLog !== false) requests.push(entry);
+    }
+    const isCompletion = req.method === 'POST' && /\/chat\/completions$/.test(path);
+    const entry: FakeRequest = {
+      seq: ++seq,
+      requestNumber: isCompletion ? ++completions : 0,
+      method: req.method ?? '',
+      path,
+      body,
+      authorization: req.headers.authorization,
+      receivedAt: Date.now(),
+    };
+    if (opts.keepLog !== false) requests.push(entry);
 
-      if (isCompletion) {
-        inFlight++;
-        maxInFlight = Math.max(maxInFlight, inFlight);
-        res.on('close', () => {
-          inFlight--;
-          finish(entry, 'aborted');
-        });
-        if (typeof body !== 'object' || body === null) {
-          sendJson(res, 400, { error: { message: 'request body is not JSON', type: 'invalid_request_error', code: null } });
-          finish(entry, 'status 400');
-          return;
-        }
-        if ((body as ChatCompletionBody).stream) {
-          sendJson(res, 400, { error: { message: 'the fake server does not stream', type: 'invalid_request_error', code: null } });
-          finish(entry, 'status 400');
-          return;
-        }
-        handleCompletion(entry, body as ChatCompletionBody, req, res).catch((err: Error) => {
-          if (!res.headersSent) sendJson(res, 500, { error: { message: err.message, type: 'server_error', code: null } });
-          finish(entry, 'status 500');
-        });
-        return;
-      }
-      if (req.method === 'GET' && /\/models$/.test(path)) {
-        sendJson(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'fake' })) });
-        finish(entry, 'ok');
-        return;
-      }
-      batchApi
-        .handle(req.method ?? '', path, new URLSearchParams(search ?? ''), rawBytes, req.headers, res)
-        .then((handled) => {
-          if (handled) {
-            finish(entry, `status ${res.statusCode}`);
-            return;
-          }
-          sendJson(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error', code: 'unknown_url' } });
-          finish(entry, 'status 404');
-        })
-        .catch((err: Error) => {
-          if (!res.headersSent) sendJson(res, 500, { error: { message: err.message, type: 'server_error', code: null } });
-          finish(entry, 'status 500');
-        });
-    });
-  });
-
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, '127.0.0.1', () => {
-      const port = (server.address() as AddressInfo).port;
-      resolve({
-        url: `http://127.0.0.1:${port}/v1`,
-        port,
-        get requests() {
-          return requests;
-        },
-        get completionRequests() {
-          return completions;
-        },
-        get answered() {
-          return answered;
-        },
-        get inFlight() {
-          return inFlight;
-        },
-        get maxInFlight() {
-          return maxInFlight;
-        },
-        batchApi,
-        setBehaviour(b) {
-          behaviour = b;
-        },
-        clearLog() {
-          requests = [];
-          seq = 0;
-          completions = 0;
-          answered = 0;
-          maxInFlight = inFlight;
-        },
-        close() {
-          return new Promise<void>((done) => {
-            // Hanging requests would keep close() waiting forever.
-            server.closeAllConnections();
-            server.close(() => done());
-          });
-        },
+    if (isCompletion) {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      res.on('close', () => {
+        inFlight--;
+        finish(entry, 'aborted');
       });
-    });
-  });
+      if (typeof body !== 'object' || body === null) {
+        sendJson(res, 400, { error: { message: 'request body is not JSON', type: 'invalid_request_error', code: null } });
+        finish(entry, 'status 400');
+        return;
+      }
+      if ((body as ChatCompletionBody).stream) {
+        sendJson(res, 400, { error: { message: 'the fake server does not stream', type: 'invalid_request_error', code: null } });
+        finish(entry, 'status 400');
+        return;
+      }
+      handleCompletion(entry, body as ChatCompletionBody, req, res).catch((err: Error) => {
+        if (!res.headersSent) sendJson(res, 500, { error: { message: err.message, type: 'server_error', code: null } });
+        finish(entry, 'status 500');
+      });
+      return;
+    }
+    if (req.method === 'GET' && /\/models$/.test(path)) {
+      sendJson(res, 200, { object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'fake' })) });
+      finish(entry, 'ok');
+      return;
+    }
+    batchApi
+      .handle(req.method ?? '', path, new URLSearchParams(search ?? ''), rawBytes, req.headers, res)
+      .then((handled) => {
+        if (handled) {
+          finish(entry, `status ${res.statusCode}`);
+          return;
+        }
+        sendJson(res, 404, { error: { message: `no route ${req.method} ${path}`, type: 'invalid_request_error', code: 'unknown_url' } });
+        finish(entry, 'status 404');
+      })
+      .catch((err: Error) => {
+        if (!res.headersSent) sendJson(res, 500, { error: { message: err.message, type: 'server_error', code: null } });
+        finish(entry, 'status 500');
+      });
+  }, opts.port);
+
+  return {
+    url: `http://127.0.0.1:${server.port}/v1`,
+    port: server.port,
+    get requests() {
+      return requests;
+    },
+    get completionRequests() {
+      return completions;
+    },
+    get answered() {
+      return answered;
+    },
+    get inFlight() {
+      return inFlight;
+    },
+    get maxInFlight() {
+      return maxInFlight;
+    },
+    batchApi,
+    setBehaviour(b) {
+      behaviour = b;
+    },
+    clearLog() {
+      requests = [];
+      seq = 0;
+      completions = 0;
+      answered = 0;
+      maxInFlight = inFlight;
+    },
+    close: server.close,
+  };
 }

@@ -1,7 +1,7 @@
 // Real HTTP servers on 127.0.0.1 that answer like SerpAPI and the MediaWiki Action API, with canned
 // content, so the search clients are tested over the wire (status codes, JSON shapes, timeouts).
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { serveLocal } from './local-http';
 
 export interface RecordedRequest {
   method: string;
@@ -62,11 +62,9 @@ async function startFakeServer(handle: Handler): Promise<FakeServer> {
     timers.add(timer);
   };
 
-  const server: Server = createServer(respond);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const server = await serveLocal(respond);
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${server.port}`,
     requests,
     failWith(spec) {
       failure = { ...spec, left: spec.times ?? Number.POSITIVE_INFINITY };
@@ -77,8 +75,7 @@ async function startFakeServer(handle: Handler): Promise<FakeServer> {
     async close() {
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
-      server.closeAllConnections();
-      await new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve())));
+      await server.close();
     },
   };
 }

@@ -90,7 +90,7 @@ import YAML from 'yaml';
 import { ErrorType } from '../../core/errors';
 import { TRAJECTORY_SCHEMA, type TrajectoryRecord } from '../../core/trajectory';
 import { buildDatasetMix } from '../../lib/datasets/build';
-import { validateOpenAIChatFile } from '../../lib/finetune/openai/validate';
+import { validateOpenAIChatFile } from '../../lib/finetune/openai';
 import { createLocalFineTuneActivities } from '../../activities/finetune-local';
 import { parseExperimentConfig } from '../../core/config';
 import { createFireactWorker } from '../../workers/fireact-worker';

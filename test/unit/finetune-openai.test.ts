@@ -14,14 +14,18 @@ import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { ErrorType } from '../../core/errors';
 import { fineTuneKey, legacyFineTuneKey } from '../../core/ids';
-import { createOpenAIFineTuneActivities, uploadKeyFor } from '../../activities/finetune-openai';
-import { createOpenAIFineTuneBackend, IDEMPOTENCY_METADATA_KEY, type FollowEvent } from '../../lib/finetune/openai/backend';
-import { inspectChatJsonl, validateOpenAIChatFile } from '../../lib/finetune/openai/validate';
+import { createHostedFineTuneActivities, uploadKeyFor } from '../../activities/finetune-hosted';
+import { inspectChatJsonl } from '../../lib/finetune/chat-file';
+import type { FollowEvent } from '../../lib/finetune/hosted';
+import { createOpenAIFineTuneBackend, IDEMPOTENCY_METADATA_KEY, validateOpenAIChatFile } from '../../lib/finetune/openai';
 import { resolveApiKey } from '../../lib/models/openai-model';
 import { startFakeFineTuneServer, type FakeFineTuneServerOptions } from '../../scripts/support/fake-finetune-server';
 import { DATA_DIR, REPO_ROOT, tempDir } from '../../scripts/support/paths';
 import { perTestCleanup } from '../support/cleanup';
-import type { FollowHeartbeat, StartOpenAIFineTuneInput } from '../../activities/contracts';
+import type { FollowHeartbeat, LegacyOpenAIInput, StartHostedFineTuneInput } from '../../activities/contracts';
+
+/** What startOpenAIFineTune (the hosted start under its recorded name) takes. */
+type StartOpenAIFineTuneInput = LegacyOpenAIInput<StartHostedFineTuneInput>;
 
 const onCleanup = perTestCleanup();
 
@@ -53,7 +57,7 @@ async function setup(serverOpts: FakeFineTuneServerOptions = {}, keyOverride?: s
   const server = await startFakeFineTuneServer({ stepMs: 10, totalSteps: 12, checkpointEvery: 4, ...serverOpts });
   onCleanup(() => server.close());
   const env = { [KEY_ENV]: keyOverride ?? server.apiKey };
-  const activities = createOpenAIFineTuneActivities({
+  const activities = createHostedFineTuneActivities({
     env,
     backendFor: (endpoint) =>
       createOpenAIFineTuneBackend({ baseUrl: endpoint.baseUrl, apiKey: resolveApiKey(endpoint, env), retryDelayMs: 10, filePollMs: 10, maxRetries: 2 }),
@@ -411,7 +415,7 @@ test('a wrong key is a non-retryable ModelAuth failure that never shows the key'
   assert.equal(server.uploads, 0);
 
   // No key in the worker's environment at all.
-  const bare = createOpenAIFineTuneActivities({ env: {} });
+  const bare = createHostedFineTuneActivities({ env: {} });
   const missing = appFailure(await rejection(runIn(env, bare.followOpenAIFineTune, { jobId: 'ftjob-x', ...endpoint })));
   assert.equal(missing.type, ErrorType.MissingSecret);
   assert.equal(missing.nonRetryable, true);

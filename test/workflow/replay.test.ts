@@ -40,6 +40,7 @@ test('the current workflow code replays every recorded history deterministically
   const types = new Set(all.map((f) => f.workflowType));
   for (const t of ['FireActExperiment', 'GenerateShard', 'FineTuneStudent', 'EvaluateModel']) assert.ok(types.has(t), `a fixture of ${t}`);
   assert.ok(all.some((f) => f.scenario === 'cancel' && f.workflowType === 'FireActExperiment'), 'a cancelled experiment');
+  assert.ok(all.some((f) => f.scenario === 'openai-cancel' && f.workflowType === 'FineTuneStudent'), 'a hosted fine-tuning job followed and cancelled');
 
   const byId = new Map(all.map((f) => [f.workflowId, f]));
   const failures: string[] = [];

@@ -1,11 +1,8 @@
-// Checks a chat JSONL file the way OpenAI's fine-tuning will, before anything is uploaded: a bad
-// file found here costs nothing, the same file found by the provider costs an upload and a failed job.
+// Checks a chat JSONL training file the way a hosted fine-tuning API will, before anything is uploaded:
+// a bad file found here costs nothing, the same file found by the provider costs an upload and a failed job.
 import { promises as fs } from 'node:fs';
-import { ErrorType, typedFailure } from '../../../core/errors';
-import { validateChatLine } from '../../datasets/formats';
-
-/** OpenAI refuses chat fine-tuning files with fewer examples than this. */
-const OPENAI_MIN_EXAMPLES = 10;
+import { ErrorType, typedFailure } from '../../core/errors';
+import { validateChatLine } from '../datasets/formats';
 
 export interface ChatFileProblem {
   /** 1-based line number in the file. */
@@ -19,8 +16,11 @@ export interface ChatFileReport {
   bad: ChatFileProblem[];
 }
 
-export interface ValidateChatFileOptions {
-  minExamples?: number;
+interface ValidateChatFileOptions {
+  /** The provider refuses files with fewer examples than this. */
+  minExamples: number;
+  /** Who refuses them, for the message ("OpenAI"). */
+  service: string;
   /** How many bad lines the failure message names (all are in its details). */
   maxReported?: number;
 }
@@ -58,11 +58,11 @@ function describe(bad: ChatFileProblem[], maxReported: number): string {
 }
 
 /**
- * Reads and checks an OpenAI chat fine-tuning file. Throws a non-retryable BadDatasetRecord naming
- * the file and its first bad lines, or MissingData when the file cannot be read.
+ * Reads and checks a chat fine-tuning file. Throws a non-retryable BadDatasetRecord naming the file
+ * and its first bad lines, or MissingData when the file cannot be read.
  */
-export async function validateOpenAIChatFile(filePath: string, opts: ValidateChatFileOptions = {}): Promise<ChatFileReport> {
-  const minExamples = opts.minExamples ?? OPENAI_MIN_EXAMPLES;
+export async function validateChatFile(filePath: string, opts: ValidateChatFileOptions): Promise<ChatFileReport> {
+  const { minExamples } = opts;
   const maxReported = opts.maxReported ?? 5;
   let text: string;
   try {
@@ -87,7 +87,7 @@ export async function validateOpenAIChatFile(filePath: string, opts: ValidateCha
     throw typedFailure({
       type: ErrorType.BadDatasetRecord,
       nonRetryable: true,
-      message: `fine-tuning file ${filePath} has ${report.examples} example(s); OpenAI fine-tuning needs at least ${minExamples}`,
+      message: `fine-tuning file ${filePath} has ${report.examples} example(s); ${opts.service} fine-tuning needs at least ${minExamples}`,
       details: [{ file: filePath, examples: report.examples, minExamples }],
     });
   }

@@ -1,116 +1,41 @@
-// OpenAI fine-tuning through the official `openai` client: upload, create, follow, cancel.
-// Every step that creates something looks first for what an earlier attempt already created (by a
-// key carried in the file name or the job metadata), so a crash between "the provider made it" and
-// "we recorded its id" never makes a second upload or, worse, a second paid job.
+// Backend "openai": OpenAI fine-tuning through the official `openai` client, a FineTuneJobBackend
+// (./hosted.ts). Every step that creates something looks first for what an earlier attempt already
+// created (by a key carried in the file name or the job metadata), so a crash between "the provider
+// made it" and "we recorded its id" never makes a second upload or, worse, a second paid job.
 import { promises as fs } from 'node:fs';
 import OpenAI, { toFile } from 'openai';
 import type { FineTuningJob, FineTuningJobCheckpoint, FineTuningJobEvent } from 'openai/resources/fine-tuning/jobs';
 import type { FileObject } from 'openai/resources/files';
-import { ErrorType, typedFailure, isTypedFailure } from '../../../core/errors';
-import { checkEndpointUrl } from '../../models/openai-model';
-import { redact } from '../../models/http-common';
-import { abortableSleep } from '../../models/limiter';
-import { normalizeBaseUrl } from '../../models/openai-model';
-import { classifyOpenAIError, type ClassifiedError } from '../../models/openai-errors';
-import { openAICall, toFailure } from './failures';
+import { ErrorType, typedFailure, isTypedFailure } from '../../core/errors';
+import { checkEndpointUrl, normalizeBaseUrl } from '../models/openai-model';
+import { redact } from '../models/http-common';
+import { abortableSleep } from '../models/limiter';
+import { classifyOpenAIError, openAICall, toFailure, type ClassifiedError } from '../models/openai-errors';
+import { validateChatFile, type ChatFileReport } from './chat-file';
+import {
+  checkIdempotencyKey,
+  IDEMPOTENCY_KEY_PATTERN,
+  TERMINAL_STATUSES,
+  type FineTuneCheckpoint,
+  type FineTuneJobBackend,
+  type FineTuneJobBackendOptions,
+  type FineTuneJobInfo,
+  type FollowCursor,
+  type FollowEvent,
+} from './hosted';
 
 /** Job metadata key that carries our idempotency key. */
 export const IDEMPOTENCY_METADATA_KEY = 'fireact_idempotency_key';
 
-export type FineTuneStatus = FineTuningJob['status'];
-const TERMINAL_STATUSES: ReadonlySet<FineTuneStatus> = new Set<FineTuneStatus>(['succeeded', 'failed', 'cancelled']);
+/** OpenAI refuses chat fine-tuning files with fewer examples than this. */
+const OPENAI_MIN_EXAMPLES = 10;
 
-export interface FineTuneHyperparameters {
-  n_epochs?: number | 'auto';
-  batch_size?: number | 'auto';
-  learning_rate_multiplier?: number | 'auto';
+/** Checks a chat JSONL file as OpenAI's fine-tuning will (at least 10 examples, every line well-formed). */
+export function validateOpenAIChatFile(filePath: string): Promise<ChatFileReport> {
+  return validateChatFile(filePath, { minExamples: OPENAI_MIN_EXAMPLES, service: 'OpenAI' });
 }
 
-export interface CreateJobRequest {
-  trainingFileId: string;
-  model: string;
-  suffix?: string;
-  hyperparameters?: FineTuneHyperparameters;
-  idempotencyKey: string;
-  /**
-   * Keys an earlier version of the caller gave the same job. A live job under one of them, made from
-   * the same training file, is reused; none is ever created under them.
-   */
-  previousKeys?: string[];
-  /** Extra job metadata (string values, at most 15 keys besides ours). */
-  metadata?: Record<string, string>;
-  signal?: AbortSignal;
-}
-
-export interface FineTuneJobInfo {
-  id: string;
-  status: FineTuneStatus;
-  model: string;
-  trainingFile: string;
-  fineTunedModel: string | null;
-  trainedTokens: number | null;
-  error: { code: string; message: string } | null;
-  metadata: Record<string, string>;
-  /** True when an earlier attempt had already created this job. */
-  reused: boolean;
-}
-
-export interface FineTuneCheckpoint {
-  id: string;
-  step: number;
-  /** The checkpoint's own model name, usable for inference. */
-  model: string;
-  metrics: Record<string, number>;
-}
-
-export type FollowEvent =
-  | { kind: 'event'; id: string; createdAt: number; level: string; message: string; type?: string; data?: unknown }
-  | ({ kind: 'checkpoint' } & FineTuneCheckpoint);
-
-/** Where a follower stands; the activity keeps it in heartbeat details so a retry resumes from it. */
-export interface FollowCursor {
-  lastEventId?: string;
-  /** Checkpoints at or below this step have been reported. */
-  lastCheckpointStep: number;
-}
-
-export interface FollowOptions {
-  onEvent?: (event: FollowEvent, cursor: FollowCursor) => void | Promise<void>;
-  /** Called after every status poll (the activity heartbeats here too). */
-  onPoll?: (job: FineTuneJobInfo, cursor: FollowCursor) => void;
-  signal?: AbortSignal;
-  /** Between status polls (default 10 s). */
-  pollMs?: number;
-  /** Resume point from an earlier follower; events up to it are not reported again. */
-  from?: FollowCursor;
-}
-
-export interface FineTuneResult {
-  jobId: string;
-  status: 'succeeded' | 'cancelled';
-  fineTunedModel: string | null;
-  checkpoints: FineTuneCheckpoint[];
-  trainedTokens: number | null;
-  error?: { code: string; message: string };
-  cursor: FollowCursor;
-}
-
-export interface OpenAIFineTuneBackend {
-  readonly baseUrl: string;
-  /** Uploads (or finds the earlier upload of) a training file and waits until the provider has processed it. */
-  uploadTrainingFile(filePath: string, opts: { idempotencyKey: string; signal?: AbortSignal }): Promise<string>;
-  createJob(request: CreateJobRequest): Promise<FineTuneJobInfo>;
-  getJob(jobId: string, signal?: AbortSignal): Promise<FineTuneJobInfo>;
-  /** Polls until the job ends; throws FineTuneFailed (non-retryable) when it failed. */
-  followJob(jobId: string, opts?: FollowOptions): Promise<FineTuneResult>;
-  /** Cancels a job; a job that has already ended is returned as it is. */
-  cancelJob(jobId: string, signal?: AbortSignal): Promise<FineTuneJobInfo>;
-}
-
-export interface OpenAIFineTuneBackendOptions {
-  baseUrl?: string;
-  apiKey: string;
-  fetch?: typeof fetch;
+export interface OpenAIFineTuneBackendOptions extends FineTuneJobBackendOptions {
   /** SDK retries for reads and cancel (default 2). Creating calls are retried here instead, with a look first. */
   maxRetries?: number;
   timeoutMs?: number;
@@ -123,18 +48,6 @@ export interface OpenAIFineTuneBackendOptions {
   fileReadyTimeoutMs?: number;
   /** Most recent jobs scanned for an earlier attempt's job (default 500). */
   jobScanLimit?: number;
-}
-
-const KEY_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-
-function checkKey(key: string): void {
-  if (!KEY_PATTERN.test(key)) {
-    throw typedFailure({
-      type: ErrorType.InvalidConfig,
-      nonRetryable: true,
-      message: `fine-tuning idempotency key ${JSON.stringify(key)} must be 1-64 letters, digits, ".", "_" or "-"`,
-    });
-  }
 }
 
 function stringMetadata(m: unknown): Record<string, string> {
@@ -184,7 +97,7 @@ function fileState(f: FileObject): { status: string; details?: string | null } {
   return { status: f.status, details: f.status_details };
 }
 
-export function createOpenAIFineTuneBackend(opts: OpenAIFineTuneBackendOptions): OpenAIFineTuneBackend {
+export function createOpenAIFineTuneBackend(opts: OpenAIFineTuneBackendOptions): FineTuneJobBackend {
   const baseUrl = normalizeBaseUrl(opts.baseUrl);
   checkEndpointUrl(baseUrl, 'fine-tuning endpoint');
   const apiKey = opts.apiKey;
@@ -306,8 +219,10 @@ export function createOpenAIFineTuneBackend(opts: OpenAIFineTuneBackendOptions):
   return {
     baseUrl,
 
+    validateTrainingFile: validateOpenAIChatFile,
+
     async uploadTrainingFile(filePath, { idempotencyKey, signal }) {
-      checkKey(idempotencyKey);
+      checkIdempotencyKey(idempotencyKey);
       let content: Buffer;
       try {
         content = await fs.readFile(filePath);
@@ -325,9 +240,9 @@ export function createOpenAIFineTuneBackend(opts: OpenAIFineTuneBackendOptions):
     },
 
     async createJob(req) {
-      checkKey(req.idempotencyKey);
+      checkIdempotencyKey(req.idempotencyKey);
       const key = req.idempotencyKey;
-      const previousKeys = (req.previousKeys ?? []).filter((k) => k !== key && KEY_PATTERN.test(k));
+      const previousKeys = (req.previousKeys ?? []).filter((k) => k !== key && IDEMPOTENCY_KEY_PATTERN.test(k));
       let reused = false;
       // What the look step found dead, for the create step's header.
       let deadJob: FineTuningJob | undefined;
