@@ -3,7 +3,8 @@ import * as path from 'path';
 import type { Question } from '../../core/trajectory';
 import type { TaskDefinition } from './types';
 import { badData, readCsv, unknownSplit } from './files';
-import { qaScores } from './scoring';
+import { hotpotqa } from './hotpotqa';
+import { scoreQa } from './scoring';
 
 const SPLITS = ['test'] as const;
 
@@ -26,11 +27,8 @@ export const bamboogle: TaskDefinition = {
   splits: SPLITS,
   evalSplits: ['test'],
   usesSearch: true,
-  recorded: { steps: { react: 3, reflexion: 8 }, turnChars: { io: 40, cot: 196, react: 152, reflexion: 240, observation: 116 } },
+  // No Bamboogle trajectories are recorded (it is an evaluation set run with HotpotQA's prompts): plan uses HotpotQA's means.
+  recorded: hotpotqa.recorded,
   load,
-  // Both rules: FireAct scored EM/F1 with this very normalisation.
-  score(prediction, answers) {
-    const { em, f1 } = qaScores(prediction, answers);
-    return { score: em, metrics: { em, f1 } };
-  },
+  score: scoreQa,
 };

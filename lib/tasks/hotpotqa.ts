@@ -4,7 +4,7 @@ import * as path from 'path';
 import type { Question } from '../../core/trajectory';
 import type { TaskDefinition } from './types';
 import { readJsonArray, readJsonArrayRows, stringField, unknownSplit, type ExternalDataFile } from './files';
-import { qaScores } from './scoring';
+import { scoreQa } from './scoring';
 
 const SPLITS = ['dev', 'test', 'train'] as const;
 
@@ -49,9 +49,5 @@ export const hotpotqa: TaskDefinition = {
   usesSearch: true,
   recorded: { steps: { react: 3, reflexion: 8 }, turnChars: { io: 40, cot: 196, react: 152, reflexion: 240, observation: 116 } },
   load,
-  // Both rules: FireAct scored EM/F1 with this very normalisation.
-  score(prediction, answers) {
-    const { em, f1 } = qaScores(prediction, answers);
-    return { score: em, metrics: { em, f1 } };
-  },
+  score: scoreQa,
 };

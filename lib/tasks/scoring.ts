@@ -68,6 +68,12 @@ export function qaScores(prediction: string | null, answers: readonly string[]):
   return { em, f1 };
 }
 
+/** The score of an open-answer QA task (HotpotQA, Bamboogle): EM under both rules, F1 beside it; FireAct scored both with this very normalisation. */
+export function scoreQa(prediction: string | null, answers: readonly string[]): { score: number; metrics: { em: number; f1: number } } {
+  const { em, f1 } = qaScores(prediction, answers);
+  return { score: em, metrics: { em, f1 } };
+}
+
 /**
  * The yes/no a prediction commits to: its first normalised token when that is yes/no (or
  * true/false); otherwise the one of yes/no it mentions, if it mentions exactly one. Null if neither.

@@ -9,6 +9,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { StudentSchema } from '../../core/config';
 import { trainCommand } from '../../lib/finetune/local/support';
+import { SeededRandom } from '../../lib/tasks/sampling';
 import { createTrainerPythonResolver, startProcess, type TrainerEvent } from '../../lib/finetune/local/trainer-process';
 import { fakeTeacher, startFakeOpenAIServer } from '../support/fake-openai-server';
 import { tempDir } from '../support/paths';
@@ -27,21 +28,10 @@ async function pidsWith(needle: string): Promise<number[]> {
 
 const COMPLETE = 'COMPLETE';
 
-/** A small seeded generator, so a failing run can be repeated with its seed (printed in the note). */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export async function runTrainerKillChaos(p: { episodes: number; kills: number; maxSteps: number; seed?: number }): Promise<ChaosRow> {
   const seed = p.seed ?? Date.now() % 1_000_000;
-  const random = seeded(seed);
+  // Seeded, so a failing run can be repeated with its seed (printed in the note).
+  const random = new SeededRandom(seed);
   const dir = await tempDir('chaos-trainer');
   await writeCorpus(dir);
   const realPython = await createTrainerPythonResolver()();
@@ -101,7 +91,7 @@ export async function runTrainerKillChaos(p: { episodes: number; kills: number; 
       // random moment: between steps, mid-step or mid-save.
       if (k === 0) await waitFor(async () => (await complete()).length > 0, 'a first complete checkpoint', 300_000);
       else await waitFor(async () => stepsAfterResume(await readEvents(events), k) > 0, 'a step after the resume', 180_000);
-      await sleep(Math.floor(random() * 3000));
+      await sleep(random.below(3000));
       const all = await checkpoints();
       const outDir = path.dirname(all[0]);
       if (await fs.stat(path.join(outDir, 'result.json')).then(() => true, () => false)) break; // finished first

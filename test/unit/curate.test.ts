@@ -8,6 +8,7 @@ import { parseCanonicalAction } from '../../lib/curate/action';
 import { curateTrajectories, DROP_REASONS, type CurateOptions } from '../../lib/curate/curate';
 import { candidateProbability, LshIndex, minhashSignature, MINHASH_SIZE, rowsPerBand } from '../../lib/curate/minhash';
 import { normalizeQuestion } from '../../lib/curate/normalize';
+import { SeededRandom } from '../../lib/tasks/sampling';
 import { jaccard, shingleSet } from '../../lib/curate/shingles';
 
 import { DATA_DIR as DATA } from '../../scripts/support/paths';
@@ -21,23 +22,11 @@ const OPTIONS: CurateOptions = {
   evalQuestions: new Set(),
 };
 
-/** Seeded PRNG (mulberry32) so synthetic data is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function shuffle<T>(items: readonly T[], seed: number): T[] {
-  const rnd = prng(seed);
+  const rnd = new SeededRandom(seed);
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(rnd() * (i + 1));
+    const j = rnd.below(i + 1);
     [out[i], out[j]] = [out[j], out[i]];
   }
   return out;
@@ -78,8 +67,8 @@ function record(qid: string, overrides: Partial<TrajectoryRecord> & { task?: Tas
 }
 
 /** A long, distinctive ReAct trajectory of random words, so unrelated records share almost no shingles. */
-function wordyTurns(rnd: () => number, vocab: readonly string[], words: number): Turn[] {
-  const pick = (n: number) => Array.from({ length: n }, () => vocab[Math.floor(rnd() * vocab.length)]).join(' ');
+function wordyTurns(rnd: SeededRandom, vocab: readonly string[], words: number): Turn[] {
+  const pick = (n: number) => Array.from({ length: n }, () => vocab[rnd.below(vocab.length)]).join(' ');
   const third = Math.floor(words / 3);
   return react([pick(third), `search[${pick(4)}]`, pick(20)], [pick(third), `search[${pick(4)}]`, pick(20)], [pick(third), `finish[${pick(2)}]`, 'Episode finished, reward = 1']);
 }
@@ -140,12 +129,12 @@ void describe('helpers', () => {
   });
 
   void test('MinHash estimates track exact Jaccard', () => {
-    const rnd = prng(1);
+    const rnd = new SeededRandom(1);
     const vocab = Array.from({ length: 3000 }, (_, i) => `w${i}`);
-    const base = Array.from({ length: 300 }, () => vocab[Math.floor(rnd() * vocab.length)]);
+    const base = Array.from({ length: 300 }, () => vocab[rnd.below(vocab.length)]);
     for (const edits of [5, 20, 60]) {
       const other = [...base];
-      for (let e = 0; e < edits; e++) other[Math.floor(rnd() * other.length)] = vocab[Math.floor(rnd() * vocab.length)];
+      for (let e = 0; e < edits; e++) other[rnd.below(other.length)] = vocab[rnd.below(vocab.length)];
       const x = shingleSet(base.join(' '));
       const y = shingleSet(other.join(' '));
       const sx = minhashSignature(x.low);
@@ -190,7 +179,7 @@ void describe('curateTrajectories', () => {
       record('f-twin', { text: ' Same question? ', turns: base.turns }),
       record('f-othermethod', { text: 'Same question?', turns: base.turns, method: 'reflexion' }),
     ];
-    const rnd = prng(7);
+    const rnd = new SeededRandom(7);
     const vocab = Array.from({ length: 5000 }, (_, i) => `v${i}`);
     const original = wordyTurns(rnd, vocab, 150);
     records.push(record('g1-orig', { turns: original }), record('g2-copy', { turns: editOneWord(original) }));
@@ -242,7 +231,7 @@ void describe('curateTrajectories', () => {
   });
 
   void test('near-duplicates: edited copies go, distinct trajectories and other groups stay', () => {
-    const rnd = prng(11);
+    const rnd = new SeededRandom(11);
     const vocab = Array.from({ length: 5000 }, (_, i) => `v${i}`);
     const originals = Array.from({ length: 50 }, () => wordyTurns(rnd, vocab, 150));
     const records = originals.flatMap((turns, i) => [
@@ -266,7 +255,7 @@ void describe('curateTrajectories', () => {
   });
 
   void test('deterministic: shuffled input gives the same result', () => {
-    const rnd = prng(3);
+    const rnd = new SeededRandom(3);
     const vocab = Array.from({ length: 2000 }, (_, i) => `v${i}`);
     const records: TrajectoryRecord[] = [];
     for (let i = 0; i < 300; i++) {
@@ -308,7 +297,7 @@ void describe('curateTrajectories', () => {
   });
 
   void test('performance: 20,000 records', () => {
-    const rnd = prng(42);
+    const rnd = new SeededRandom(42);
     const vocab = Array.from({ length: 20000 }, (_, i) => `w${i.toString(36)}`);
     const records: TrajectoryRecord[] = [];
     let planted = 0;
