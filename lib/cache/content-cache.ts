@@ -2,7 +2,7 @@
 // request, so a retried or resumed activity finds it again instead of paying twice.
 import { randomBytes } from 'node:crypto';
 import { sha256 as sha256Hex } from '../artifacts/store';
-import { promises as fs } from 'node:fs';
+import fs from 'node:fs';
 import path from 'node:path';
 
 export interface CacheStats {
@@ -54,6 +54,9 @@ export function canonicalJson(value: unknown): string {
   return out ?? 'null';
 }
 
+// Reads and writes are synchronous: an entry is one small local file, and each fs.promises call
+// (a thread-pool round trip and a FileHandle) costs several times the CPU of the system call itself,
+// on the worker's one thread that every episode shares (`npm run bench`, README "Speed").
 export function createContentCache(dir: string): ContentCache {
   const root = path.resolve(dir);
   const stats: CacheStats = { hits: 0, misses: 0, writes: 0, corrupt: 0 };
@@ -66,15 +69,19 @@ export function createContentCache(dir: string): ContentCache {
 
   async function get<T>(key: string): Promise<T | undefined> {
     const file = entryPath(key);
-    let text: string;
-    try {
-      text = await fs.readFile(file, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        stats.misses++;
-        return undefined;
+    let text: string | undefined;
+    // existsSync first: a miss (the usual case) then costs no thrown error.
+    if (fs.existsSync(file)) {
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch (err) {
+        // Removed between the two calls (a concurrent writer's rename replaces, never removes, so rare).
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
-      throw err;
+    }
+    if (text === undefined) {
+      stats.misses++;
+      return undefined;
     }
     let entry: Entry<T> | undefined;
     try {
@@ -87,7 +94,7 @@ export function createContentCache(dir: string): ContentCache {
       // Unreadable: remove it so the next put writes a good one; a concurrent rename may already have replaced it.
       stats.corrupt++;
       stats.misses++;
-      await fs.rm(file, { force: true });
+      fs.rmSync(file, { force: true });
       return undefined;
     }
     stats.hits++;
@@ -96,13 +103,17 @@ export function createContentCache(dir: string): ContentCache {
 
   // Shard folders already made by this process: one mkdir each, not one per entry.
   const made = new Set<string>();
+  // Temp names: unique per process (a random token, for processes of other machines sharing the
+  // folder) and per write (a counter), without drawing random bytes for each.
+  const writer = `${process.pid}.${randomBytes(6).toString('hex')}`;
+  let writes = 0;
 
   async function put<T>(key: string, value: T): Promise<void> {
     if (value === undefined) throw new TypeError('cannot cache undefined');
     const file = entryPath(key);
     const shard = path.dirname(file);
     if (!made.has(shard)) {
-      await fs.mkdir(shard, { recursive: true });
+      fs.mkdirSync(shard, { recursive: true });
       made.add(shard);
     }
     const entry: Entry<T> = { key, storedAt: new Date().toISOString(), value };
@@ -110,12 +121,12 @@ export function createContentCache(dir: string): ContentCache {
     // No fsync: a killed worker loses nothing (the kernel holds the write), and after a power loss an
     // entry can only be missing or unreadable, which get() treats as a miss (that call is paid once more).
     // Two fsyncs per answer were most of an episode's orchestration time.
-    const tmp = path.join(shard, `.${key}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+    const tmp = path.join(shard, `.${key}.${writer}.${++writes}.tmp`);
     try {
-      await fs.writeFile(tmp, JSON.stringify(entry));
-      await fs.rename(tmp, file);
+      fs.writeFileSync(tmp, JSON.stringify(entry));
+      fs.renameSync(tmp, file);
     } catch (err) {
-      await fs.rm(tmp, { force: true });
+      fs.rmSync(tmp, { force: true });
       // The folder may have been removed under us; make it again next time.
       made.delete(shard);
       throw err;

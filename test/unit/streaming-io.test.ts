@@ -26,6 +26,9 @@ void describe('keepAliveFetch', () => {
         if (req.url === '/json') {
           res.writeHead(200, { 'content-type': 'application/json', 'x-ratelimit-remaining-requests': '7' });
           res.end(JSON.stringify({ echo: JSON.parse(body || 'null') as unknown, héllo: 'wörld' }));
+        } else if (req.url === '/bom') {
+          res.writeHead(200, { 'content-type': 'text/plain', 'set-cookie': ['a=1', 'b=2'] });
+          res.end(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('ünï'), Buffer.from([0xff])]));
         } else if (req.url === '/gzip') {
           res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
           res.end(zlib.gzipSync(JSON.stringify({ zipped: true })));
@@ -71,6 +74,27 @@ void describe('keepAliveFetch', () => {
     const empty = await keepAliveFetch(`${base}/empty`);
     assert.equal(empty.status, 204);
     assert.equal(empty.body, null);
+  });
+
+  void test('the body, read from memory, behaves as a standard Response body: once, as text, bytes, stream or clone', async () => {
+    const res = await keepAliveFetch(`${base}/bom`);
+    assert.ok(res instanceof Response);
+    assert.equal(res.bodyUsed, false);
+    assert.deepEqual(res.headers.get('set-cookie'), 'a=1, b=2');
+    const copy = res.clone();
+    // As Response.text(): the leading BOM dropped, a bad byte as U+FFFD.
+    assert.equal(await res.text(), 'ünï\uFFFD');
+    assert.equal(res.bodyUsed, true);
+    await assert.rejects(res.text(), TypeError);
+    await assert.rejects(res.arrayBuffer(), TypeError);
+    assert.throws(() => res.clone(), TypeError);
+    assert.equal(Buffer.from(await copy.arrayBuffer()).toString('hex'), 'efbbbfc3bc6ec3afff');
+    const streamed = await keepAliveFetch(`${base}/json`);
+    const chunks: Uint8Array[] = [];
+    for await (const c of streamed.body!) chunks.push(c);
+    assert.equal(JSON.parse(Buffer.concat(chunks).toString('utf8')).héllo, 'wörld');
+    assert.equal(streamed.bodyUsed, true);
+    await assert.rejects(streamed.json(), TypeError);
   });
 
   void test('303 is followed with a GET and no body', async () => {
