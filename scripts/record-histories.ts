@@ -14,9 +14,12 @@
 // It starts a dev server and in-process workers, runs small experiments (a replayed one through to
 // the report; one with a tiny local student trained and evaluated; one cancelled in the middle of
 // generation; one with a hosted "openai" student against the local fine-tuning server, and one
-// cancelled while that job runs) and writes each workflow run as <out>/<workflow id, "/" → "__">[.<n>].json:
+// cancelled while that job runs; one whose shard runs its episodes in chunks of several per
+// activity, more chunks than run at once; one generating through the Batch API) and writes each
+// workflow run as <out>/<workflow id, "/" → "__">[.<n>].json:
 // { scenario, workflowId, runId, workflowType, history }, `history` in Temporal's JSON form.
-// Artifacts go to /tmp/fireact-fixture so no personal path lands in the fixtures.
+// Artifacts go to /tmp/fireact-fixture, and the data is read through a link there, so no personal
+// path lands in the fixtures.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -76,15 +79,21 @@ async function main(): Promise<void> {
       only: { type: 'string' },
     },
   });
-  if (!values.out) throw new Error('usage: record-histories.ts --out DIR [--data-dir DIR] [--only replay,student,cancel,openai,openai-cancel]');
+  if (!values.out) throw new Error('usage: record-histories.ts --out DIR [--data-dir DIR] [--only replay,student,cancel,openai,openai-cancel,chunks,batch]');
   const out = path.resolve(values.out);
-  const dataDir = path.resolve(values['data-dir']!);
-  const only = new Set((values.only ?? 'replay,student,cancel,openai,openai-cancel').split(','));
+  // The runs read the data through a link under WORK, so the data folder's own path stays out of the fixtures.
+  const dataDir = path.join(WORK, 'data');
+  const only = new Set((values.only ?? 'replay,student,cancel,openai,openai-cancel,chunks,batch').split(','));
   await fs.rm(WORK, { recursive: true, force: true });
   await fs.mkdir(out, { recursive: true });
+  await fs.mkdir(WORK, { recursive: true });
+  await fs.symlink(path.resolve(values['data-dir']!), dataDir);
 
   const env: TestWorkflowEnvironment = await startDevServer();
-  const model = await startFakeOpenAIServer({ behaviour: async (b, n) => ({ content: (await fakeTeacher()(b, n)) as string, delayMs: 300 }) });
+  const model = await startFakeOpenAIServer({
+    behaviour: async (b, n) => ({ content: (await fakeTeacher()(b, n)) as string, delayMs: 300 }),
+    batch: { validatingMs: 10, inProgressMs: 40, finalizingMs: 10 },
+  });
   const ft = await startFakeFineTuneServer();
   process.env[FT_KEY_ENV] = ft.apiKey;
   const workers = await createFireactWorkers({ connection: env.nativeConnection, worker: { workflowBundle: await workflowBundle() } });
@@ -138,6 +147,37 @@ async function main(): Promise<void> {
       await waitFor(async () => (await handle.query(progressQuery)).stages.generate.done >= 3, 'a finished shard');
       await handle.cancel();
       await handle.result().catch(() => undefined);
+    }
+    if (only.has('chunks')) {
+      // 'episode-chunks': runEpisodes activities of 2 episodes, 4 episodes at once, so a third chunk
+      // starts when one of the first two ends.
+      const id = 'fixture-chunks';
+      scenarioOf.set(id, 'chunks');
+      const config = {
+        ...baseConfig('fixture-chunks', dataDir),
+        generate: { teacher: 'teacher', tasks: [{ task: 'hotpotqa', split: 'fireact-react', methods: ['react'], sample: { n: 6 } }], shardSize: 6, episodeConcurrency: 4, episodesPerActivity: 2 },
+        datasets: [{ name: 'all', tasks: ['hotpotqa'], methods: ['react'] }],
+      };
+      await client.workflow.execute(FireActExperiment, { taskQueue: TASK_QUEUE, workflowId: id, args: [{ config }] });
+    }
+    if (only.has('batch')) {
+      // 'batch-generation': a GenerateBatch child, its rounds and timers, against the local Batch API.
+      const id = 'fixture-batch';
+      scenarioOf.set(id, 'batch');
+      const config = {
+        ...baseConfig('fixture-batch', dataDir),
+        models: { teacher: { provider: 'openai', model: 'fake-teacher', baseUrl: model.url } },
+        search: { backend: 'local', fallback: 'none' },
+        generate: {
+          teacher: 'teacher',
+          tasks: [{ task: 'hotpotqa', split: 'dev', methods: ['cot'], sample: { n: 3 } }],
+          mode: 'batch',
+          batch: { pollMinSeconds: 0.05, pollMaxSeconds: 0.2 },
+        },
+        curate: { requireSuccess: false, excludeEvalQuestions: false },
+        datasets: [{ name: 'all', tasks: ['hotpotqa'], methods: ['cot'] }],
+      };
+      await client.workflow.execute(FireActExperiment, { taskQueue: TASK_QUEUE, workflowId: id, args: [{ config }] });
     }
 
     const hostedStudent = (name: string) => ({

@@ -21,6 +21,18 @@ interface Fixture {
   history: History;
 }
 
+/** Patches whose new path a recorded history must take, so that a change breaking it fails here. */
+const RECORDED_PATCHES = ['episode-chunks', 'batch-generation'];
+
+/** The patch ids whose markers a history records (the SDK's "core_patch" marker, its id in JSON). */
+function patchesIn(history: History): string[] {
+  return (history.events ?? []).flatMap((e) => {
+    const m = e.markerRecordedEventAttributes;
+    const data = m?.markerName === 'core_patch' ? m.details?.['patch-data']?.payloads?.[0]?.data : undefined;
+    return data ? [(JSON.parse(Buffer.from(data).toString('utf8')) as { id: string }).id] : [];
+  });
+}
+
 async function fixtures(): Promise<Fixture[]> {
   const out: Fixture[] = [];
   for (const release of (await fs.readdir(FIXTURES)).sort()) {
@@ -38,9 +50,13 @@ test('the current workflow code replays every recorded history deterministically
   // The recorded set covers each workflow type and a cancelled experiment; a lost fixture folder
   // must not make this test pass vacuously.
   const types = new Set(all.map((f) => f.workflowType));
-  for (const t of ['FireActExperiment', 'GenerateShard', 'FineTuneStudent', 'EvaluateModel']) assert.ok(types.has(t), `a fixture of ${t}`);
+  for (const t of ['FireActExperiment', 'GenerateShard', 'GenerateBatch', 'FineTuneStudent', 'EvaluateModel']) assert.ok(types.has(t), `a fixture of ${t}`);
   assert.ok(all.some((f) => f.scenario === 'cancel' && f.workflowType === 'FireActExperiment'), 'a cancelled experiment');
   assert.ok(all.some((f) => f.scenario === 'openai-cancel' && f.workflowType === 'FineTuneStudent'), 'a hosted fine-tuning job followed and cancelled');
+  const recorded = new Set(all.flatMap((f) => patchesIn(f.history)));
+  for (const p of RECORDED_PATCHES) assert.ok(recorded.has(p), `a fixture that takes patch "${p}"`);
+  const scheduled = (f: Fixture) => (f.history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name);
+  assert.ok(all.some((f) => f.workflowType === 'GenerateShard' && scheduled(f).includes('runEpisodes')), 'a shard running its episodes in chunks (runEpisodes)');
 
   const byId = new Map(all.map((f) => [f.workflowId, f]));
   const failures: string[] = [];
