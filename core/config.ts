@@ -291,8 +291,9 @@ const ExperimentConfigSchema = z
         /**
          * Episodes one activity runs (at once, each stored as it finishes): fewer activity round trips
          * and history events per episode. 1 = an activity per episode. A budget always runs one per activity.
+         * 25: two activities per default shard, whose progress still shows halfway (`npm run bench`).
          */
-        episodesPerActivity: z.number().int().positive().max(100).default(10),
+        episodesPerActivity: z.number().int().positive().max(100).default(25),
         fewShot: z.number().int().min(0).max(8).default(2),
         /** A shard's run continues as new past this many history events (Temporal's hard limit is 51,200). */
         continueAsNewAfterEvents: z.number().int().min(200).max(40_000).default(4000),
