@@ -59,10 +59,9 @@ function positive(name: string, raw: string | undefined, allowZero = false): num
   return n;
 }
 
-const perActivity = positive('episodes-per-activity', args['episodes-per-activity']);
-
 /** The config a user would write: a teacher at a base URL and a search backend, nothing tuned. */
 function benchConfig(provider: Provider, dir: string, episodes: number): ExperimentConfigInput {
+  const perActivity = positive('episodes-per-activity', args['episodes-per-activity']);
   return {
     name: 'bench',
     dataDir: DATA_DIR,
