@@ -7,14 +7,17 @@ module.exports = {
   testEnvironment: 'jest-environment-node-single-context',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
+  // The workflow code bundled once per run (FIREACT_WORKFLOW_BUNDLE), for every file and worker process.
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }] },
   // Temporal's native runtime is one per process and cannot be reset: each test file runs in its own
   // worker process, and a worker is replaced after every file (any memory in use is over this limit).
   workerIdleMemoryLimit: '1KB',
-  // One file at a time (still each in its own worker process): files start their own dev server and
-  // worker processes, and with two at once on the loaded 2-core machine the timing-sensitive crash and
-  // fine-tuning tests failed. `npx jest -w 2` runs two at once where cores are spare.
-  maxWorkers: 1,
+  // Two files at once, each in its own worker process: most of a file's time is waiting (on a
+  // heartbeat timeout, a retry, a server), not CPU. Longest first (test/support/sequencer.js).
+  maxWorkers: 2,
+  testSequencer: '<rootDir>/test/support/sequencer.js',
   // node:test had no default timeout; tests that need longer say so.
   testTimeout: 300_000,
 };

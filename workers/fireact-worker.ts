@@ -7,6 +7,7 @@ import { createActivities, type ActivityDeps } from '../activities';
 import { GPU_TASK_QUEUE, TASK_QUEUE } from '../core/ids';
 import { blockedInterceptor } from './blocked-interceptor';
 import { payloadCodecsFromEnv } from './payload-codec';
+import { WORKFLOWS_PATH } from './workflow-bundle';
 
 export interface FireactWorkerOptions {
   connection: NativeConnection;
@@ -59,7 +60,7 @@ export async function createFireactWorker(opts: FireactWorkerOptions): Promise<W
     return Worker.create({ ...base, ...rest });
   }
   if (opts.worker?.workflowBundle) return Worker.create({ ...base, ...opts.worker });
-  return Worker.create({ ...base, workflowsPath: require.resolve('../workflows'), ...opts.worker });
+  return Worker.create({ ...base, workflowsPath: WORKFLOWS_PATH, ...opts.worker });
 }
 
 /** Both queues' workers in this process; run them with Promise.all(workers.map((w) => w.run())). */

@@ -1,9 +1,11 @@
 // Entry point: `npm run worker` (or `node --import tsx workers/main.ts`).
 // Connects to TEMPORAL_ADDRESS (default 127.0.0.1:7233) in TEMPORAL_NAMESPACE (default "default") and
 // serves the task queues in FIREACT_QUEUES (default "fireact,fireact-gpu"); FIREACT_ACTIVITY_SLOTS sets how
-// many activities the API queue runs at once (default 1024).
+// many activities the API queue runs at once (default 1024); FIREACT_WORKFLOW_BUNDLE names a workflow
+// bundle built beforehand (`npm run bundle-workflows`), else the workflows are bundled at start.
 import { makeTelemetryFilterString, NativeConnection, Runtime } from '@temporalio/worker';
 import { activitySlotsFromEnv, createFireactWorkers, workerLogger } from './fireact-worker';
+import { workflowBundleFromEnv } from './workflow-bundle';
 
 async function main(): Promise<void> {
   Runtime.install({
@@ -12,8 +14,10 @@ async function main(): Promise<void> {
   });
   // Settings first: a bad one is named before anything connects.
   let activitySlots: number | undefined;
+  let workflowBundle: ReturnType<typeof workflowBundleFromEnv>;
   try {
     activitySlots = activitySlotsFromEnv();
+    workflowBundle = workflowBundleFromEnv();
   } catch (err) {
     throw new UserError((err as Error).message);
   }
@@ -27,7 +31,7 @@ async function main(): Promise<void> {
     throw new UserError(`cannot reach Temporal at ${address} (TEMPORAL_ADDRESS): ${why}. Start the dev server with: npm run dev-server -- start`);
   }
   const queues = process.env.FIREACT_QUEUES?.split(',').map((q) => q.trim()).filter(Boolean);
-  const workers = await createFireactWorkers({ connection, namespace: process.env.TEMPORAL_NAMESPACE, queues, activitySlots });
+  const workers = await createFireactWorkers({ connection, namespace: process.env.TEMPORAL_NAMESPACE, queues, activitySlots, worker: workflowBundle && { workflowBundle } });
   // SIGINT/SIGTERM make the workers finish in-flight tasks and stop (the SDK installs the handlers).
   await Promise.all(workers.map((w) => w.run()));
   await connection.close();

@@ -1,11 +1,12 @@
 // A real Temporal dev server per test file (the CLI built by setup), plus a workflow bundle built
-// once per process so each test's worker starts fast.
+// once (per test run when FIREACT_WORKFLOW_BUNDLE names one, else per process) so each worker starts fast.
 import os from 'node:os';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Runtime, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { Runtime, type WorkflowBundleOption } from '@temporalio/worker';
 import { STAGE_SEARCH_KEY } from '../../core/ids';
 import { workerLogger } from '../../workers/fireact-worker';
+import { bundleWorkflows, workflowBundleFromEnv } from '../../workers/workflow-bundle';
 
 export function temporalBin(): string {
   return process.env.FIREACT_TEMPORAL_BIN ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'fireact', 'bin', 'temporal');
@@ -31,10 +32,11 @@ export async function startDevServer(opts: { dbFilename?: string; port?: number 
   });
 }
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+let bundle: Promise<WorkflowBundleOption> | undefined;
+export function workflowBundle(): Promise<WorkflowBundleOption> {
   quietRuntime();
-  bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: new DefaultLogger('WARN') });
+  const prebuilt = workflowBundleFromEnv();
+  bundle ??= prebuilt ? Promise.resolve(prebuilt) : bundleWorkflows();
   return bundle;
 }
 
