@@ -24,6 +24,8 @@ const fate = (q: string, every: number): Fate => {
 
 async function startFaultySerpApi(every: number) {
   const seen: Array<{ q: string; fate: Fate }> = [];
+  // Slow answers still pending at close are dropped: a pending timer would keep the process alive.
+  const pending = new Set<NodeJS.Timeout>();
   const server = createServer((req, res) => {
     const q = new URL(req.url ?? '/', 'http://x').searchParams.get('q') ?? '';
     const f = fate(q, every);
@@ -33,8 +35,13 @@ async function startFaultySerpApi(every: number) {
     };
     if (f === 'fail') return send(500, { error: 'Internal server error' });
     const ok = () => send(200, { search_metadata: { status: 'Success' }, organic_results: [{ position: 1, title: q, snippet: `A page about ${q}.` }] });
-    if (f === 'slow') setTimeout(ok, TIMEOUT_MS * 4);
-    else ok();
+    if (f === 'slow') {
+      const timer = setTimeout(() => {
+        pending.delete(timer);
+        ok();
+      }, TIMEOUT_MS * 4);
+      pending.add(timer);
+    } else ok();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return {
@@ -42,6 +49,7 @@ async function startFaultySerpApi(every: number) {
     seen,
     close: () =>
       new Promise<void>((r) => {
+        for (const timer of pending) clearTimeout(timer);
         server.closeAllConnections();
         server.close(() => r());
       }),
