@@ -74,6 +74,7 @@
 // 67 score --split that the task lacks       → 'score: task hotpotqa has no split "trian"; its splits are: dev, test'
 // 68 resume --config with a config that has a problem → "…/bad.yaml: not resumed: 1 problem(s) above; fix them, or resume anyway with --force"
 // 69 student on a mix without the OpenAI format → 'students.0.datasets.0: student "s" (backend local) trains on the "openai" format, but dataset "alpaca-only" is written only as "alpaca"; add "openai" to datasets.1.formats' (validate and start; nothing started)
+// 70 worker with FIREACT_WORKFLOW_BUNDLE naming no file → 'fireact worker: FIREACT_WORKFLOW_BUNDLE names "…/no-bundle.js", which is not a file; build one with `npm run bundle-workflows -- <file>` or unset it'
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -422,6 +423,15 @@ describe('bad inputs', () => {
     assert.equal(r.code, 1);
     assert.match(r.err, /fireact worker: cannot reach Temporal at 127\.0\.0\.1:1 \(TEMPORAL_ADDRESS\): .*Connection refused/);
     assert.doesNotMatch(r.err, /at Function\.connect/, 'a message, not a stack trace');
+  });
+
+  test('70 worker with a FIREACT_WORKFLOW_BUNDLE that is not a file', async () => {
+    const missing = path.join(dir, 'no-bundle.js');
+    const r = await nothingSpent(() =>
+      run(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'workers', 'main.ts')], { TEMPORAL_ADDRESS: env.address, FIREACT_LOG_LEVEL: 'WARN', FIREACT_WORKFLOW_BUNDLE: missing }),
+    );
+    assert.equal(r.code, 1);
+    assert.equal(r.err, `fireact worker: FIREACT_WORKFLOW_BUNDLE names ${JSON.stringify(missing)}, which is not a file; build one with \`npm run bundle-workflows -- <file>\` or unset it\n`);
   });
 
   test('29 dev server on a port already in use', async () => {
