@@ -1,5 +1,6 @@
 // Stage generate: one agent episode of the teacher, metered when the workflow's ledger gave it an allowance.
 // The batch rounds (batch.ts) play the same episode with the batch model as teacher.
+import { setMaxListeners } from 'node:events';
 import { Context } from '@temporalio/activity';
 import { scoringRuleFor } from '../core/config';
 import { episodeReservation, fits, ZERO } from '../core/budget';
@@ -153,6 +154,9 @@ export function createEpisodeActivities(deps: { playEpisode: PlayEpisode }) {
     async runEpisodes(input: EpisodesInput): Promise<EpisodesResult> {
       const ctx = Context.current();
       const total = input.to - input.from;
+      // Every episode's requests, searches and backoff sleeps listen on the one cancellation signal
+      // (a few at a time each): without this Node warns of a leak once a chunk passes 10 listeners.
+      setMaxListeners(10 + 4 * total, ctx.cancellationSignal);
       const state = { done: 0, total, steps: 0 };
       const heartbeat = startHeartbeat(state, 10_000, { lazy: true });
       const result: EpisodesResult = { episodes: total, succeeded: 0, calls: 0, cachedCalls: 0, reused: 0, failed: [] };

@@ -43,7 +43,7 @@ const { values: args } = parseArgs({
     rpm: { type: 'string' },
     tpm: { type: 'string' },
     /** Episodes of the near-zero-latency run that measures orchestration cost (0 skips it). */
-    'overhead-episodes': { type: 'string', default: '300' },
+    'overhead-episodes': { type: 'string', default: '500' },
     'no-lockstep': { type: 'boolean', default: false },
     /** Episodes per activity instead of the default (to measure what another value costs). */
     'episodes-per-activity': { type: 'string' },
