@@ -134,11 +134,12 @@ test('with no GPU worker, start and status name the "fireact-gpu" queue the run 
     const start = await fireact(['start', file, '--id', 'nogpu-1']);
     assert.equal(start.code, 0, start.err);
     assert.match(start.out, /warning: no worker polls task queue "fireact-gpu": start one with `npm run worker` \(both queues\), or `FIREACT_QUEUES=fireact-gpu npm run worker`/);
-    const status = await until('the run to wait on the GPU queue', async () => {
+    // The stage reads fine-tune a moment before its child schedules the training activity on the
+    // GPU queue: wait for the warning (the until fails the test if it never comes), not the stage alone.
+    const status = await until('status to name the GPU queue the run waits on', async () => {
       const s = await fireact(['status', 'nogpu-1']);
-      return /stage: fine-tune/.test(s.out) ? s.out : undefined;
+      return /stage: fine-tune/.test(s.out) && /no worker polls task queue "fireact-gpu"/.test(s.out) ? s.out : undefined;
     });
-    assert.match(status, /no worker polls task queue "fireact-gpu"/);
     assert.doesNotMatch(status, /polls task queue "fireact"[^-]/);
     await env.client.workflow.getHandle('nogpu-1').terminate('test: no GPU worker');
   } finally {
