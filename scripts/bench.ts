@@ -78,7 +78,7 @@ function benchConfig(provider: Provider, dir: string, episodes: number): Experim
 
 function startWorker(address: string): { child: ChildProcess; exited: Promise<unknown> } {
   const profile = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`] : [];
-  const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, ...profile, '--import', 'tsx', path.join(ROOT, 'workers/main.ts')], {
+  const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, ...(process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? []), ...profile, '--import', 'tsx', path.join(ROOT, 'workers/main.ts')], {
     cwd: ROOT,
     env: { ...process.env, TEMPORAL_ADDRESS: address, FIREACT_LOG_LEVEL: 'WARN', FIREACT_QUEUES: TASK_QUEUE, BENCH_SERPAPI_KEY: SEARCH_KEY },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -133,6 +133,29 @@ function cpuSeconds(pid: number | undefined, thread?: number): number {
   } catch {
     return NaN;
   }
+}
+
+/** CPU seconds per thread name (libuv pool, V8 GC and compiler, Temporal core, main) of a process so far. */
+function cpuByThreadName(pid: number | undefined): Map<string, number> {
+  const byName = new Map<string, number>();
+  if (!pid) return byName;
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return byName;
+  }
+  for (const tid of tids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = Number(tid) === pid ? 'main' : (/\((.*)\)/.exec(stat)?.[1] ?? '?').replace(/[\d-]+$/, '');
+      const fields = stat.split(') ')[1].split(' ');
+      byName.set(name, (byName.get(name) ?? 0) + (Number(fields[11]) + Number(fields[12])) / 100);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return byName;
 }
 
 /** The dev server: the `temporal` process this one started. */
@@ -298,6 +321,8 @@ async function main(): Promise<void> {
       const worker0 = cpuSeconds(worker.pid);
       // The worker's main thread runs every activity: at near-zero latency it is the bottleneck.
       const main0 = cpuSeconds(worker.pid, worker.pid);
+      const threads0 = cpuByThreadName(worker.pid);
+      const self0 = process.cpuUsage();
       const o = await runGeneration(env, 'bench-overhead', benchConfig(provider, path.join(dir, 'overhead'), overheadEpisodes));
       overheadMs = (o.generateSeconds * 1000) / o.episodes;
       // CPU time does not depend on what else the machine runs; wall time does.
@@ -305,6 +330,9 @@ async function main(): Promise<void> {
       overheadWorkerCpuMs = ((cpuSeconds(worker.pid) - worker0) * 1000) / o.episodes;
       overheadMainCpuMs = ((cpuSeconds(worker.pid, worker.pid) - main0) * 1000) / o.episodes;
       Object.assign(provider.options, saved);
+      const threads = [...cpuByThreadName(worker.pid)].map(([name, s]) => [name, ((s - (threads0.get(name) ?? 0)) * 1000) / o.episodes] as const).filter(([, ms]) => ms >= 0.05);
+      const self = process.cpuUsage(self0);
+      console.log(`near-zero latency, worker CPU by thread (ms per episode): ${threads.sort((a, b) => b[1] - a[1]).map(([name, ms]) => `${name} ${fmt(ms, 2)}`).join(', ')}; this process (provider and client) ${fmt(((self.user + self.system) / 1000) / o.episodes, 2)}`);
       console.log(`near-zero latency: ${o.episodes} episodes in ${fmt(o.generateSeconds, 2)} s -> ${fmt(overheadMs)} ms per episode, ${fmt(overheadCpuMs)} ms CPU (${fmt(overheadWorkerCpuMs)} worker, ${fmt(overheadMainCpuMs)} of it its main thread, + ${fmt((overheadCpuMs ?? NaN) - (overheadWorkerCpuMs ?? NaN))} Temporal server)`);
     }
 

@@ -7,11 +7,13 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 // Callback fs, promisified: the work stays on the thread pool, and the worker's one thread pays
-// about a third of what an fs.promises call (with its FileHandle) costs it. See createContentCache.
-const writeFile = promisify(fs.writeFile);
-const rename = promisify(fs.rename);
+// about a third of what an fs.promises call (with its FileHandle) costs it.
 const mkdir = promisify(fs.mkdir);
-const rm = promisify(fs.rm);
+const open = promisify(fs.open);
+const read = (fd: number, buf: Buffer, off: number, len: number, pos: number) =>
+  new Promise<number>((resolve, reject) => fs.read(fd, buf, off, len, pos, (err, n) => (err ? reject(err) : resolve(n))));
+const write = (fd: number, buf: Buffer, off: number, len: number) =>
+  new Promise<number>((resolve, reject) => fs.write(fd, buf, off, len, null, (err, n) => (err ? reject(err) : resolve(n))));
 
 export interface CacheStats {
   hits: number;
@@ -36,16 +38,18 @@ export interface ContentCache {
   put<T>(key: string, value: T): Promise<void>;
   /** The cached value, or runs `fn` and stores its result; one call in flight per key in this process. Failures are not stored. */
   memo<T>(key: string, fn: () => Promise<T>): Promise<Memoized<T>>;
+  /** Every key stored in the folder, by any process, sorted (for inspection and tests). */
+  list(): Promise<string[]>;
 }
 
-/** What a file on disk holds: the key is repeated so a misplaced or mixed-up file reads as a miss. */
+/** What an entry file of an earlier release holds: the key is repeated so a misplaced file reads as a miss. */
 interface Entry<T> {
   key: string;
   storedAt: string;
   value: T;
 }
 
-// Keys become file names, so only plain path-safe tokens are accepted.
+// Keys begin log lines and named the files of earlier releases: only plain path-safe tokens.
 const KEY_PATTERN = /^[A-Za-z0-9_-]{3,200}$/;
 
 /** JSON with object keys sorted at every depth; same dropping rules as JSON.stringify. */
@@ -62,84 +66,294 @@ export function canonicalJson(value: unknown): string {
   return out ?? 'null';
 }
 
-// Every episode's calls share the worker's one thread, which at low latency is the bottleneck
-// (`npm run bench`, README "Speed"): a lookup is a synchronous existsSync (a miss, the usual case,
-// costs a few microseconds and throws nothing) and a read only on a hit; writes use callback fs.
-export function createContentCache(dir: string): ContentCache {
+// Why a log and not a file per entry: creating a file costs the kernel an inode, and at
+// near-zero latency the three or four a ReAct episode paid for were a fifth of its orchestration
+// CPU (`npm run bench`, README "Speed"). Each process appends its entries to its own file, so no two
+// writers ever share one; a line is "<key>\t<json>\n", and JSON.stringify never emits a raw newline
+// or tab, so a line delimits itself and a crash can only leave an unterminated last line, which no
+// reader takes. Entries of earlier releases (one file each, <k[0..2]>/<k>.json) are still read.
+const LOG_DIR = 'log';
+const LOG_SUFFIX = '.log';
+const NEWLINE = 0x0a;
+const TAB = 0x09;
+const SCAN_CHUNK = 1 << 20;
+
+/** How soon another process's new entries are seen here, by default (ms). */
+export const CACHE_REFRESH_MS = 250;
+
+export interface ContentCacheOptions {
+  /**
+   * A lookup that misses looks for other processes' new entries at most this often. A retry lands on
+   * another worker only after a timeout or a backoff of a second or more, so it always sees them.
+   */
+  refreshMs?: number;
+}
+
+/** Where an entry's line is: which log, the byte offset and length (without its newline). */
+interface Location {
+  log: string;
+  offset: number;
+  length: number;
+}
+
+/** How far a log has been read (up to its last complete line). */
+interface LogState {
+  scanned: number;
+}
+
+/** A folder's modification time (ms), or -1 when it does not exist. */
+function mtimeOf(dir: string): number {
+  try {
+    return fs.statSync(dir).mtimeMs;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return -1;
+    throw err;
+  }
+}
+
+/** Whether `root` holds shard folders of the one-file-per-entry layout of earlier releases. */
+function hasLegacyShards(root: string): boolean {
+  try {
+    return fs.readdirSync(root, { withFileTypes: true }).some((e) => e.isDirectory() && e.name.length === 2);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+export function createContentCache(dir: string, options: ContentCacheOptions = {}): ContentCache {
   const root = path.resolve(dir);
+  const logDir = path.join(root, LOG_DIR);
+  const refreshMs = options.refreshMs ?? CACHE_REFRESH_MS;
   const stats: CacheStats = { hits: 0, misses: 0, writes: 0, corrupt: 0 };
   const inFlight = new Map<string, Promise<unknown>>();
+  const index = new Map<string, Location>();
+  const logs = new Map<string, LogState>();
 
-  function entryPath(key: string): string {
+  function checkKey(key: string): void {
     if (!KEY_PATTERN.test(key)) throw new TypeError(`invalid cache key ${JSON.stringify(key)}`);
-    return path.join(root, key.slice(0, 2), `${key}.json`);
+  }
+  const legacyPath = (key: string) => path.join(root, key.slice(0, 2), `${key}.json`);
+
+  // This process's own log: opened on the first put, named so that no other writer (process or
+  // cache object, on this machine or another sharing the folder) ever appends to it.
+  let ownName = `${process.pid}-${randomBytes(6).toString('hex')}${LOG_SUFFIX}`;
+  let own: { fd: number; size: number } | undefined;
+  let pending: Array<{ key: string; line: Buffer; done: (err?: unknown) => void }> = [];
+  let writing = false;
+
+  // Looking for other writers' entries: the log folder is listed only when it changed (a log was
+  // added), each foreign log is read from where the last look stopped. One look at a time.
+  let lastRefresh = -Infinity;
+  let logDirMtime: number | undefined;
+  let rootMtime: number | undefined;
+  let legacyShards = false;
+  let refreshing: Promise<void> | undefined;
+
+  function refresh(): Promise<void> {
+    if (!refreshing) {
+      const look = lookForOthers();
+      refreshing = look;
+      // Cleared after the assignment: a look that finds nothing to read ends before it.
+      const clear = () => {
+        if (refreshing === look) refreshing = undefined;
+      };
+      look.then(clear, clear);
+    }
+    return refreshing;
   }
 
-  async function get<T>(key: string): Promise<T | undefined> {
-    const file = entryPath(key);
+  async function lookForOthers(): Promise<void> {
+    lastRefresh = Date.now();
+    const rootNow = mtimeOf(root);
+    if (rootNow !== rootMtime) {
+      rootMtime = rootNow;
+      legacyShards = hasLegacyShards(root);
+    }
+    const mtime = mtimeOf(logDir);
+    if (mtime !== logDirMtime) {
+      logDirMtime = mtime;
+      for (const name of mtime < 0 ? [] : fs.readdirSync(logDir)) {
+        if (name.endsWith(LOG_SUFFIX) && name !== ownName && !logs.has(name)) logs.set(name, { scanned: 0 });
+      }
+    }
+    for (const [name, state] of logs) if (name !== ownName) await scanLog(name, state);
+  }
+
+  // Indexes the complete lines added to a foreign log since the last scan.
+  async function scanLog(name: string, state: LogState): Promise<void> {
+    const file = path.join(logDir, name);
+    let fd: number;
+    try {
+      fd = await open(file, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return void logs.delete(name);
+      throw err;
+    }
+    try {
+      const size = fs.fstatSync(fd).size;
+      let carry = Buffer.alloc(0);
+      let carryAt = state.scanned;
+      for (let at = state.scanned; at < size; ) {
+        const chunk = Buffer.allocUnsafe(Math.min(SCAN_CHUNK, size - at));
+        const n = await read(fd, chunk, 0, chunk.length, at);
+        if (n === 0) break;
+        at += n;
+        const data = carry.length ? Buffer.concat([carry, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+        let lineStart = 0;
+        for (let nl = data.indexOf(NEWLINE); nl >= 0; nl = data.indexOf(NEWLINE, lineStart)) {
+          const tab = data.indexOf(TAB, lineStart);
+          if (tab > lineStart && tab < nl) {
+            const key = data.toString('latin1', lineStart, tab);
+            // The first complete copy wins; a later one (two processes paid the same call) is equal.
+            if (KEY_PATTERN.test(key) && !index.has(key)) index.set(key, { log: name, offset: carryAt + lineStart, length: nl - lineStart });
+          }
+          lineStart = nl + 1;
+        }
+        carry = Buffer.from(data.subarray(lineStart));
+        carryAt += lineStart;
+      }
+      // An unterminated tail (a writer mid-line, or killed there) is read again next time.
+      state.scanned = carryAt;
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  /** The value at `loc`, or undefined when the line there is not a whole entry of `key`. */
+  function readAt<T>(key: string, loc: Location): { value: T } | undefined {
+    const bytes = Buffer.allocUnsafe(loc.length);
+    let n = 0;
+    try {
+      const fd = fs.openSync(path.join(logDir, loc.log), 'r');
+      try {
+        n = fs.readSync(fd, bytes, 0, loc.length, loc.offset);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      return undefined;
+    }
+    const prefix = key.length + 1;
+    if (n !== loc.length || bytes.toString('latin1', 0, key.length) !== key || bytes[key.length] !== TAB) return undefined;
+    try {
+      const parsed = JSON.parse(bytes.toString('utf8', prefix)) as { value?: T };
+      return parsed && typeof parsed === 'object' && 'value' in parsed ? { value: parsed.value as T } : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** An entry an earlier release wrote as its own file; unreadable ones are removed. */
+  function readLegacy<T>(key: string): { value: T } | undefined {
+    const file = legacyPath(key);
     let text: string | undefined;
-    // existsSync first: a miss (the usual case) then costs no thrown error.
+    // existsSync first: a miss then costs no thrown error.
     if (fs.existsSync(file)) {
       try {
         text = fs.readFileSync(file, 'utf8');
       } catch (err) {
-        // Removed between the two calls (a concurrent writer's rename replaces, never removes, so rare).
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
     }
-    if (text === undefined) {
-      stats.misses++;
-      return undefined;
-    }
-    let entry: Entry<T> | undefined;
+    if (text === undefined) return undefined;
     try {
       const parsed = JSON.parse(text) as Entry<T>;
-      if (parsed && typeof parsed === 'object' && parsed.key === key && 'value' in parsed) entry = parsed;
+      if (parsed && typeof parsed === 'object' && parsed.key === key && 'value' in parsed) return { value: parsed.value };
     } catch {
-      entry = undefined;
+      // unreadable: below
     }
-    if (!entry) {
-      // Unreadable: remove it so the next put writes a good one; a concurrent rename may already have replaced it.
-      stats.corrupt++;
-      stats.misses++;
-      fs.rmSync(file, { force: true });
-      return undefined;
-    }
-    stats.hits++;
-    return entry.value;
+    stats.corrupt++;
+    fs.rmSync(file, { force: true });
+    return undefined;
   }
 
-  // Shard folders already made by this process: one mkdir each, not one per entry.
-  const made = new Set<string>();
-  // Temp names: unique per process (a random token, for processes of other machines sharing the
-  // folder) and per write (a counter), without drawing random bytes for each.
-  const writer = `${process.pid}.${randomBytes(6).toString('hex')}`;
-  let writes = 0;
+  async function get<T>(key: string): Promise<T | undefined> {
+    checkKey(key);
+    if (!index.has(key) && Date.now() - lastRefresh >= refreshMs) await refresh();
+    const loc = index.get(key);
+    if (loc) {
+      const found = readAt<T>(key, loc);
+      if (found) {
+        stats.hits++;
+        return found.value;
+      }
+      // Damaged (edited by hand, or cut short by a power loss): a miss, and the next put replaces it.
+      stats.corrupt++;
+      index.delete(key);
+    }
+    const legacy = legacyShards ? readLegacy<T>(key) : undefined;
+    if (legacy) {
+      stats.hits++;
+      return legacy.value;
+    }
+    stats.misses++;
+    return undefined;
+  }
+
+  // Every entry put while a write is under way goes out in the next single append.
+  async function drain(): Promise<void> {
+    writing = true;
+    try {
+      while (pending.length) {
+        const batch = pending;
+        pending = [];
+        try {
+          if (!own) {
+            await mkdir(logDir, { recursive: true });
+            const fd = await open(path.join(logDir, ownName), 'a');
+            own = { fd, size: fs.fstatSync(fd).size };
+            logs.set(ownName, { scanned: 0 });
+          }
+          const log = own;
+          const data = batch.length === 1 ? batch[0].line : Buffer.concat(batch.map((b) => b.line));
+          for (let off = 0; off < data.length; ) off += await write(log.fd, data, off, data.length - off);
+          // No fsync: a killed worker loses nothing (the kernel holds the write), and after a power
+          // loss an entry can only be missing or cut short, which get() takes as a miss (that call is
+          // paid once more). Syncing every answer was most of an episode's orchestration time.
+          let at = log.size;
+          for (const b of batch) {
+            index.set(b.key, { log: ownName, offset: at, length: b.line.length - 1 });
+            at += b.line.length;
+          }
+          log.size = at;
+          stats.writes += batch.length;
+          for (const b of batch) b.done();
+        } catch (err) {
+          // A write that failed part way may have left half a line: later entries go to a new log.
+          if (own) fs.closeSync(own.fd);
+          own = undefined;
+          ownName = `${process.pid}-${randomBytes(6).toString('hex')}${LOG_SUFFIX}`;
+          for (const b of batch) b.done(err);
+        }
+      }
+    } finally {
+      writing = false;
+    }
+  }
 
   async function put<T>(key: string, value: T): Promise<void> {
+    checkKey(key);
     if (value === undefined) throw new TypeError('cannot cache undefined');
-    const file = entryPath(key);
-    const shard = path.dirname(file);
-    if (!made.has(shard)) {
-      await mkdir(shard, { recursive: true });
-      made.add(shard);
+    const line = Buffer.from(`${key}\t${JSON.stringify({ storedAt: new Date().toISOString(), value })}\n`, 'utf8');
+    await new Promise<void>((resolve, reject) => {
+      pending.push({ key, line, done: (err) => (err === undefined ? resolve() : reject(err as Error)) });
+      if (!writing) void drain();
+    });
+  }
+
+  async function list(): Promise<string[]> {
+    rootMtime = logDirMtime = undefined;
+    await refresh();
+    const keys = new Set(index.keys());
+    if (legacyShards) {
+      for (const shard of fs.readdirSync(root)) {
+        if (!/^[A-Za-z0-9_-]{2}$/.test(shard)) continue;
+        for (const f of fs.readdirSync(path.join(root, shard))) if (f.endsWith('.json') && KEY_PATTERN.test(f.slice(0, -5))) keys.add(f.slice(0, -5));
+      }
     }
-    const entry: Entry<T> = { key, storedAt: new Date().toISOString(), value };
-    // The temp name never ends in "<key>.json", so a crash before the rename leaves nothing get() reads.
-    // No fsync: a killed worker loses nothing (the kernel holds the write), and after a power loss an
-    // entry can only be missing or unreadable, which get() treats as a miss (that call is paid once more).
-    // Two fsyncs per answer were most of an episode's orchestration time.
-    const tmp = path.join(shard, `.${key}.${writer}.${++writes}.tmp`);
-    try {
-      await writeFile(tmp, JSON.stringify(entry));
-      await rename(tmp, file);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      // The folder may have been removed under us; make it again next time.
-      made.delete(shard);
-      throw err;
-    }
-    stats.writes++;
+    return [...keys].sort();
   }
 
   async function memo<T>(key: string, fn: () => Promise<T>): Promise<Memoized<T>> {
@@ -163,5 +377,5 @@ export function createContentCache(dir: string): ContentCache {
     }
   }
 
-  return { dir: root, stats, keyOf: (obj) => sha256Hex(canonicalJson(obj)), get, put, memo };
+  return { dir: root, stats, keyOf: (obj) => sha256Hex(canonicalJson(obj)), get, put, memo, list };
 }

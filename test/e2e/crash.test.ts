@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, test } from '@jest/globals';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { TASK_QUEUE } from '../../core/ids';
-import { canonicalJson } from '../../lib/cache/content-cache';
+import { canonicalJson, createContentCache } from '../../lib/cache/content-cache';
 import { FireActExperiment } from '../../workflows';
 import { fakeTeacher, startFakeOpenAIServer, type FakeOpenAIServer, type FakeRequest } from '../../scripts/support/fake-openai-server';
 import { DATA_DIR, tempDir } from '../../scripts/support/paths';
@@ -43,16 +43,14 @@ afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
-/** The fake server's request numbers whose replies are in the cache (as the worker reads it: `<key>.json` only). */
+/** The fake server's request numbers whose replies are in the cache, as a worker reads it. */
 async function storedReplies(cacheDir: string): Promise<Set<number>> {
   const stored = new Set<number>();
-  for (const shard of await fs.readdir(cacheDir).catch(() => [])) {
-    for (const f of await fs.readdir(path.join(cacheDir, shard)).catch(() => [])) {
-      if (f.startsWith('.') || !f.endsWith('.json')) continue;
-      const entry = JSON.parse(await fs.readFile(path.join(cacheDir, shard, f), 'utf8')) as { value?: { responseId?: unknown } };
-      const n = /^chatcmpl-fake-(\d+)$/.exec(String(entry.value?.responseId))?.[1];
-      if (n) stored.add(Number(n));
-    }
+  const cache = createContentCache(cacheDir);
+  for (const key of await cache.list()) {
+    const value = await cache.get<{ responseId?: unknown }>(key);
+    const n = /^chatcmpl-fake-(\d+)$/.exec(String(value?.responseId))?.[1];
+    if (n) stored.add(Number(n));
   }
   return stored;
 }

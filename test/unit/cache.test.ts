@@ -41,53 +41,112 @@ void test('keyOf ignores key order and tells different requests apart', () => {
   assert.equal(canonicalJson({ b: { d: 1, c: [2, { f: 1, e: 0 }] }, a: null }), '{"a":null,"b":{"c":[2,{"e":0,"f":1}],"d":1}}');
 });
 
-void test('put then get, also from a fresh cache object on the same directory, stored at <k[0..2]>/<k>.json', async () => {
+void test('put then get, also from a fresh cache object on the same directory, all in one log file of this writer', async () => {
   const dir = await tempDir();
-  const cache = createContentCache(dir);
+  const cache = createContentCache(dir, { refreshMs: 0 });
   const key = cache.keyOf({ q: 1 });
   assert.equal(await cache.get(key), undefined);
   await cache.put(key, { answer: 'Paris', n: [1, 2] });
+  await cache.put(cache.keyOf({ q: 2 }), 'Rome');
   assert.deepEqual(await cache.get(key), { answer: 'Paris', n: [1, 2] });
-  assert.deepEqual(await listFiles(dir), [path.join(dir, key.slice(0, 2), `${key}.json`)]);
+  const files = await listFiles(dir);
+  assert.equal(files.length, 1, `one log, no file per entry: ${files.join(', ')}`);
+  assert.match(path.relative(dir, files[0]), /^log[/\\]\d+-[0-9a-f]{12}\.log$/);
+  const lines = (await fs.readFile(files[0], 'utf8')).split('\n');
+  assert.equal(lines.length, 3, 'two lines, each ended by a newline');
+  assert.ok(lines[0].startsWith(`${key}\t{`));
 
   const again = createContentCache(dir);
   assert.deepEqual(await again.get(key), { answer: 'Paris', n: [1, 2] });
-  assert.deepEqual(again.stats, { hits: 1, misses: 0, writes: 0, corrupt: 0 });
+  assert.equal(await again.get(cache.keyOf({ q: 2 })), 'Rome');
+  assert.deepEqual(again.stats, { hits: 2, misses: 0, writes: 0, corrupt: 0 });
+  assert.deepEqual(await again.list(), [key, cache.keyOf({ q: 2 })].sort());
+  // The second object writes to its own log, never to the first one's.
+  await again.put(again.keyOf({ q: 3 }), 'Oslo');
+  assert.equal((await listFiles(dir)).length, 2);
+  assert.equal(await cache.get(cache.keyOf({ q: 3 })), 'Oslo');
 });
 
-void test('a leftover temp file, a truncated entry and a misplaced entry are all misses', async () => {
+void test('puts made together go out in one append, each entry readable afterwards', async () => {
   const dir = await tempDir();
   const cache = createContentCache(dir);
-  const key = cache.keyOf({ q: 'temp' });
-  const shard = path.join(dir, key.slice(0, 2));
-  await fs.mkdir(shard, { recursive: true });
+  const keys = Array.from({ length: 300 }, (_, i) => cache.keyOf({ i }));
+  await Promise.all(keys.map((k, i) => cache.put(k, { i, text: `answer ${i}\nwith a newline\tand a tab` })));
+  assert.equal(cache.stats.writes, 300);
+  const fresh = createContentCache(dir);
+  for (const [i, k] of keys.entries()) assert.deepEqual(await fresh.get(k), { i, text: `answer ${i}\nwith a newline\tand a tab` });
+  assert.equal((await fs.readFile((await listFiles(dir))[0], 'utf8')).split('\n').length, 301);
+});
 
-  // A writer that died before its rename leaves only a temp file.
-  await fs.writeFile(path.join(shard, `.${key}.4242.abcdef.tmp`), '{"key":"' + key + '","value":{"half"');
-  assert.equal(await cache.get(key), undefined);
+void test("another process's entries are seen once the refresh interval has passed", async () => {
+  const dir = await tempDir();
+  const reader = createContentCache(dir, { refreshMs: 200 });
+  const writer = createContentCache(dir);
+  const key = writer.keyOf({ q: 'later' });
+  assert.equal(await reader.get(key), undefined);
+  await writer.put(key, 'now stored');
+  // Within the interval a miss may stay a miss (that call would be paid again)...
+  await new Promise((r) => setTimeout(r, 250));
+  // ...after it, the reader looks again and finds it.
+  assert.equal(await reader.get(key), 'now stored');
+  assert.equal(await createContentCache(dir, { refreshMs: 0 }).get(key), 'now stored');
+});
 
-  // A half entry at the real name (written by something non-atomic) is removed and missed.
-  const entry = path.join(shard, `${key}.json`);
-  await fs.writeFile(entry, '{"key":"' + key + '","storedAt":"x","value":{"ans');
-  assert.equal(await cache.get(key), undefined);
-  assert.equal(cache.stats.corrupt, 1);
-  await assert.rejects(fs.stat(entry), { code: 'ENOENT' });
-
-  // Valid JSON holding another key's answer is not trusted.
+void test('an unterminated last line, a damaged line and a misplaced line are all misses', async () => {
+  const dir = await tempDir();
+  const cache = createContentCache(dir, { refreshMs: 0 });
+  const good = cache.keyOf({ q: 'good' });
+  const damaged = cache.keyOf({ q: 'damaged' });
+  const cut = cache.keyOf({ q: 'cut' });
   const other = cache.keyOf({ q: 'other' });
-  await fs.writeFile(entry, JSON.stringify({ key: other, storedAt: 'x', value: 'wrong' }));
-  assert.equal(await cache.get(key), undefined);
-  assert.equal(cache.stats.corrupt, 2);
+  await fs.mkdir(path.join(dir, 'log'));
+  // A writer killed mid-line leaves an unterminated tail; a line edited by hand no longer parses.
+  await fs.writeFile(
+    path.join(dir, 'log', '4242-abcdefabcdef.log'),
+    `${good}\t${JSON.stringify({ storedAt: 'x', value: 'kept' })}\n` + `${damaged}\t{"storedAt":"x","val\n` + `${cut}\t{"storedAt":"x","value":"ha`,
+  );
+  assert.equal(await cache.get(good), 'kept');
+  assert.equal(await cache.get(cut), undefined);
+  assert.equal(await cache.get(damaged), undefined);
+  assert.equal(cache.stats.corrupt, 1);
+  assert.equal(await cache.get(other), undefined);
 
-  // And memo fills it properly afterwards.
+  // memo fills the damaged one properly afterwards, and a fresh reader takes the good copy.
   let runs = 0;
-  const r = await cache.memo(key, async () => {
+  const r = await cache.memo(damaged, async () => {
     runs++;
     return 'fresh';
   });
   assert.deepEqual(r, { value: 'fresh', cached: false });
   assert.equal(runs, 1);
-  assert.equal(await createContentCache(dir).get(key), 'fresh');
+  assert.equal(await cache.get(damaged), 'fresh');
+});
+
+void test("an earlier release's entry files (<k[0..2]>/<k>.json) are still read; unreadable or misplaced ones are misses", async () => {
+  const dir = await tempDir();
+  const keyOf = createContentCache(dir).keyOf;
+  const entry = (k: string) => path.join(dir, k.slice(0, 2), `${k}.json`);
+  const old = keyOf({ q: 'old' });
+  const half = keyOf({ q: 'half' });
+  const wrong = keyOf({ q: 'wrong' });
+  for (const k of [old, half, wrong]) await fs.mkdir(path.dirname(entry(k)), { recursive: true });
+  await fs.writeFile(entry(old), JSON.stringify({ key: old, storedAt: 'x', value: { text: 'from before' } }));
+  await fs.writeFile(entry(half), '{"key":"' + half + '","storedAt":"x","value":{"ans');
+  // Valid JSON holding another key's answer is not trusted.
+  await fs.writeFile(entry(wrong), JSON.stringify({ key: old, storedAt: 'x', value: 'wrong' }));
+  // A writer of that release that died before its rename left only a temp file.
+  await fs.writeFile(path.join(path.dirname(entry(old)), `.${old}.4242.abcdef.tmp`), '{"key":"');
+
+  const cache = createContentCache(dir);
+  assert.deepEqual(await cache.get(old), { text: 'from before' });
+  assert.equal(await cache.get(half), undefined);
+  assert.equal(await cache.get(wrong), undefined);
+  assert.equal(cache.stats.corrupt, 2);
+  await assert.rejects(fs.stat(entry(half)), { code: 'ENOENT' });
+  assert.deepEqual(await cache.list(), [old].sort());
+  // New entries go to the log, next to the old files.
+  await cache.put(half, 'now whole');
+  assert.equal(await createContentCache(dir).get(half), 'now whole');
 });
 
 void test('memo runs one call per key even when asked concurrently, and never stores a failure', async () => {
@@ -153,16 +212,20 @@ const big = 'x'.repeat(2_000_000);
   await new Promise((r) => child.once('exit', r));
 
   const cache = createContentCache(path.join(dir, 'c'));
-  const entries = (await listFiles(path.join(dir, 'c'))).filter((f) => f.endsWith('.json'));
-  assert.ok(entries.length >= 3, `expected finished entries, got ${entries.length}`);
-  for (const file of entries) {
-    const key = path.basename(file, '.json');
+  const keys = await cache.list();
+  assert.ok(keys.length >= 3, `expected finished entries, got ${keys.length}`);
+  for (const key of keys) {
     const v = await cache.get<{ i: number; big: string }>(key);
     assert.ok(v, `entry ${key} unreadable`);
     assert.equal(v.big.length, 2_000_000);
     assert.equal(key, cache.keyOf({ i: v.i }));
   }
   assert.equal(cache.stats.corrupt, 0);
+  // What the writer was in the middle of is not an entry; a new writer appends to a log of its own.
+  const next = cache.keyOf({ i: keys.length + 100 });
+  await cache.put(next, { i: -1, big: '' });
+  assert.deepEqual(await createContentCache(path.join(dir, 'c')).get(next), { i: -1, big: '' });
+  assert.equal((await listFiles(path.join(dir, 'c'))).length, 2);
 });
 
 void test('withSearchCache answers a repeated query from the cache, keyed by scope, backend and query', async () => {
