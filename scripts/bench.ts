@@ -49,6 +49,8 @@ const { values: args } = parseArgs({
     'episodes-per-activity': { type: 'string' },
     /** Write the worker's CPU profile (.cpuprofile) into this folder. */
     profile: { type: 'string' },
+    /** More Node flags for the worker, space-separated (e.g. --perf-basic-prof, to read `perf` profiles of it). */
+    'worker-flags': { type: 'string', default: '' },
   },
 });
 
@@ -78,7 +80,7 @@ function benchConfig(provider: Provider, dir: string, episodes: number): Experim
 
 function startWorker(address: string): { child: ChildProcess; exited: Promise<unknown> } {
   const profile = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(args.profile)}`] : [];
-  const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, ...(process.env.BENCH_NODE_FLAGS?.split(" ").filter(Boolean) ?? []), ...profile, '--import', 'tsx', path.join(ROOT, 'workers/main.ts')], {
+  const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, ...args['worker-flags'].split(' ').filter(Boolean), ...profile, '--import', 'tsx', path.join(ROOT, 'workers/main.ts')], {
     cwd: ROOT,
     env: { ...process.env, TEMPORAL_ADDRESS: address, FIREACT_LOG_LEVEL: 'WARN', FIREACT_QUEUES: TASK_QUEUE, BENCH_SERPAPI_KEY: SEARCH_KEY },
     stdio: ['ignore', 'ignore', 'inherit'],
