@@ -141,6 +141,7 @@ export function createContentCache(dir: string, options: ContentCacheOptions = {
   let own: { fd: number; size: number } | undefined;
   let pending: Array<{ key: string; line: Buffer; done: (err?: unknown) => void }> = [];
   let writing = false;
+  let replaceOwn = false;
 
   // Looking for other writers' entries: the log folder is listed only when it changed (a log was
   // added), each foreign log is read from where the last look stopped. One look at a time.
@@ -177,6 +178,9 @@ export function createContentCache(dir: string, options: ContentCacheOptions = {
         if (name.endsWith(LOG_SUFFIX) && name !== ownName && !logs.has(name)) logs.set(name, { scanned: 0 });
       }
     }
+    // The folder was removed under this process (a user clearing the cache): later entries go to a
+    // new log there, not to a file no one else can see.
+    if (own && !fs.existsSync(path.join(logDir, ownName))) replaceOwn = true;
     for (const [name, state] of logs) if (name !== ownName) await scanLog(name, state);
   }
 
@@ -184,14 +188,19 @@ export function createContentCache(dir: string, options: ContentCacheOptions = {
   async function scanLog(name: string, state: LogState): Promise<void> {
     const file = path.join(logDir, name);
     let fd: number;
+    let size: number;
     try {
+      // A stat by name first: most looks find most logs unchanged (finished writers).
+      size = fs.statSync(file).size;
+      if (size === state.scanned) return;
+      // Shorter than what was read: replaced by hand; read it again from the start.
+      if (size < state.scanned) state.scanned = 0;
       fd = await open(file, 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return void logs.delete(name);
       throw err;
     }
     try {
-      const size = fs.fstatSync(fd).size;
       let carry = Buffer.alloc(0);
       let carryAt = state.scanned;
       for (let at = state.scanned; at < size; ) {
@@ -205,8 +214,9 @@ export function createContentCache(dir: string, options: ContentCacheOptions = {
           const tab = data.indexOf(TAB, lineStart);
           if (tab > lineStart && tab < nl) {
             const key = data.toString('latin1', lineStart, tab);
-            // The first complete copy wins; a later one (two processes paid the same call) is equal.
-            if (KEY_PATTERN.test(key) && !index.has(key)) index.set(key, { log: name, offset: carryAt + lineStart, length: nl - lineStart });
+            // The last copy read wins: two processes that paid the same call stored equal answers,
+            // and a copy written after a damaged one replaced it.
+            if (KEY_PATTERN.test(key)) index.set(key, { log: name, offset: carryAt + lineStart, length: nl - lineStart });
           }
           lineStart = nl + 1;
         }
@@ -292,6 +302,12 @@ export function createContentCache(dir: string, options: ContentCacheOptions = {
     return undefined;
   }
 
+  function startNewLog(): void {
+    if (own) fs.closeSync(own.fd);
+    own = undefined;
+    ownName = `${process.pid}-${randomBytes(6).toString('hex')}${LOG_SUFFIX}`;
+  }
+
   // Every entry put while a write is under way goes out in the next single append.
   async function drain(): Promise<void> {
     writing = true;
@@ -300,6 +316,10 @@ export function createContentCache(dir: string, options: ContentCacheOptions = {
         const batch = pending;
         pending = [];
         try {
+          if (replaceOwn) {
+            replaceOwn = false;
+            startNewLog();
+          }
           if (!own) {
             await mkdir(logDir, { recursive: true });
             const fd = await open(path.join(logDir, ownName), 'a');
@@ -322,9 +342,7 @@ export function createContentCache(dir: string, options: ContentCacheOptions = {
           for (const b of batch) b.done();
         } catch (err) {
           // A write that failed part way may have left half a line: later entries go to a new log.
-          if (own) fs.closeSync(own.fd);
-          own = undefined;
-          ownName = `${process.pid}-${randomBytes(6).toString('hex')}${LOG_SUFFIX}`;
+          startNewLog();
           for (const b of batch) b.done(err);
         }
       }

@@ -92,6 +92,17 @@ void test("another process's entries are seen once the refresh interval has pass
   assert.equal(await createContentCache(dir, { refreshMs: 0 }).get(key), 'now stored');
 });
 
+void test('a cache folder removed under a running process: later entries go to a new log, found by others', async () => {
+  const dir = await tempDir();
+  const cache = createContentCache(dir, { refreshMs: 0 });
+  await cache.put(cache.keyOf({ q: 'before' }), 'gone with the folder');
+  await fs.rm(dir, { recursive: true });
+  assert.equal(await cache.get(cache.keyOf({ q: 'before' })), undefined);
+  await cache.put(cache.keyOf({ q: 'after' }), 'kept');
+  assert.equal(await createContentCache(dir).get(cache.keyOf({ q: 'after' })), 'kept');
+  assert.equal(await cache.get(cache.keyOf({ q: 'after' })), 'kept');
+});
+
 void test('an unterminated last line, a damaged line and a misplaced line are all misses', async () => {
   const dir = await tempDir();
   const cache = createContentCache(dir, { refreshMs: 0 });
