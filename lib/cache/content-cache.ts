@@ -243,6 +243,8 @@ export function createContentCache(dir: string, options: ContentCacheOptions = {
       }
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // This process's own log removed (the folder cleared by hand): write the next entries anew.
+      if (loc.log === ownName) replaceOwn = true;
       return undefined;
     }
     const prefix = key.length + 1;
