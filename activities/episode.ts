@@ -47,6 +47,9 @@ export function createEpisodePlayer(deps: { clients: ClientProvider; frozen: Fro
   return async function playEpisode(input, via, run) {
     const config = await frozenConfig(input.handle);
     const store = clients.store(config);
+    // Whatever an earlier activity stored on another worker (a killed attempt's replies, a batch
+    // round's answers) is answered from the cache, not paid again.
+    await clients.syncCaches(config);
     const question = (await sample(config, input.samplePath))[input.index];
     if (!question) throw typedFailure({ type: ErrorType.MissingData, message: `no question ${input.index} in ${input.samplePath}`, nonRetryable: true });
     const id = trajectoryId(question, input.method);

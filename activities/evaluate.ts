@@ -44,6 +44,7 @@ export function createEvaluateActivities(deps: {
       const task = getTask(input.task);
       const rule = scoringRuleFor(config, input.task);
       const cache = deps.clients.modelCache(config);
+      await deps.clients.syncCaches(config);
       const heartbeat = startHeartbeat({ done: 0, total: questions.length });
 
       let served: ServedModel | undefined;

@@ -38,6 +38,12 @@ export interface ContentCache {
   put<T>(key: string, value: T): Promise<void>;
   /** The cached value, or runs `fn` and stores its result; one call in flight per key in this process. Failures are not stored. */
   memo<T>(key: string, fn: () => Promise<T>): Promise<Memoized<T>>;
+  /**
+   * Takes in every entry other processes stored before this call. Episodes and activities call it
+   * when they start, so what an earlier activity stored on another worker (a batch round's answers,
+   * a killed attempt's replies) is found at once, not only after the refresh interval.
+   */
+  sync(): Promise<void>;
   /** Every key stored in the folder, by any process, sorted (for inspection and tests). */
   list(): Promise<string[]>;
 }
@@ -164,7 +170,22 @@ export function createContentCache(dir: string, options: ContentCacheOptions = {
     return refreshing;
   }
 
+  // sync() asks for a look that starts after it was called: each call takes a mark, each look
+  // records the last mark given out when it started, and `seenMark` is the highest a finished look had.
+  let syncMark = 0;
+  let seenMark = 0;
+  async function sync(): Promise<void> {
+    const mark = ++syncMark;
+    while (seenMark < mark) await refresh();
+  }
+
   async function lookForOthers(): Promise<void> {
+    const mark = syncMark;
+    await lookOnce();
+    seenMark = Math.max(seenMark, mark);
+  }
+
+  async function lookOnce(): Promise<void> {
     lastRefresh = Date.now();
     const rootNow = mtimeOf(root);
     if (rootNow !== rootMtime) {
@@ -397,5 +418,5 @@ export function createContentCache(dir: string, options: ContentCacheOptions = {
     }
   }
 
-  return { dir: root, stats, keyOf: (obj) => sha256Hex(canonicalJson(obj)), get, put, memo, list };
+  return { dir: root, stats, keyOf: (obj) => sha256Hex(canonicalJson(obj)), get, put, memo, sync, list };
 }

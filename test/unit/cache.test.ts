@@ -92,6 +92,20 @@ void test("another process's entries are seen once the refresh interval has pass
   assert.equal(await createContentCache(dir, { refreshMs: 0 }).get(key), 'now stored');
 });
 
+void test('sync takes in what other writers stored before it, whatever the refresh interval', async () => {
+  const dir = await tempDir();
+  const reader = createContentCache(dir, { refreshMs: 3_600_000 });
+  const writers = [createContentCache(dir), createContentCache(dir)];
+  const keys = writers.map((w, i) => w.keyOf({ q: 'sync', i }));
+  assert.equal(await reader.get(keys[0]), undefined);
+  await Promise.all(writers.map((w, i) => w.put(keys[i], `from writer ${i}`)));
+  // Misses do not look again within the hour...
+  assert.equal(await reader.get(keys[0]), undefined);
+  // ...a sync does, and concurrent syncs all see both writers' entries.
+  await Promise.all([reader.sync(), reader.sync(), reader.sync()]);
+  assert.deepEqual(await Promise.all(keys.map((k) => reader.get(k))), ['from writer 0', 'from writer 1']);
+});
+
 void test('a cache folder removed under a running process: later entries go to a new log, found by others', async () => {
   const dir = await tempDir();
   const cache = createContentCache(dir, { refreshMs: 0 });

@@ -8,6 +8,7 @@ import { afterAll, test } from '@jest/globals';
 import { ApplicationFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createActivities } from '../../activities';
+import { createClientProvider } from '../../lib/experiment/clients';
 import type { EpisodesResult, PrepareResult } from '../../activities/contracts';
 import { ErrorType } from '../../core/errors';
 import type { Question } from '../../core/trajectory';
@@ -87,4 +88,50 @@ test('a chunk of episodes: stored as they finish, a retry runs only the unfinish
   );
   assert.equal(last.reused, 5);
   assert.equal(model.answered, paidFirst + 1);
+});
+
+test('episodes retried on another worker find the replies the first worker stored a moment before', async () => {
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fireact-chunks-'));
+  dirs.push(dir);
+  const answer = fakeTeacher();
+  let refuse = true;
+  const model = await startFakeOpenAIServer({
+    behaviour: (body, n) => (refuse ? { status: 400, error: { message: 'not yet', type: 'invalid_request_error', code: null } } : answer(body, n)),
+  });
+  servers.push(model);
+  const config = {
+    name: 'handoff',
+    dataDir: DATA_DIR,
+    artifactDir: path.join(dir, 'artifacts'),
+    cacheDir: path.join(dir, 'cache'),
+    models: { teacher: { provider: 'openai', model: 'fake-teacher', baseUrl: model.url } },
+    search: { backend: 'local' },
+    generate: { teacher: 'teacher', tasks: [{ task: 'hotpotqa', split: 'dev', methods: ['cot'], sample: { n: 4 } }] },
+    curate: { requireSuccess: false, excludeEvalQuestions: false },
+    datasets: [{ name: 'all', tasks: ['hotpotqa'], methods: ['cot'] }],
+  };
+  // Two workers (two client providers, as two processes have). B would look for other writers'
+  // entries on a miss only once an hour: only the look each episode takes when it starts shows it A's.
+  const a = createActivities({ env: {} });
+  const b = createActivities({ env: {}, clients: createClientProvider({}, { cache: { refreshMs: 3_600_000 } }) });
+  const prep = (await new MockActivityEnvironment().run(a.prepareExperiment, { experiment: 'handoff', config })) as PrepareResult;
+  const shard = prep.shards[0];
+  const input = { handle: prep.handle, task: shard.task, method: shard.method, samplePath: shard.samplePath, from: 0, to: 4 };
+  const lastAttempt = { attempt: 1, retryPolicy: { maximumAttempts: 1 } };
+
+  // B has looked at the cache (its four calls refused, nothing stored) before A stores anything.
+  const refused = (await new MockActivityEnvironment(lastAttempt).run(b.runEpisodes, input)) as EpisodesResult;
+  assert.equal(refused.failed.length, 4);
+  refuse = false;
+  const byA = (await new MockActivityEnvironment(lastAttempt).run(a.runEpisodes, input)) as EpisodesResult;
+  assert.equal(byA.failed.length, 0);
+  assert.equal(model.answered, 4);
+
+  // A's trajectories lost (say, A was killed before writing them): B's retry pays for nothing.
+  await fs.rm(path.join(dir, 'artifacts', 'handoff', 'trajectories'), { recursive: true });
+  const byB = (await new MockActivityEnvironment(lastAttempt).run(b.runEpisodes, input)) as EpisodesResult;
+  assert.equal(byB.failed.length, 0);
+  assert.equal(byB.reused, 0);
+  assert.equal(byB.cachedCalls, 4);
+  assert.equal(model.answered, 4);
 });
