@@ -22,6 +22,21 @@ afterAll(async () => {
   for (const d of dirs) await fs.rm(d, { recursive: true, force: true });
 });
 
+/** n HotpotQA dev questions with CoT, the teacher at `url`, everything under `dir`. */
+function cotConfig(name: string, dir: string, url: string, n: number) {
+  return {
+    name,
+    dataDir: DATA_DIR,
+    artifactDir: path.join(dir, 'artifacts'),
+    cacheDir: path.join(dir, 'cache'),
+    models: { teacher: { provider: 'openai', model: 'fake-teacher', baseUrl: url } },
+    search: { backend: 'local' },
+    generate: { teacher: 'teacher', tasks: [{ task: 'hotpotqa', split: 'dev', methods: ['cot'], sample: { n } }] },
+    curate: { requireSuccess: false, excludeEvalQuestions: false },
+    datasets: [{ name: 'all', tasks: ['hotpotqa'], methods: ['cot'] }],
+  };
+}
+
 test('a chunk of episodes: stored as they finish, a retry runs only the unfinished, failures reported per episode', async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'fireact-chunks-'));
   dirs.push(dir);
@@ -38,17 +53,7 @@ test('a chunk of episodes: stored as they finish, a retry runs only the unfinish
   servers.push(model);
 
   const acts = createActivities({ env: {} });
-  const config = {
-    name: 'chunks',
-    dataDir: DATA_DIR,
-    artifactDir: path.join(dir, 'artifacts'),
-    cacheDir: path.join(dir, 'cache'),
-    models: { teacher: { provider: 'openai', model: 'fake-teacher', baseUrl: model.url } },
-    search: { backend: 'local' },
-    generate: { teacher: 'teacher', tasks: [{ task: 'hotpotqa', split: 'dev', methods: ['cot'], sample: { n: 6 } }] },
-    curate: { requireSuccess: false, excludeEvalQuestions: false },
-    datasets: [{ name: 'all', tasks: ['hotpotqa'], methods: ['cot'] }],
-  };
+  const config = cotConfig('chunks', dir, model.url, 6);
   const prep = (await new MockActivityEnvironment().run(acts.prepareExperiment, { experiment: 'chunks', config })) as PrepareResult;
   const shard = prep.shards[0];
   const { questions } = JSON.parse(await fs.readFile(path.join(dir, 'artifacts', shard.samplePath), 'utf8')) as { questions: Question[] };
@@ -99,17 +104,7 @@ test('episodes retried on another worker find the replies the first worker store
     behaviour: (body, n) => (refuse ? { status: 400, error: { message: 'not yet', type: 'invalid_request_error', code: null } } : answer(body, n)),
   });
   servers.push(model);
-  const config = {
-    name: 'handoff',
-    dataDir: DATA_DIR,
-    artifactDir: path.join(dir, 'artifacts'),
-    cacheDir: path.join(dir, 'cache'),
-    models: { teacher: { provider: 'openai', model: 'fake-teacher', baseUrl: model.url } },
-    search: { backend: 'local' },
-    generate: { teacher: 'teacher', tasks: [{ task: 'hotpotqa', split: 'dev', methods: ['cot'], sample: { n: 4 } }] },
-    curate: { requireSuccess: false, excludeEvalQuestions: false },
-    datasets: [{ name: 'all', tasks: ['hotpotqa'], methods: ['cot'] }],
-  };
+  const config = cotConfig('handoff', dir, model.url, 4);
   // Two workers (two client providers, as two processes have). B would look for other writers'
   // entries on a miss only once an hour: only the look each episode takes when it starts shows it A's.
   const a = createActivities({ env: {} });
