@@ -54,6 +54,8 @@ export function createBatchActivities(deps: {
       const settings = batchSettings(config);
       const teacher = config.models[config.generate.teacher];
       const cache = clients.modelCache(config);
+      // The previous round's answers, stored by applyBatchRound, perhaps on another worker.
+      await clients.syncCaches(config);
       const priced = generationPriced(config);
       const { plan } = input;
       const heartbeat = startHeartbeat({ round: input.round, driven: 0 });

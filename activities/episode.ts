@@ -47,9 +47,6 @@ export function createEpisodePlayer(deps: { clients: ClientProvider; frozen: Fro
   return async function playEpisode(input, via, run) {
     const config = await frozenConfig(input.handle);
     const store = clients.store(config);
-    // Whatever an earlier activity stored on another worker (a killed attempt's replies, a batch
-    // round's answers) is answered from the cache, not paid again.
-    await clients.syncCaches(config);
     const question = (await sample(config, input.samplePath))[input.index];
     if (!question) throw typedFailure({ type: ErrorType.MissingData, message: `no question ${input.index} in ${input.samplePath}`, nonRetryable: true });
     const id = trajectoryId(question, input.method);
@@ -142,10 +139,24 @@ export function createEpisodePlayer(deps: { clients: ClientProvider; frozen: Fro
   };
 }
 
-export function createEpisodeActivities(deps: { playEpisode: PlayEpisode }) {
+/**
+ * Takes in what other workers stored in the experiment's caches until now. Activities that play
+ * episodes call it when they start, so whatever an earlier activity stored on another worker (a
+ * killed attempt's replies, a batch round's answers) is answered from the cache, not paid again.
+ */
+export type SyncCaches = (handle: EpisodeInput['handle']) => Promise<void>;
+
+export function createCacheSync(deps: { clients: ClientProvider; frozen: FrozenState }): SyncCaches {
+  return async (handle) => deps.clients.syncCaches(await deps.frozen.config(handle));
+}
+
+export function createEpisodeActivities(deps: { playEpisode: PlayEpisode; syncCaches: SyncCaches }) {
   return {
     /** One agent episode; idempotent: a trajectory already in the store is returned, not re-run. */
-    runEpisode: (input: EpisodeInput): Promise<EpisodeSummary> => deps.playEpisode(input),
+    async runEpisode(input: EpisodeInput): Promise<EpisodeSummary> {
+      await deps.syncCaches(input.handle);
+      return deps.playEpisode(input);
+    },
 
     /**
      * Episodes `from`..`to`-1 of a shard, all at once (the model's limiter paces their calls), each
@@ -156,6 +167,7 @@ export function createEpisodeActivities(deps: { playEpisode: PlayEpisode }) {
      */
     async runEpisodes(input: EpisodesInput): Promise<EpisodesResult> {
       const ctx = Context.current();
+      await deps.syncCaches(input.handle);
       const total = input.to - input.from;
       // Every episode's requests, searches and backoff sleeps listen on the one cancellation signal
       // (a few at a time each): without this Node warns of a leak once a chunk passes 10 listeners.

@@ -6,7 +6,7 @@ import { createTrainerPythonResolver } from '../lib/finetune/local/trainer-proce
 import { createCurateActivities } from './curate';
 import { createDatasetActivities } from './datasets';
 import { createBatchActivities } from './batch';
-import { createEpisodeActivities, createEpisodePlayer } from './episode';
+import { createCacheSync, createEpisodeActivities, createEpisodePlayer } from './episode';
 import { createEvaluateActivities } from './evaluate';
 import { createLocalFineTuneActivities } from './finetune-local';
 import { createHostedFineTuneActivities } from './finetune-hosted';
@@ -28,9 +28,10 @@ export function createActivities(deps: ActivityDeps = {}) {
   const python = deps.python ?? createTrainerPythonResolver(env);
   // The synchronous episode activity and the batch rounds play episodes with the same code.
   const playEpisode = createEpisodePlayer({ clients, frozen });
+  const syncCaches = createCacheSync({ clients, frozen });
   return {
     ...createPrepareActivities({ clients, env }),
-    ...createEpisodeActivities({ playEpisode }),
+    ...createEpisodeActivities({ playEpisode, syncCaches }),
     ...createBatchActivities({ clients, frozenConfig: frozen.config, playEpisode, env }),
     ...createCurateActivities({ clients, frozen }),
     ...createDatasetActivities({ clients, frozen }),
