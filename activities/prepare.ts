@@ -6,7 +6,7 @@ import { ErrorType, typedFailure } from '../core/errors';
 import { experimentIdProblem } from '../core/ids';
 import { isHostedFineTune } from '../core/names';
 import type { ClientProvider } from '../lib/experiment/clients';
-import { resolveConfigPaths } from '../lib/experiment/config-file';
+import { outputFolderProblems, resolveConfigPaths } from '../lib/experiment/config-file';
 import { experimentDir } from '../lib/experiment/layout';
 import { caseTwin, freezeExperiment, parallelism } from '../lib/experiment/prepare';
 import { resolveApiKey } from '../lib/models/openai-model';
@@ -26,6 +26,8 @@ export function createPrepareActivities(deps: { clients: ClientProvider; env: No
       } catch (err) {
         throw typedFailure({ type: ErrorType.InvalidConfig, message: (err as Error).message, nonRetryable: true });
       }
+      const folders = await outputFolderProblems(config);
+      if (folders.length) throw typedFailure({ type: ErrorType.InvalidConfig, message: folders.join('; '), nonRetryable: true });
       // Secrets are checked before anything is spent; only the variable's name is ever reported.
       for (const [name, mc] of Object.entries(config.models)) {
         if (mc.provider === 'openai') {

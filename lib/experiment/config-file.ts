@@ -101,3 +101,25 @@ export function resolveConfigPaths(config: ExperimentConfig, base = process.cwd(
     search: config.search.corpus ? { ...config.search, corpus: abs(config.search.corpus) } : config.search,
   };
 }
+
+/**
+ * Why the folders a run writes (`artifactDir`, `cacheDir`) cannot be folders, or none: a path that
+ * is a file, or lies under one, fails every write later with ENOTDIR; named here, before anything runs.
+ */
+export async function outputFolderProblems(config: Pick<ExperimentConfig, 'artifactDir' | 'cacheDir'>): Promise<string[]> {
+  const problems: string[] = [];
+  for (const [field, dir] of [
+    ['artifactDir', config.artifactDir],
+    ['cacheDir', config.cacheDir],
+  ] as const) {
+    for (let p = dir; ; p = path.dirname(p)) {
+      const st = await fs.stat(p).catch(() => undefined);
+      if (st) {
+        if (!st.isDirectory()) problems.push(p === dir ? `${field} "${dir}" is a file, not a folder` : `${field} "${dir}" lies under ${p}, which is a file, not a folder`);
+        break;
+      }
+      if (path.dirname(p) === p) break;
+    }
+  }
+  return problems;
+}

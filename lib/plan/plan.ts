@@ -10,7 +10,7 @@ import { isSingleTurn } from '../../core/methods';
 import { batchDiscount, estimateCost, mergePrices, type PriceFlag, type PriceTable } from '../../core/prices';
 import { LOCAL_EVAL_MAX_TOKENS } from '../evaluate/serve';
 import type { ClientProvider } from '../experiment/clients';
-import { expandPath, looksLikePath, resolveConfigPaths } from '../experiment/config-file';
+import { expandPath, looksLikePath, outputFolderProblems, resolveConfigPaths } from '../experiment/config-file';
 import { resolveApiKey } from '../models/openai-model';
 import { REPLAY_SPLITS } from '../replay/library';
 import { getTask } from '../tasks/registry';
@@ -199,6 +199,8 @@ export async function planExperiment(rawConfig: ExperimentConfig, clients: Clien
   const gpu = await checkGpuMemory(config.students, (st) => (looksLikePath(st.baseModel) ? expandPath(st.baseModel, base) : undefined), env);
   problems.push(...gpu.problems);
   warnings.push(...gpu.warnings);
+
+  problems.push(...(await outputFolderProblems(config)));
 
   // Data files the teacher and search read besides the splits.
   const chatDir = path.join(config.dataDir, 'finetune', 'gpt_format');

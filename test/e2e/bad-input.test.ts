@@ -75,6 +75,7 @@
 // 68 resume --config with a config that has a problem → "…/bad.yaml: not resumed: 1 problem(s) above; fix them, or resume anyway with --force"
 // 69 student on a mix without the OpenAI format → 'students.0.datasets.0: student "s" (backend local) trains on the "openai" format, but dataset "alpaca-only" is written only as "alpaca"; add "openai" to datasets.1.formats' (validate and start; nothing started)
 // 70 worker with FIREACT_WORKFLOW_BUNDLE naming no file → 'fireact worker: FIREACT_WORKFLOW_BUNDLE names "…/no-bundle.js", which is not a file; build one with `npm run bundle-workflows -- <file>` or unset it'
+// 71 cacheDir that is a file; artifactDir under a file → 'problem: cacheDir "…/not-a-folder.txt" is a file, not a folder'; '… lies under …, which is a file, not a folder' (validate and start refuse; the prepare activity refuses too, non-retryably)
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -859,6 +860,13 @@ describe('bad inputs', () => {
     assert.match(r.err, /problem: dataset "cot-only" would be empty/);
     assert.ok(r.err.endsWith(`fireact: ${file}: not resumed: 1 problem(s) above; fix them, or resume anyway with --force\n`), r.err);
     await assert.rejects(env.client.workflow.getHandle('dup-1-r1').describe(), /not found/i);
+  });
+
+  test('71 a cacheDir that is a file, and an artifactDir under a file', async () => {
+    const file = path.join(dir, 'not-a-folder.txt');
+    await fs.writeFile(file, 'a file\n');
+    await checkRefused({ ...baseConfig(), cacheDir: file }, new RegExp(`problem: cacheDir "${file}" is a file, not a folder`), 'folders-1');
+    await checkRefused({ ...baseConfig(), artifactDir: path.join(file, 'artifacts') }, new RegExp(`problem: artifactDir "${file}/artifacts" lies under ${file}, which is a file, not a folder`), 'folders-2');
   });
 });
 
