@@ -48,8 +48,13 @@ export function sha256(text: string | Buffer): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-/** Errno codes for a path the file system refuses as such: retrying asks for the same path. */
-const REFUSED_PATH_CODES = new Set(['ENAMETOOLONG', 'ENOTDIR', 'EISDIR', 'ELOOP']);
+/**
+ * Errno codes for a path the file system refuses as such: retrying asks for the same path. ENOTDIR
+ * is not one: prepare refuses an artifactDir under a file, so during a run it means a folder was
+ * replaced by a file (or moved) under the writer, which putting it back heals; the write is retried
+ * and, if it never heals, the stage shows as blocked.
+ */
+const REFUSED_PATH_CODES = new Set(['ENAMETOOLONG', 'EISDIR', 'ELOOP']);
 
 /** A non-retryable PathRefused failure when `err` is the file system refusing the path itself, else undefined. */
 function pathRefused(err: unknown, what: string): TypedFailure | undefined {

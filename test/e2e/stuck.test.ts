@@ -325,3 +325,18 @@ test('failures no retry can heal are non-retryable and say what is wrong', async
     return true;
   });
 });
+
+test('a folder replaced by a file under a running writer (ENOTDIR) is retried: putting it back heals it', async () => {
+  const store = createArtifactStore(path.join(dir, 'store'));
+  await fs.mkdir(path.join(dir, 'store', 'exp'), { recursive: true });
+  await fs.writeFile(path.join(dir, 'store', 'exp', 'trajectories'), 'not a folder');
+  await assert.rejects(store.writeText('exp/trajectories/hotpotqa/1.json', '{}'), (err: unknown) => {
+    assert.ok(err instanceof ApplicationFailure);
+    assert.equal(err.type, ErrorType.ArtifactWriteFailed);
+    assert.equal(err.nonRetryable, false);
+    assert.match(err.message, /cannot write artifact .*1\.json: ENOTDIR/);
+    return true;
+  });
+  await fs.rm(path.join(dir, 'store', 'exp', 'trajectories'));
+  assert.equal((await store.writeText('exp/trajectories/hotpotqa/1.json', '{}')).path, 'exp/trajectories/hotpotqa/1.json');
+});
