@@ -84,6 +84,9 @@ const NEWLINE = 0x0a;
 const TAB = 0x09;
 const SCAN_CHUNK = 1 << 20;
 
+/** A folder modified this recently may change again within the same mtime tick (ms). */
+const RACY_MTIME_MS = 2_000;
+
 /** How soon another process's new entries are seen here, by default (ms). */
 export const CACHE_REFRESH_MS = 250;
 
@@ -186,15 +189,19 @@ export function createContentCache(dir: string, options: ContentCacheOptions = {
   }
 
   async function lookOnce(): Promise<void> {
-    lastRefresh = Date.now();
+    const now = Date.now();
+    lastRefresh = now;
+    // A folder's mtime ticks coarsely (a few ms): a log created in the same tick as the last listing
+    // leaves it unchanged. So an mtime this recent is not trusted, and the folder is listed again.
+    const settled = (mtime: number) => (now - mtime > RACY_MTIME_MS ? mtime : undefined);
     const rootNow = mtimeOf(root);
     if (rootNow !== rootMtime) {
-      rootMtime = rootNow;
+      rootMtime = settled(rootNow);
       legacyShards = hasLegacyShards(root);
     }
     const mtime = mtimeOf(logDir);
     if (mtime !== logDirMtime) {
-      logDirMtime = mtime;
+      logDirMtime = settled(mtime);
       for (const name of mtime < 0 ? [] : fs.readdirSync(logDir)) {
         if (name.endsWith(LOG_SUFFIX) && name !== ownName && !logs.has(name)) logs.set(name, { scanned: 0 });
       }

@@ -106,6 +106,25 @@ void test('sync takes in what other writers stored before it, whatever the refre
   assert.deepEqual(await Promise.all(keys.map((k) => reader.get(k))), ['from writer 0', 'from writer 1']);
 });
 
+void test('a log created in the same mtime tick as the last listing of the folder is still found', async () => {
+  const dir = await tempDir();
+  const reader = createContentCache(dir, { refreshMs: 3_600_000 });
+  const [a, b] = [createContentCache(dir), createContentCache(dir)];
+  await a.put(a.keyOf('a'), 'from a');
+  // Pin the log folder's mtime to a whole second (read back exactly; the next one, so it stays
+  // "recent" however slow this machine), list it, then add b's log and put the same mtime back: the
+  // folder looks unchanged, as when both happen within one coarse tick.
+  const logDir = path.join(dir, 'log');
+  const tick = Math.ceil(Date.now() / 1000);
+  await fs.utimes(logDir, tick, tick);
+  await reader.sync();
+  assert.equal(await reader.get(a.keyOf('a')), 'from a');
+  await b.put(b.keyOf('b'), 'from b');
+  await fs.utimes(logDir, tick, tick);
+  await reader.sync();
+  assert.equal(await reader.get(b.keyOf('b')), 'from b');
+});
+
 void test('a cache folder removed under a running process: later entries go to a new log, found by others', async () => {
   const dir = await tempDir();
   const cache = createContentCache(dir, { refreshMs: 0 });
